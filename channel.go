@@ -1,0 +1,86 @@
+// Package equity311 holds what every stage of the equity311 pipeline shares:
+// the canonical channel values, geo-quality flags, reporting periods and the
+// DuckDB store with its embedded schema migrations.
+//
+// The pipeline runs ingest → store → geo → analysis → reports; each of those
+// packages imports this one and none of the others, except reports, which
+// reads analysis results.
+package equity311
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Channel is the canonical intake channel of a service request (DESIGN.md §4).
+type Channel string
+
+// The canonical channels.
+const (
+	App         Channel = "app"         // smartphone apps
+	Web         Channel = "web"         // web forms, self service
+	Online      Channel = "online"      // app or web; the source does not say which
+	Phone       Channel = "phone"       // call centre, voice
+	Email       Channel = "email"       // e-mail, letters
+	Social      Channel = "social"      // Twitter and other social media
+	WalkIn      Channel = "walk_in"     // in person
+	Employee    Channel = "employee"    // staff and city-worker apps
+	Integration Channel = "integration" // other city systems
+	Other       Channel = "other"       // known but none of the above
+	Unknown     Channel = "unknown"     // not recorded or not mapped
+)
+
+// Channels returns every canonical channel in report order.
+func Channels() []Channel {
+	return []Channel{App, Web, Online, Phone, Email, Social, WalkIn, Employee, Integration, Other, Unknown}
+}
+
+// ParseChannel returns the canonical channel named s (case-insensitive).
+func ParseChannel(s string) (Channel, error) {
+	c := Channel(strings.ToLower(strings.TrimSpace(s)))
+	for _, k := range Channels() {
+		if c == k {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("unknown channel %q (want one of %v)", s, Channels())
+}
+
+// ResidentInitiated reports whether requests on channel c come from residents.
+// ok is false for channels where that is not known (other, unknown): the
+// tickets table stores NULL for them.
+func (c Channel) ResidentInitiated() (resident, ok bool) {
+	switch c {
+	case App, Web, Online, Phone, Email, Social, WalkIn:
+		return true, true
+	case Employee, Integration:
+		return false, true
+	}
+	return false, false
+}
+
+// Digital reports whether c is an app or web channel.
+func (c Channel) Digital() bool { return c == App || c == Web || c == Online }
+
+// ChannelBasis says where a ticket's channel came from.
+type ChannelBasis string
+
+// Channel bases.
+const (
+	BasisReported ChannelBasis = "reported" // the source's own channel column
+	BasisOpen311  ChannelBasis = "open311"  // inferred from the city's Open311 feed
+	BasisNone     ChannelBasis = "none"     // no channel information
+)
+
+// GeoQuality classifies a ticket's coordinates (DESIGN.md §4). Tickets with
+// coordinates have a NULL geo_quality until assign has placed them.
+type GeoQuality string
+
+// Geo-quality values.
+const (
+	GeoOK           GeoQuality = "ok"            // inside an area
+	GeoMissing      GeoQuality = "missing"       // no coordinates
+	GeoDefaultPoint GeoQuality = "default_point" // the city's placeholder point
+	GeoOutside      GeoQuality = "outside"       // outside every area
+	GeoInvalid      GeoQuality = "invalid"       // out of range or unparseable
+)

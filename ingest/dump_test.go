@@ -1,0 +1,164 @@
+package ingest
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/internal/shareddata"
+)
+
+func openStore(t *testing.T) *equity311.Store {
+	t.Helper()
+	st, err := equity311.Open(context.Background(), filepath.Join(t.TempDir(), "t.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// bostonSourceChannel is Boston's source → channel map, written out here
+// independently of the profile file.
+var bostonSourceChannel = map[string]string{
+	"citizens connect app": "app",
+	"constituent call":     "phone",
+	"self service":         "web",
+	"twitter":              "social",
+	"employee generated":   "employee",
+	"city worker app":      "employee",
+	"maximo integration":   "integration",
+}
+
+// fileSourceCounts counts data rows and source values with encoding/csv.
+func fileSourceCounts(t *testing.T, path string) (rows int, bySource map[string]int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := -1
+	for i, h := range header {
+		if strings.EqualFold(h, "source") {
+			col = i
+		}
+	}
+	bySource = map[string]int{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return rows, bySource
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows++
+		bySource[strings.ToLower(strings.TrimSpace(rec[col]))]++
+	}
+}
+
+func tableCounts(t *testing.T, st *equity311.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{"tickets", "rejects", "sources"} {
+		var n int
+		if err := st.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = n
+	}
+	var sum string
+	if err := st.DB().QueryRow(`SELECT coalesce(string_agg(ticket_id || channel || coalesce(status,'') || coalesce(CAST(closed_at AS VARCHAR),''), ',' ORDER BY ticket_id), '') FROM tickets`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	out["digest:"+sum] = 1
+	return out
+}
+
+func TestLoadBostonSamples(t *testing.T) {
+	for _, name := range []string{"qsv_boston311-100.csv", "yashchavan11_raw_sample_2015-2024_4995rows.csv"} {
+		t.Run(name, func(t *testing.T) {
+			path := shareddata.Path(t, "boston311/"+name)
+			ctx := context.Background()
+			st := openStore(t)
+			res, err := LoadDump(ctx, st, path, DumpOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Profile != "boston-legacy" {
+				t.Errorf("detected profile %s, want boston-legacy", res.Profile)
+			}
+			rows, bySource := fileSourceCounts(t, path)
+			if res.Read != int64(rows) {
+				t.Errorf("read %d rows, encoding/csv reads %d", res.Read, rows)
+			}
+			if res.Loaded+res.Rejected+res.Superseded+res.Excluded != int64(rows) {
+				t.Errorf("loaded %d + rejected %d + superseded %d + excluded %d != %d rows",
+					res.Loaded, res.Rejected, res.Superseded, res.Excluded, rows)
+			}
+			var inDB int64
+			st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&inDB)
+			if inDB != res.Loaded {
+				t.Errorf("tickets holds %d rows, load says %d", inDB, res.Loaded)
+			}
+			want := map[string]int{}
+			for src, n := range bySource {
+				ch, ok := bostonSourceChannel[src]
+				if !ok {
+					ch = "unknown"
+				}
+				want[ch] += n
+			}
+			got := map[string]int{}
+			rs, err := st.DB().Query("SELECT channel, count(*) FROM tickets GROUP BY channel")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				var c string
+				var n int
+				rs.Scan(&c, &n)
+				got[c] = n
+			}
+			rs.Close()
+			if res.Rejected == 0 && res.Superseded == 0 {
+				for ch, n := range want {
+					if got[ch] != n {
+						t.Errorf("channel %s: %d tickets, file has %d", ch, got[ch], n)
+					}
+				}
+			} else {
+				t.Logf("rejected %d, superseded %d: channel counts checked against loaded rows only", res.Rejected, res.Superseded)
+			}
+			before := tableCounts(t, st)
+			again, err := LoadDump(ctx, st, path, DumpOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.AlreadyLoaded {
+				t.Error("second load of the same file was not recognised")
+			}
+			after := tableCounts(t, st)
+			if len(before) != len(after) {
+				t.Fatal("second load changed tables")
+			}
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("second load changed %s: %d → %d", k, v, after[k])
+				}
+			}
+		})
+	}
+}
