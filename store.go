@@ -229,3 +229,28 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Location returns the time zone for day and week boundaries: the zone of
+// the one city in the store, or UTC when there are none or several.
+func (s *Store) Location(ctx context.Context) (*time.Location, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT timezone FROM cities")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var zones []string
+	for rows.Next() {
+		var z string
+		if err := rows.Scan(&z); err != nil {
+			return nil, err
+		}
+		zones = append(zones, z)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(zones) != 1 {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(zones[0])
+}

@@ -273,6 +273,9 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 			return err
 		}
 		res.Superseded = staged - res.Loaded
+		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO cities VALUES (?, ?)`, res.City, p.loc.String()); err != nil {
+			return err
+		}
 		_, err = conn.ExecContext(ctx, `INSERT INTO sources (source_id, kind, name, profile, city, checksum,
 			rows_read, rows_loaded, rows_rejected, rows_excluded, rows_superseded, loaded_at)
 			VALUES (?, 'dump', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -1,0 +1,130 @@
+package analysis
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/equity311/equity311"
+)
+
+// Results are a period's stored analysis, as reports read them.
+type Results struct {
+	Period   equity311.Period
+	MinCount int
+	Tickets  int64
+	Resident int64
+	// Areas by layer, in area id order; CityLayer holds citywide totals.
+	Areas   map[string][]*AreaMetrics
+	Layers  []string // polygon layers, in name order
+	Quality map[string]int64
+}
+
+// ErrNoAnalysis is returned by Load when a period has not been analysed.
+var ErrNoAnalysis = errors.New("period not analysed")
+
+// LatestPeriod returns the label of the most recently computed period.
+func LatestPeriod(ctx context.Context, st *equity311.Store) (string, error) {
+	var label string
+	err := st.DB().QueryRowContext(ctx, "SELECT period FROM analysis_runs ORDER BY computed_at DESC, period DESC LIMIT 1").Scan(&label)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: no analysis in the database (run analyze first)", ErrNoAnalysis)
+	}
+	return label, err
+}
+
+// Load reads a period's results from the analysis tables.
+func Load(ctx context.Context, st *equity311.Store, period string) (*Results, error) {
+	db := st.DB()
+	r := &Results{Areas: map[string][]*AreaMetrics{}, Quality: map[string]int64{}}
+	r.Period.Label = period
+	err := db.QueryRowContext(ctx, "SELECT period_from, period_to, min_count, tickets, resident FROM analysis_runs WHERE period = ?", period).
+		Scan(&r.Period.From, &r.Period.To, &r.MinCount, &r.Tickets, &r.Resident)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s (run analyze for it first)", ErrNoAnalysis, period)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if loc, err := st.Location(ctx); err == nil {
+		r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT layer, area_id, coalesce(name, area_id), population, coalesce(population_basis, ''),
+		tickets, resident, app, digital, app_share, app_share_lo, app_share_hi, digital_share, digital_share_lo, digital_share_hi,
+		resident_per_1000, resident_per_1000_lo, resident_per_1000_hi, app_per_1000, app_per_1000_lo, app_per_1000_hi, low_count
+		FROM analysis_area_metrics WHERE period = ? ORDER BY layer, area_id`, period)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byKey := map[[2]string]*AreaMetrics{}
+	for rows.Next() {
+		a := &AreaMetrics{Counts: Counts{}}
+		var f [13]sql.NullFloat64
+		if err := rows.Scan(&a.Layer, &a.AreaID, &a.Name, &f[0], &a.PopulationBasis, &a.Tickets, &a.Resident, &a.App, &a.Digital,
+			&f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11], &f[12], &a.LowCount); err != nil {
+			return nil, err
+		}
+		v := func(i int) float64 {
+			if f[i].Valid {
+				return f[i].Float64
+			}
+			return math.NaN()
+		}
+		a.Population = v(0)
+		a.AppShare = Estimate{v(1), v(2), v(3)}
+		a.DigitalShare = Estimate{v(4), v(5), v(6)}
+		a.ResidentPer1000 = Estimate{v(7), v(8), v(9)}
+		a.AppPer1000 = Estimate{v(10), v(11), v(12)}
+		if len(r.Areas[a.Layer]) == 0 && a.Layer != CityLayer {
+			r.Layers = append(r.Layers, a.Layer)
+		}
+		r.Areas[a.Layer] = append(r.Areas[a.Layer], a)
+		byKey[[2]string{a.Layer, a.AreaID}] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	crows, err := db.QueryContext(ctx, "SELECT layer, area_id, channel, n FROM analysis_area_channels WHERE period = ?", period)
+	if err != nil {
+		return nil, err
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var l, id, ch string
+		var n int64
+		if err := crows.Scan(&l, &id, &ch, &n); err != nil {
+			return nil, err
+		}
+		if a := byKey[[2]string{l, id}]; a != nil {
+			a.Counts[equity311.Channel(ch)] = n
+		}
+	}
+	if err := crows.Err(); err != nil {
+		return nil, err
+	}
+	qrows, err := db.QueryContext(ctx, "SELECT item, n FROM analysis_quality WHERE period = ?", period)
+	if err != nil {
+		return nil, err
+	}
+	defer qrows.Close()
+	for qrows.Next() {
+		var item string
+		var n int64
+		if err := qrows.Scan(&item, &n); err != nil {
+			return nil, err
+		}
+		r.Quality[item] = n
+	}
+	return r, qrows.Err()
+}
+
+// City returns the citywide totals (the first city when there are several).
+func (r *Results) City() *AreaMetrics {
+	if c := r.Areas[CityLayer]; len(c) > 0 {
+		return c[0]
+	}
+	return &AreaMetrics{Counts: Counts{}, Population: math.NaN()}
+}

@@ -1,0 +1,147 @@
+// Command equity311 measures who reports problems to a city through its
+// smartphone app and who does not. The pipeline runs
+//
+//	ingest (dumps, boundaries, census) → DuckDB file → assign (geo) → analyze → report
+//
+// and each stage is a subcommand; demo runs them all on a synthetic city.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // city time zones on machines without a zoneinfo database
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/equity311/equity311"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp(os.Stdout, os.Stderr, time.Now).root().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "equity311:", err)
+		os.Exit(1)
+	}
+}
+
+// app holds the global flags and the process's outputs.
+type app struct {
+	db string
+	// summaries receives one line per pipeline step: stdout for the step's
+	// own command, stderr inside demo (whose output is the report path).
+	summaries io.Writer
+	quiet     bool
+	verbose   bool
+	stdout    io.Writer
+	stderr    io.Writer
+	now       func() time.Time
+}
+
+func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
+	return &app{stdout: stdout, stderr: stderr, now: now}
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "equity311",
+		Short: "Who reports problems to the city through the app, and who does not",
+		Long: `equity311 loads a city's 311 service requests (dumps and APIs), places every
+request in its neighborhood and census tract, joins census demographics,
+measures channel use per area with honest statistics, and writes HTML reports.
+
+Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	def := os.Getenv("EQUITY311_DB")
+	if def == "" {
+		def = "equity311.duckdb"
+	}
+	root.PersistentFlags().StringVar(&a.db, "db", def, "DuckDB file (env EQUITY311_DB)")
+	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress or log output")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
+	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.analyzeCmd(), a.reportCmd(),
+		a.exportCmd(), a.profilesCmd(), a.statusCmd())
+	return root
+}
+
+// logger logs to stderr unless --quiet.
+func (a *app) logger() *slog.Logger {
+	if a.quiet {
+		return slog.New(slog.DiscardHandler)
+	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open opens the database named by --db.
+func (a *app) open(ctx context.Context) (*equity311.Store, error) {
+	st, err := equity311.Open(ctx, a.db)
+	if err != nil {
+		return nil, err
+	}
+	st.SetClock(a.now)
+	return st, nil
+}
+
+// withStore runs fn on the open database and closes it.
+func (a *app) withStore(ctx context.Context, fn func(*equity311.Store) error) (err error) {
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+	return fn(st)
+}
+
+// isTerminal reports whether stderr is a terminal that progress bars may draw on.
+func (a *app) isTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && !a.quiet && term.IsTerminal(int(f.Fd()))
+}
+
+// progress returns a callback drawing a byte progress bar on a terminal,
+// and a function to finish it; both do nothing elsewhere.
+func (a *app) progress(label string) (func(done, total int64), func()) {
+	if !a.isTerminal() {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int64) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetDescription(label),
+					progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
+					progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+			}
+			bar.Set64(done)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}
+
+// summary is where step summaries go: nowhere with --quiet.
+func (a *app) summary() io.Writer {
+	switch {
+	case a.quiet:
+		return io.Discard
+	case a.summaries != nil:
+		return a.summaries
+	}
+	return a.stdout
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/internal/synthcity"
+	"github.com/equity311/equity311/reports"
+)
+
+func (a *app) demoCmd() *cobra.Command {
+	var dir string
+	var opt synthcity.Options
+	c := &cobra.Command{
+		Use:   "demo [--dir D] [--tickets N] [--weeks W] [--seed S]",
+		Short: "Make a synthetic city and run the whole pipeline on it",
+		Long: `Make a synthetic city in D — a 311 dump in Boston's legacy schema, GeoJSON
+neighborhoods and census tracts, a census table, and truth.json with the
+coefficients planted in the channel model — then run ingest, assign, analyze
+and report on it through the same code as those commands, and print the
+report's path. The database is D/equity311.duckdb unless --db is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("db") {
+				a.db = filepath.Join(dir, "equity311.duckdb")
+				// A fresh city each run: the demo owns this file.
+				for _, f := range []string{a.db, a.db + ".wal"} {
+					if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+						return err
+					}
+				}
+			}
+			opt.Now = a.now
+			a.summaries = a.stderr
+			path, err := a.demo(cmd, dir, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, path)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "equity311-demo", "directory for the city's files, database and report")
+	c.Flags().IntVar(&opt.Tickets, "tickets", 100_000, "number of requests")
+	c.Flags().IntVar(&opt.Weeks, "weeks", 12, "weeks of requests, ending with the last full week")
+	c.Flags().Uint64Var(&opt.Seed, "seed", 1, "random seed: the same seed makes the same city")
+	return c
+}
+
+// demo is the whole pipeline: generate → ingest → assign → analyze → report.
+func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (string, error) {
+	ctx := cmd.Context()
+	log := a.logger()
+	start := time.Now()
+	city, err := synthcity.New(opt)
+	if err != nil {
+		return "", err
+	}
+	files, err := city.Write(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	log.Info("synthetic city written", "dir", dir, "tracts", len(city.Tracts), "neighborhoods", len(city.Neighborhoods), "rows", city.Truth.Rows)
+	var report string
+	err = a.withStore(ctx, func(st *equity311.Store) error {
+		if _, err := a.loadDump(cmd, st, files.Dump, nil, "synthetic"); err != nil {
+			return err
+		}
+		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
+			return err
+		}
+		if _, err := a.loadBoundaries(cmd, st, files.Tracts, ingest.BoundaryOptions{Layer: "tracts", IDProp: "GEOID", NameProp: "name"}); err != nil {
+			return err
+		}
+		if _, err := a.loadCensus(cmd, st, files.Census, ingest.CensusOptions{Layer: "tracts", Vintage: "synthetic"}); err != nil {
+			return err
+		}
+		if err := a.assign(ctx, st, false); err != nil {
+			return err
+		}
+		res, err := a.analyze(ctx, st, nil, 0)
+		if err != nil {
+			return err
+		}
+		report, err = a.report(ctx, st, res.Period.Label, filepath.Join(dir, "report"), "")
+		return err
+	})
+	log.Info("demo done", "seconds", time.Since(start).Seconds())
+	return report, err
+}
+
+func (a *app) assignCmd() *cobra.Command {
+	var all bool
+	c := &cobra.Command{
+		Use:   "assign",
+		Short: "Put every ticket into its area of every layer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd.Context(), func(st *equity311.Store) error { return a.assign(cmd.Context(), st, all) })
+		},
+	}
+	c.Flags().BoolVar(&all, "all", false, "place every ticket again, not only new and changed ones")
+	return c
+}
+
+func (a *app) assign(ctx context.Context, st *equity311.Store, all bool) error {
+	res, err := geo.Assign(ctx, st, geo.AssignOptions{All: all, Log: a.logger()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.summary(), "assign: %d tickets placed against layers %v; %d outside every area\n", res.Tickets, res.Layers, res.Outside)
+	return nil
+}
+
+// periodFlags are --week or --from/--to.
+type periodFlags struct{ week, from, to string }
+
+func (p *periodFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&p.week, "week", "", "ISO week YYYY-Www")
+	c.Flags().StringVar(&p.from, "from", "", "start date YYYY-MM-DD (inclusive)")
+	c.Flags().StringVar(&p.to, "to", "", "end date YYYY-MM-DD (exclusive)")
+}
+
+// period resolves the flags in the city's time zone; nil when none is set.
+func (p *periodFlags) period(ctx context.Context, st *equity311.Store) (*equity311.Period, error) {
+	if p.week == "" && p.from == "" && p.to == "" {
+		return nil, nil
+	}
+	loc, err := st.Location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.week != "" {
+		if p.from != "" || p.to != "" {
+			return nil, errors.New("give --week or --from/--to, not both")
+		}
+		w, err := equity311.ParseWeek(p.week, loc)
+		return &w, err
+	}
+	if p.from == "" || p.to == "" {
+		return nil, errors.New("--from and --to go together")
+	}
+	from, err := equity311.ParseDate(p.from, loc)
+	if err != nil {
+		return nil, err
+	}
+	to, err := equity311.ParseDate(p.to, loc)
+	if err != nil {
+		return nil, err
+	}
+	r := equity311.Range(from, to)
+	return &r, nil
+}
+
+func (a *app) analyzeCmd() *cobra.Command {
+	var pf periodFlags
+	var minCount int
+	c := &cobra.Command{
+		Use:   "analyze [--week W | --from T --to T]",
+		Short: "Compute channel-use metrics per area into the analysis tables",
+		Long: `Compute channel-use metrics for a period (default: all tickets) per area of
+every layer and citywide, into analysis_area_metrics, analysis_area_channels
+and analysis_quality.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+				p, err := pf.period(cmd.Context(), st)
+				if err != nil {
+					return err
+				}
+				_, err = a.analyze(cmd.Context(), st, p, minCount)
+				return err
+			})
+		},
+	}
+	pf.add(c)
+	c.Flags().IntVar(&minCount, "min-count", analysis.DefaultMinCount, "areas with fewer resident requests are flagged and not shown in reports")
+	return c
+}
+
+func (a *app) analyze(ctx context.Context, st *equity311.Store, p *equity311.Period, minCount int) (analysis.Result, error) {
+	res, err := analysis.Analyze(ctx, st, analysis.Options{Period: p, MinCount: minCount, Log: a.logger()})
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(a.summary(), "analyze: period %s, %d requests, %d resident-initiated, layers %v\n", res.Period.Label, res.Tickets, res.Resident, res.Layers)
+	return res, nil
+}
+
+func (a *app) reportCmd() *cobra.Command {
+	var pf periodFlags
+	var out, layer string
+	c := &cobra.Command{
+		Use:   "report [--week YYYY-Www | --from T --to T] [--out DIR]",
+		Short: "Write the HTML report and its CSV tables",
+		Long: `Write the self-contained HTML report (and its CSV tables) for a period: the
+latest analysed period by default. A period not analysed yet is analysed first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			return a.withStore(ctx, func(st *equity311.Store) error {
+				p, err := pf.period(ctx, st)
+				if err != nil {
+					return err
+				}
+				var label string
+				if p == nil {
+					if label, err = analysis.LatestPeriod(ctx, st); err != nil {
+						res, err := a.analyze(ctx, st, nil, 0)
+						if err != nil {
+							return err
+						}
+						label = res.Period.Label
+					}
+				} else {
+					label = p.Label
+					if _, err := analysis.Load(ctx, st, label); errors.Is(err, analysis.ErrNoAnalysis) {
+						if _, err := a.analyze(ctx, st, p, 0); err != nil {
+							return err
+						}
+					}
+				}
+				dir := out
+				if dir == "" {
+					dir = filepath.Join("equity311-reports", label)
+				}
+				path, err := a.report(ctx, st, label, dir, layer)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, path)
+				return nil
+			})
+		},
+	}
+	pf.add(c)
+	c.Flags().StringVar(&out, "out", "", "output directory (default equity311-reports/PERIOD)")
+	c.Flags().StringVar(&layer, "layer", "", "layer for the headline map and ranking (default: the one with fewest areas)")
+	return c
+}
+
+func (a *app) report(ctx context.Context, st *equity311.Store, period, dir, layer string) (string, error) {
+	res, err := analysis.Load(ctx, st, period)
+	if err != nil {
+		return "", err
+	}
+	files, err := reports.Write(ctx, st, res, dir, reports.Options{MainLayer: layer, Now: a.now})
+	if err != nil {
+		return "", err
+	}
+	return files.HTML, nil
+}

@@ -1,0 +1,117 @@
+package geo
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/paulmach/orb"
+
+	"github.com/equity311/equity311"
+)
+
+// CrosswalkSamples is the default number of grid points laid over each
+// source area's bounding box to estimate overlap shares.
+const CrosswalkSamples = 4096
+
+// Crosswalk estimates, for every area of from, the share of its area that
+// lies in each area of to: a regular grid of about samples points over the
+// area's box, kept where the point is inside the area, located in to.
+// Shares sum to 1 over to's areas for a from-area that to covers fully, and
+// less where part of it lies outside every to-area (water, a city limit).
+func Crosswalk(from, to *Layer, samples int) map[[2]int]float64 {
+	if samples <= 0 {
+		samples = CrosswalkSamples
+	}
+	out := map[[2]int]float64{}
+	for a, g := range from.Geoms {
+		b := g.Bound()
+		n := 1
+		for n*n < samples {
+			n++
+		}
+		var pts []orb.Point
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				p := orb.Point{b.Min[0] + (float64(i)+0.5)/float64(n)*(b.Max[0]-b.Min[0]), b.Min[1] + (float64(j)+0.5)/float64(n)*(b.Max[1]-b.Min[1])}
+				if from.Index.Locate(p[0], p[1]) == a {
+					pts = append(pts, p)
+				}
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		counts := map[int]int{}
+		for _, p := range pts {
+			if t := to.Index.Locate(p[0], p[1]); t >= 0 {
+				counts[t]++
+			}
+		}
+		for t, c := range counts {
+			out[[2]int{a, t}] = float64(c) / float64(len(pts))
+		}
+	}
+	return out
+}
+
+// BuildCrosswalks computes and stores the crosswalk for every ordered pair
+// of layers that has none yet (loading a layer clears its crosswalks).
+func BuildCrosswalks(ctx context.Context, st *equity311.Store, layers []*Layer) (int, error) {
+	have := map[[2]string]bool{}
+	rows, err := st.DB().QueryContext(ctx, "SELECT DISTINCT from_layer, to_layer FROM crosswalk")
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var f, t string
+		if err := rows.Scan(&f, &t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		have[[2]string{f, t}] = true
+	}
+	rows.Close()
+	var staged [][]driver.Value
+	for _, f := range layers {
+		for _, t := range layers {
+			if f == t || have[[2]string{f.Name, t.Name}] {
+				continue
+			}
+			for k, w := range Crosswalk(f, t, 0) {
+				staged = append(staged, []driver.Value{f.Name, f.IDs[k[0]], t.Name, t.IDs[k[1]], w})
+			}
+		}
+	}
+	if len(staged) == 0 {
+		return 0, nil
+	}
+	conn, err := st.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE stage_xw AS SELECT * FROM crosswalk LIMIT 0"); err != nil {
+		return 0, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_xw")
+	i := 0
+	if _, err := equity311.Append(ctx, conn, "stage_xw", 5, func(row []driver.Value) (bool, error) {
+		if i == len(staged) {
+			return false, nil
+		}
+		copy(row, staged[i])
+		i++
+		return true, nil
+	}); err != nil {
+		return 0, err
+	}
+	err = equity311.InTx(ctx, conn, func() error {
+		_, err := conn.ExecContext(ctx, "INSERT OR REPLACE INTO crosswalk SELECT * FROM stage_xw")
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store crosswalks: %w", err)
+	}
+	return len(staged), nil
+}

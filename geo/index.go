@@ -1,0 +1,264 @@
+// Package geo places tickets in areas: a uniform-grid point-in-polygon
+// index over a layer's polygons, the assign step that writes ticket_areas
+// and geo_quality, and crosswalks between layers.
+package geo
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+// Index answers "which area contains this point" for one layer of
+// non-overlapping polygons. It lays a uniform grid over the layer: a cell
+// that no polygon edge touches knows its owner outright; a cell that edges
+// cross lists the candidate areas, which are tested with a crossing-number
+// test. Points on an edge shared by two areas belong to exactly one of them
+// (the test is half-open and computes every edge the same way from either
+// side), and holes and multi-part areas work.
+//
+// An Index is read-only after NewIndex and safe for concurrent use.
+type Index struct {
+	minX, minY float64
+	maxX, maxY float64
+	invW, invH float64 // cells per degree
+	nx, ny     int
+	cells      []int32 // ≥0: owner area; -1: no area; ≤-2: boundary, candidates at -cells-2
+	candStart  []int32 // candidate list k is cand[candStart[k]:candStart[k+1]]
+	cand       []int32
+	rings      [][]orb.Point // all rings of all areas
+	areaRings  [][]int32     // area → its rings
+	bounds     []orb.Bound
+	numAreas   int
+}
+
+// DefaultCells is the default number of grid cells.
+const DefaultCells = 1 << 16
+
+// NewIndex builds an index over areas (each a multipolygon in lon/lat)
+// with about cells grid cells (DefaultCells when cells <= 0).
+func NewIndex(areas []orb.MultiPolygon, cells int) *Index {
+	if cells <= 0 {
+		cells = DefaultCells
+	}
+	ix := &Index{numAreas: len(areas)}
+	var bb orb.Bound
+	first := true
+	for _, mp := range areas {
+		ab := mp.Bound()
+		ix.bounds = append(ix.bounds, ab)
+		if len(mp) > 0 {
+			if first {
+				bb, first = ab, false
+			} else {
+				bb = bb.Union(ab)
+			}
+		}
+		var rs []int32
+		for _, poly := range mp {
+			for _, ring := range poly {
+				r := closeRing(ring)
+				if len(r) < 4 {
+					continue
+				}
+				rs = append(rs, int32(len(ix.rings)))
+				ix.rings = append(ix.rings, r)
+			}
+		}
+		ix.areaRings = append(ix.areaRings, rs)
+	}
+	if first {
+		ix.nx, ix.ny = 0, 0
+		return ix
+	}
+	w, h := bb.Max[0]-bb.Min[0], bb.Max[1]-bb.Min[1]
+	if w <= 0 {
+		w = 1e-9
+	}
+	if h <= 0 {
+		h = 1e-9
+	}
+	// Square-ish cells.
+	ix.nx = max(1, int(math.Round(math.Sqrt(float64(cells)*w/h))))
+	ix.ny = max(1, cells/ix.nx)
+	ix.minX, ix.minY = bb.Min[0], bb.Min[1]
+	ix.maxX, ix.maxY = bb.Max[0], bb.Max[1]
+	ix.invW, ix.invH = float64(ix.nx)/w, float64(ix.ny)/h
+	ix.build()
+	return ix
+}
+
+func closeRing(r orb.Ring) []orb.Point {
+	if len(r) > 0 && r[0] != r[len(r)-1] {
+		c := make([]orb.Point, len(r)+1)
+		copy(c, r)
+		c[len(r)] = r[0]
+		return c
+	}
+	return r
+}
+
+func (ix *Index) build() {
+	n := ix.nx * ix.ny
+	ix.cells = make([]int32, n)
+	for i := range ix.cells {
+		ix.cells[i] = -1
+	}
+	// Boundary cells and their candidate areas.
+	boundary := make([][]int32, n)
+	isBoundary := make([]bool, n)
+	for a, rs := range ix.areaRings {
+		for _, ri := range rs {
+			ring := ix.rings[ri]
+			for i := 0; i+1 < len(ring); i++ {
+				ix.segmentCells(ring[i], ring[i+1], func(c int) {
+					isBoundary[c] = true
+					l := boundary[c]
+					if len(l) == 0 || l[len(l)-1] != int32(a) {
+						boundary[c] = append(l, int32(a))
+					}
+				})
+			}
+		}
+	}
+	ix.candStart = []int32{0}
+	for c := 0; c < n; c++ {
+		if !isBoundary[c] {
+			continue
+		}
+		ix.cells[c] = int32(-2 - (len(ix.candStart) - 1))
+		ix.cand = append(ix.cand, uniq(boundary[c])...)
+		ix.candStart = append(ix.candStart, int32(len(ix.cand)))
+	}
+	// Interior cells: no edge touches them, so their center decides.
+	cw, ch := 1/ix.invW, 1/ix.invH
+	for a, b := range ix.bounds {
+		if len(ix.areaRings[a]) == 0 {
+			continue
+		}
+		x0, y0 := ix.cellXY(b.Min[0], b.Min[1])
+		x1, y1 := ix.cellXY(b.Max[0], b.Max[1])
+		for cy := max(y0, 0); cy <= min(y1, ix.ny-1); cy++ {
+			for cx := max(x0, 0); cx <= min(x1, ix.nx-1); cx++ {
+				c := cy*ix.nx + cx
+				if ix.cells[c] != -1 {
+					continue
+				}
+				px := ix.minX + (float64(cx)+0.5)*cw
+				py := ix.minY + (float64(cy)+0.5)*ch
+				if ix.inArea(a, px, py) {
+					ix.cells[c] = int32(a)
+				}
+			}
+		}
+	}
+}
+
+func uniq(l []int32) []int32 {
+	seen := map[int32]bool{}
+	out := l[:0]
+	for _, a := range l {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	// Lowest area first, so overlapping (invalid) layers resolve the same way every time.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// cellXY returns the (unclamped) cell coordinates of a point.
+func (ix *Index) cellXY(x, y float64) (int, int) {
+	return int(math.Floor((x - ix.minX) * ix.invW)), int(math.Floor((y - ix.minY) * ix.invH))
+}
+
+// segmentCells calls fn for every cell the segment p–q touches, with a
+// small margin so that no touching cell is missed.
+func (ix *Index) segmentCells(p, q orb.Point, fn func(int)) {
+	const eps = 1e-7 // in cell units
+	gx0, gy0 := (p[0]-ix.minX)*ix.invW, (p[1]-ix.minY)*ix.invH
+	gx1, gy1 := (q[0]-ix.minX)*ix.invW, (q[1]-ix.minY)*ix.invH
+	if gx0 > gx1 {
+		gx0, gy0, gx1, gy1 = gx1, gy1, gx0, gy0
+	}
+	cx0 := int(math.Floor(gx0 - eps))
+	cx1 := int(math.Floor(gx1 + eps))
+	for cx := cx0; cx <= cx1; cx++ {
+		if cx < 0 || cx >= ix.nx {
+			continue
+		}
+		// The segment's y extent within this column.
+		xa, xb := math.Max(gx0, float64(cx)), math.Min(gx1, float64(cx+1))
+		var ya, yb float64
+		if gx1 == gx0 {
+			ya, yb = gy0, gy1
+		} else {
+			t := (gy1 - gy0) / (gx1 - gx0)
+			ya, yb = gy0+(xa-gx0)*t, gy0+(xb-gx0)*t
+		}
+		if ya > yb {
+			ya, yb = yb, ya
+		}
+		cy0, cy1 := int(math.Floor(ya-eps)), int(math.Floor(yb+eps))
+		for cy := max(cy0, 0); cy <= min(cy1, ix.ny-1); cy++ {
+			fn(cy*ix.nx + cx)
+		}
+	}
+}
+
+// Len returns the number of areas indexed.
+func (ix *Index) Len() int { return ix.numAreas }
+
+// Locate returns the index of the area containing (lon, lat), or -1.
+func (ix *Index) Locate(lon, lat float64) int {
+	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
+		return -1
+	}
+	cx, cy := ix.cellXY(lon, lat)
+	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
+	v := ix.cells[cy*ix.nx+cx]
+	if v >= -1 {
+		return int(v)
+	}
+	k := -v - 2
+	for _, a := range ix.cand[ix.candStart[k]:ix.candStart[k+1]] {
+		if ix.inArea(int(a), lon, lat) {
+			return int(a)
+		}
+	}
+	return -1
+}
+
+// inArea is the crossing-number test over all rings of area a (outer rings
+// and holes alike). An edge is always evaluated from its lower end, so two
+// areas sharing it compute the same crossing point bit for bit.
+func (ix *Index) inArea(a int, px, py float64) bool {
+	b := ix.bounds[a]
+	if px < b.Min[0] || px > b.Max[0] || py < b.Min[1] || py > b.Max[1] {
+		return false
+	}
+	in := false
+	for _, ri := range ix.areaRings[a] {
+		ring := ix.rings[ri]
+		x1, y1 := ring[0][0], ring[0][1]
+		for i := 1; i < len(ring); i++ {
+			x2, y2 := ring[i][0], ring[i][1]
+			if (y1 > py) != (y2 > py) {
+				xa, ya, xb, yb := x1, y1, x2, y2
+				if ya > yb {
+					xa, ya, xb, yb = xb, yb, xa, ya
+				}
+				if px < xa+(py-ya)*(xb-xa)/(yb-ya) {
+					in = !in
+				}
+			}
+			x1, y1 = x2, y2
+		}
+	}
+	return in
+}

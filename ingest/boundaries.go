@@ -1,0 +1,271 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+	"github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/equity311/equity311"
+)
+
+// BoundaryOptions configure LoadBoundaries.
+type BoundaryOptions struct {
+	Layer    string // layer name, e.g. "neighborhoods" or "tracts" (required)
+	IDProp   string // feature property holding the area id; "" picks one
+	NameProp string // feature property holding the area name; "" picks one
+	Log      *slog.Logger
+}
+
+// BoundaryResult reports a boundary load.
+type BoundaryResult struct {
+	SourceID      int64
+	Layer         string
+	Areas         int
+	IDProp        string // the property used for ids ("(feature id)" for the feature's own id)
+	NameProp      string
+	AlreadyLoaded bool
+}
+
+// Property names tried, in order, when none is given.
+var (
+	idProps   = []string{"GEOID", "geoid", "GEOID20", "geoid20", "GEOID10", "geoid10", "fips", "FIPS", "GEOCODE", "area_id", "id", "ID", "nbhd_id", "Neighborhood_ID", "NTACode", "nc_id", "AREA_NUMBE"}
+	nameProps = []string{"name", "Name", "NAME", "NAMELSAD", "NTAName", "COMMUNITY", "nhood", "BlockGr202"}
+)
+
+const featureIDProp = "(feature id)"
+
+// LoadBoundaries loads the polygons of a GeoJSON FeatureCollection as a
+// layer, replacing the layer's previous areas. Ids must be unique. Loading
+// the same file into the same layer again changes nothing. Tickets placed
+// before are marked for assign to place them again.
+func LoadBoundaries(ctx context.Context, st *equity311.Store, path string, opt BoundaryOptions) (BoundaryResult, error) {
+	res := BoundaryResult{Layer: opt.Layer}
+	if opt.Layer == "" {
+		return res, errors.New("boundaries: a layer name is required")
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return res, err
+	}
+	sum := sha256.Sum256(data)
+	checksum := hex.EncodeToString(sum[:])
+	var prior int64
+	err = st.DB().QueryRowContext(ctx, `SELECT s.source_id FROM sources s JOIN layers l ON l.source_id = s.source_id
+		WHERE s.kind = 'boundaries' AND s.checksum = ? AND l.layer = ?`, checksum, opt.Layer).Scan(&prior)
+	if err == nil {
+		res.SourceID, res.AlreadyLoaded = prior, true
+		return res, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return res, err
+	}
+	areas, idProp, nameProp, err := readFeatures(path, data, opt)
+	if err != nil {
+		return res, err
+	}
+	res.IDProp, res.NameProp, res.Areas = idProp, nameProp, len(areas)
+
+	conn, err := st.Conn(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_areas (area_id VARCHAR, name VARCHAR, area_m2 DOUBLE, geometry BLOB)`); err != nil {
+		return res, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_areas")
+	i := 0
+	if _, err := equity311.Append(ctx, conn, "stage_areas", 4, func(row []driver.Value) (bool, error) {
+		if i == len(areas) {
+			return false, nil
+		}
+		a := areas[i]
+		b, err := wkb.Marshal(a.geom)
+		if err != nil {
+			return false, fmt.Errorf("%s: area %s: %w", path, a.id, err)
+		}
+		row[0], row[1], row[2], row[3] = a.id, a.name, geo.Area(a.geom), b
+		i++
+		return true, nil
+	}); err != nil {
+		return res, err
+	}
+	err = equity311.InTx(ctx, conn, func() error {
+		id, err := equity311.NewSourceID(ctx, conn)
+		if err != nil {
+			return err
+		}
+		res.SourceID = id
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO sources (source_id, kind, name, profile, checksum, rows_read, rows_loaded, loaded_at)
+				VALUES (?, 'boundaries', ?, ?, ?, ?, ?, ?)`, []any{id, path, opt.Layer, checksum, len(areas), len(areas), st.Now()}},
+			{`DELETE FROM ticket_areas WHERE layer = ?`, []any{opt.Layer}},
+			{`DELETE FROM crosswalk WHERE from_layer = ? OR to_layer = ?`, []any{opt.Layer, opt.Layer}},
+			{`DELETE FROM areas WHERE layer = ?`, []any{opt.Layer}},
+			{`INSERT INTO areas SELECT ?, area_id, name, area_m2, geometry FROM stage_areas`, []any{opt.Layer}},
+			{`INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)`, []any{opt.Layer, id, idProp, nameProp, len(areas), st.Now()}},
+			// Every placed ticket must be placed again against the new layer.
+			{`UPDATE tickets SET geo_quality = NULL WHERE geo_quality IN ('ok', 'outside')`, nil},
+		}
+		for _, s := range stmts {
+			if _, err := conn.ExecContext(ctx, s.q, s.args...); err != nil {
+				return fmt.Errorf("%s: %w", strings.Fields(s.q)[0], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("load boundaries %s: %w", path, err)
+	}
+	log.Info("loaded boundaries", "file", path, "layer", opt.Layer, "areas", len(areas), "id_prop", idProp, "name_prop", nameProp)
+	return res, nil
+}
+
+type area struct {
+	id, name string
+	geom     orb.MultiPolygon
+}
+
+// readFeatures decodes the features and picks their id and name.
+func readFeatures(path string, data []byte, opt BoundaryOptions) (areas []area, idProp, nameProp string, err error) {
+	var crs struct {
+		CRS struct {
+			Properties struct {
+				Name string `json:"name"`
+			} `json:"properties"`
+		} `json:"crs"`
+	}
+	_ = json.Unmarshal(data, &crs)
+	fc, err := geojson.UnmarshalFeatureCollection(data)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("read %s: not a GeoJSON FeatureCollection: %w", path, err)
+	}
+	if len(fc.Features) == 0 {
+		return nil, "", "", fmt.Errorf("read %s: no features", path)
+	}
+	if name := crs.CRS.Properties.Name; name != "" && !isLonLatCRS(name) {
+		return nil, "", "", fmt.Errorf("read %s: coordinates are in %s; equity311 reads WGS84 lon/lat (CRS84, EPSG:4326)", path, name)
+	}
+	idProp = opt.IDProp
+	if idProp == "" {
+		idProp = pickProp(fc, idProps)
+		if idProp == "" && fc.Features[0].ID != nil {
+			idProp = featureIDProp
+		}
+		if idProp == "" {
+			idProp = pickProp(fc, nameProps)
+		}
+		if idProp == "" {
+			return nil, "", "", fmt.Errorf("read %s: no id property found (tried %s); name one with --id-prop", path, strings.Join(idProps, ", "))
+		}
+	}
+	nameProp = opt.NameProp
+	if nameProp == "" {
+		if nameProp = pickProp(fc, nameProps); nameProp == "" {
+			nameProp = idProp
+		}
+	}
+	seen := map[string]int{}
+	for k, f := range fc.Features {
+		id := propString(f, idProp)
+		if id == "" {
+			return nil, "", "", fmt.Errorf("read %s: feature %d has no %s", path, k, idProp)
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, "", "", fmt.Errorf("read %s: features %d and %d share the id %s=%q; ids must be unique", path, prev, k, idProp, id)
+		}
+		seen[id] = k
+		var mp orb.MultiPolygon
+		switch g := f.Geometry.(type) {
+		case orb.Polygon:
+			mp = orb.MultiPolygon{g}
+		case orb.MultiPolygon:
+			mp = g
+		default:
+			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): geometry %T, want Polygon or MultiPolygon", path, k, id, f.Geometry)
+		}
+		b := mp.Bound()
+		if b.Min[0] < -180 || b.Max[0] > 180 || b.Min[1] < -90 || b.Max[1] > 90 {
+			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v are not lon/lat degrees (a projected CRS?)", path, k, id, b.Min, b.Max)
+		}
+		for pi, poly := range mp {
+			for ri, ring := range poly {
+				if len(ring) < 4 {
+					return nil, "", "", fmt.Errorf("read %s: feature %d (%s): polygon %d ring %d has %d points, want at least 4", path, k, id, pi, ri, len(ring))
+				}
+				if ring[0] != ring[len(ring)-1] {
+					poly[ri] = append(ring, ring[0])
+				}
+			}
+		}
+		name := propString(f, nameProp)
+		if name == "" {
+			name = id
+		}
+		areas = append(areas, area{id: id, name: name, geom: mp})
+	}
+	return areas, idProp, nameProp, nil
+}
+
+func isLonLatCRS(name string) bool {
+	n := strings.ToUpper(name)
+	return strings.HasSuffix(n, "CRS84") || strings.HasSuffix(n, ":4326") || strings.HasSuffix(n, "::4326")
+}
+
+// pickProp returns the first candidate property that every feature has.
+func pickProp(fc *geojson.FeatureCollection, candidates []string) string {
+	for _, c := range candidates {
+		all := true
+		for _, f := range fc.Features {
+			if propString(f, c) == "" {
+				all = false
+				break
+			}
+		}
+		if all {
+			return c
+		}
+	}
+	return ""
+}
+
+// propString reads a property as text; numbers keep all their digits.
+func propString(f *geojson.Feature, prop string) string {
+	var v any
+	if prop == featureIDProp {
+		v = f.ID
+	} else {
+		v = f.Properties[prop]
+	}
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,397 @@
+// Package synthcity makes a synthetic city for the demo, the tests and the
+// benchmarks: about 200 census tracts grouped into 25 irregular
+// neighborhoods (one of them an enclave in another's hole, one in two
+// parts), tract demographics, a service catalog with 8 app-offered types,
+// and tickets whose channel is drawn from a model with planted coefficients.
+// It writes what a city publishes — a 311 dump in Boston's legacy schema,
+// GeoJSON polygons for both layers, a census CSV — and truth.json with what
+// an analysis should recover. The same seed gives the same city.
+package synthcity
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+)
+
+// Options configure a synthetic city.
+type Options struct {
+	Seed    uint64
+	Tickets int // approximate number of requests (default 100,000)
+	Weeks   int // weeks of requests (default 12)
+	// End is the end of the last week (exclusive). Zero means the Monday
+	// 00:00 (city time) of the week containing Now().
+	End time.Time
+	// Now is the clock used when End is zero (default time.Now).
+	Now func() time.Time
+}
+
+// Tract is one census tract.
+type Tract struct {
+	GEOID        string
+	Name         string
+	Neighborhood int // index into City.Neighborhoods
+	Geometry     orb.MultiPolygon
+	Demographics
+	Need      float64 // relative problem volume per resident
+	AppMix    float64 // multiplier on app-offered types in the local request mix
+	AreaNoise float64 // tract-level term in the app-use logit
+	cell      [2]int
+}
+
+// Demographics of a tract: what the census CSV publishes.
+type Demographics struct {
+	Population          float64
+	MedianIncome        float64
+	Share65Plus         float64
+	ShareLimitedEnglish float64
+	ShareBroadband      float64
+	ShareWhite          float64
+	ShareBlack          float64
+	ShareHispanic       float64
+	ShareAsian          float64
+	ShareOther          float64
+}
+
+// Neighborhood is a group of tracts.
+type Neighborhood struct {
+	ID       string
+	Name     string
+	Geometry orb.MultiPolygon
+	Tracts   []int
+}
+
+// City is a generated city.
+type City struct {
+	Options       Options
+	Start, End    time.Time
+	Location      *time.Location
+	Tracts        []Tract
+	Neighborhoods []Neighborhood
+	Services      []Service
+	Truth         Truth
+	rng           *rand.Rand
+}
+
+// Truth is what the generator planted.
+type Truth struct {
+	Seed  uint64 `json:"seed"`
+	Weeks int    `json:"weeks"`
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// AppLogit: logit P(app | resident request of an app-offered type) =
+	// intercept + log_income*ln(median income / 60000) + share_65plus*x +
+	// share_limited_english*x + share_broadband*x + trend_per_week*week
+	// + a tract term with standard deviation area_sd.
+	AppLogit       map[string]float64 `json:"app_logit"`
+	AppOffered     []string           `json:"app_offered_types"`
+	NonAppChannels map[string]float64 `json:"non_app_channel_shares"`
+	Dirt           Dirt               `json:"dirt"`
+	Rows           int                `json:"rows_written"`
+	Tickets        int                `json:"distinct_tickets"`
+	EnclaveOf      [2]string          `json:"enclave"`   // [enclave id, host id]
+	MultiPart      string             `json:"multipart"` // neighborhood id with two parts
+	ChannelCounts  map[string]int     `json:"channel_counts"`
+}
+
+// Dirt counts the realistic faults written into the dump.
+type Dirt struct {
+	MissingCoords  int `json:"missing_coordinates"`
+	Placeholder    int `json:"placeholder_point"`
+	MalformedDates int `json:"malformed_dates"`
+	Duplicates     int `json:"duplicate_rows"`
+	BlankSource    int `json:"blank_source"`
+}
+
+// Planted coefficients.
+const (
+	betaIntercept = -0.6
+	betaLogIncome = 0.8
+	beta65        = -2.5
+	betaLEP       = -2.0
+	betaBroadband = 1.5
+	betaTrend     = 0.02
+	areaSD        = 0.10
+)
+
+// New generates a city. Tickets are drawn when the dump is written.
+func New(opt Options) (*City, error) {
+	if opt.Tickets <= 0 {
+		opt.Tickets = 100_000
+	}
+	if opt.Weeks <= 0 {
+		opt.Weeks = 12
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		return nil, fmt.Errorf("synthetic city time zone: %w", err)
+	}
+	end := opt.End
+	if end.IsZero() {
+		n := opt.Now().In(loc)
+		d := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
+		end = d.AddDate(0, 0, -int(d.Weekday()+6)%7)
+	}
+	end = end.In(loc)
+	c := &City{
+		Options:  opt,
+		End:      end,
+		Start:    end.AddDate(0, 0, -7*opt.Weeks),
+		Location: loc,
+		Services: catalog(),
+		rng:      rand.New(rand.NewPCG(opt.Seed, 0x311)),
+	}
+	c.layout()
+	c.demographics()
+	c.Truth = Truth{
+		Seed: opt.Seed, Weeks: opt.Weeks,
+		Start: c.Start.Format(time.RFC3339), End: c.End.Format(time.RFC3339),
+		AppLogit: map[string]float64{
+			"intercept": betaIntercept, "log_income": betaLogIncome, "share_65plus": beta65,
+			"share_limited_english": betaLEP, "share_broadband": betaBroadband,
+			"trend_per_week": betaTrend, "area_sd": areaSD,
+		},
+		NonAppChannels: map[string]float64{"web": 0.22, "email": 0.03, "social": 0.02, "walk_in": 0.01, "phone": 0.72},
+		EnclaveOf:      c.Truth.EnclaveOf,
+		MultiPart:      c.Truth.MultiPart,
+	}
+	for _, s := range c.Services {
+		if s.AppOffered {
+			c.Truth.AppOffered = append(c.Truth.AppOffered, s.Name)
+		}
+	}
+	return c, nil
+}
+
+// layout chooses the city's cells, groups them into neighborhoods and
+// builds both polygon layers.
+func (c *City) layout() {
+	rng := c.rng
+	lat := newLattice(rng)
+	// An irregular outline: an ellipse with a ragged edge, plus City Hall's cell.
+	inCity := make([][]bool, rows)
+	hallI := int((cityHall[1] - originY) / cellH)
+	hallJ := int((cityHall[0] - originX) / cellW)
+	for i := 0; i < rows; i++ {
+		inCity[i] = make([]bool, cols)
+		for j := 0; j < cols; j++ {
+			dx := (float64(j) + 0.5 - cols/2.0) / (cols / 2.0)
+			dy := (float64(i) + 0.5 - rows/2.0) / (rows / 2.0)
+			r := dx*dx + dy*dy
+			inCity[i][j] = r < 1.05+0.25*(rng.Float64()-0.5)
+		}
+	}
+	for di := -1; di <= 1; di++ {
+		for dj := -1; dj <= 1; dj++ {
+			if i, j := hallI+di, hallJ+dj; i >= 0 && i < rows && j >= 0 && j < cols {
+				inCity[i][j] = true
+			}
+		}
+	}
+	var cells [][2]int
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			if inCity[i][j] {
+				cells = append(cells, [2]int{i, j})
+			}
+		}
+	}
+	// 24 neighborhoods by weighted nearest seed, then an enclave.
+	names := neighborhoodNames()
+	const nSeeds = 24
+	seedIdx := rng.Perm(len(cells))[:nSeeds]
+	type seed struct{ x, y, w float64 }
+	seeds := make([]seed, nSeeds)
+	for k, s := range seedIdx {
+		seeds[k] = seed{float64(cells[s][1]), float64(cells[s][0]), 0.7 + 0.6*rng.Float64()}
+	}
+	owner := map[[2]int]int{}
+	for _, cell := range cells {
+		best, bestD := 0, math.Inf(1)
+		for k, s := range seeds {
+			dx, dy := float64(cell[1])-s.x, float64(cell[0])-s.y
+			if d := math.Sqrt(dx*dx+dy*dy) / s.w; d < bestD {
+				best, bestD = k, d
+			}
+		}
+		owner[cell] = best
+	}
+	// The enclave: the cell nearest the centre whose 8 neighbours are in the city.
+	var enclaveCell [2]int
+	bestD := math.Inf(1)
+	for _, cell := range cells {
+		ok := true
+		for di := -1; di <= 1; di++ {
+			for dj := -1; dj <= 1; dj++ {
+				i, j := cell[0]+di, cell[1]+dj
+				if i < 0 || i >= rows || j < 0 || j >= cols || !inCity[i][j] {
+					ok = false
+				}
+			}
+		}
+		dx, dy := float64(cell[1])-cols/3.0, float64(cell[0])-rows/3.0
+		if d := dx*dx + dy*dy; ok && d < bestD {
+			enclaveCell, bestD = cell, d
+		}
+	}
+	host := owner[enclaveCell]
+	for di := -1; di <= 1; di++ {
+		for dj := -1; dj <= 1; dj++ {
+			owner[[2]int{enclaveCell[0] + di, enclaveCell[1] + dj}] = host
+		}
+	}
+	enclave := nSeeds
+	owner[enclaveCell] = enclave
+	// Renumber neighborhoods that still have cells, in cell order.
+	renum := map[int]int{}
+	for _, cell := range cells {
+		if _, ok := renum[owner[cell]]; !ok {
+			renum[owner[cell]] = len(renum)
+		}
+	}
+	nN := len(renum)
+	for k := 0; k < nN; k++ {
+		c.Neighborhoods = append(c.Neighborhoods, Neighborhood{ID: fmt.Sprintf("N%02d", k+1), Name: names[k]})
+	}
+	// Tracts.
+	for _, cell := range cells {
+		n := renum[owner[cell]]
+		t := Tract{
+			GEOID:        fmt.Sprintf("25999%04d%02d", 100+len(c.Tracts), 0),
+			Neighborhood: n,
+			Geometry:     orb.MultiPolygon{{lat.cellRing(cell[0], cell[1])}},
+			cell:         cell,
+		}
+		t.Name = "Census Tract " + t.GEOID[5:9]
+		c.Neighborhoods[n].Tracts = append(c.Neighborhoods[n].Tracts, len(c.Tracts))
+		c.Tracts = append(c.Tracts, t)
+	}
+	// An island tract offshore to the east joins the neighborhood of the
+	// easternmost cell: a multi-part neighborhood.
+	east := cells[0]
+	for _, cell := range cells {
+		if cell[1] > east[1] || cell[1] == east[1] && cell[0] < east[0] {
+			east = cell
+		}
+	}
+	isle := renum[owner[east]]
+	x0 := originX + float64(cols)*cellW + 0.6*cellW
+	y0 := originY + float64(east[0])*cellH
+	island := orb.Ring{
+		{round6(x0), round6(y0)}, {round6(x0 + 0.7*cellW), round6(y0 + 0.1*cellH)},
+		{round6(x0 + 0.8*cellW), round6(y0 + 0.6*cellH)}, {round6(x0 + 0.2*cellW), round6(y0 + 0.8*cellH)},
+		{round6(x0), round6(y0)},
+	}
+	it := Tract{GEOID: fmt.Sprintf("25999%04d%02d", 100+len(c.Tracts), 0), Neighborhood: isle,
+		Geometry: orb.MultiPolygon{{island}}, cell: [2]int{-1, -1}}
+	it.Name = "Census Tract " + it.GEOID[5:9]
+	c.Neighborhoods[isle].Tracts = append(c.Neighborhoods[isle].Tracts, len(c.Tracts))
+	c.Tracts = append(c.Tracts, it)
+
+	for n := range c.Neighborhoods {
+		var ncells [][2]int
+		for _, ti := range c.Neighborhoods[n].Tracts {
+			if c.Tracts[ti].cell[0] >= 0 {
+				ncells = append(ncells, c.Tracts[ti].cell)
+			}
+		}
+		in := func(i, j int) bool {
+			o, ok := owner[[2]int{i, j}]
+			return ok && inCity[i][j] && renum[o] == n
+		}
+		mp := lat.unionRings(in, ncells)
+		if n == isle {
+			mp = append(mp, orb.Polygon{island})
+		}
+		c.Neighborhoods[n].Geometry = mp
+	}
+	c.Truth.EnclaveOf = [2]string{c.Neighborhoods[renum[enclave]].ID, c.Neighborhoods[renum[host]].ID}
+	c.Truth.MultiPart = c.Neighborhoods[isle].ID
+}
+
+// field is a smooth random surface over the city: a sum of bumps.
+type field struct{ x, y, sx, sy, a []float64 }
+
+func newField(rng *rand.Rand, bumps int) field {
+	var f field
+	for k := 0; k < bumps; k++ {
+		f.x = append(f.x, rng.Float64()*cols)
+		f.y = append(f.y, rng.Float64()*rows)
+		f.sx = append(f.sx, 2+rng.Float64()*4)
+		f.sy = append(f.sy, 2+rng.Float64()*4)
+		f.a = append(f.a, rng.Float64()*2-1)
+	}
+	return f
+}
+
+func (f field) at(x, y float64) float64 {
+	v := 0.0
+	for k := range f.x {
+		dx, dy := (x-f.x[k])/f.sx[k], (y-f.y[k])/f.sy[k]
+		v += f.a[k] * math.Exp(-(dx*dx+dy*dy)/2)
+	}
+	return v
+}
+
+func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
+
+// demographics draws tract characteristics from smooth fields plus noise,
+// with the correlations found in US cities: richer tracts have more
+// broadband and fewer limited-English households.
+func (c *City) demographics() {
+	rng := c.rng
+	wealth, age, immig := newField(rng, 6), newField(rng, 4), newField(rng, 5)
+	for k := range c.Tracts {
+		t := &c.Tracts[k]
+		ctr, _ := planar.CentroidArea(t.Geometry)
+		x, y := (ctr[0]-originX)/cellW, (ctr[1]-originY)/cellH
+		w := wealth.at(x, y) + rng.NormFloat64()*0.25
+		im := immig.at(x, y) + rng.NormFloat64()*0.2 - 0.4*w
+		d := &t.Demographics
+		d.Population = math.Round(clamp(3300+900*rng.NormFloat64(), 900, 7000))
+		d.MedianIncome = math.Round(clamp(62000*math.Exp(0.45*w), 18000, 240000)/10) * 10
+		d.Share65Plus = clamp(0.13+0.05*age.at(x, y)+0.025*rng.NormFloat64(), 0.03, 0.35)
+		d.ShareLimitedEnglish = clamp(0.10+0.08*im+0.03*rng.NormFloat64(), 0, 0.45)
+		d.ShareBroadband = clamp(0.82+0.07*w-0.15*d.Share65Plus+0.03*rng.NormFloat64(), 0.45, 0.98)
+		white := clamp(0.45+0.25*w-0.15*im+0.08*rng.NormFloat64(), 0.03, 0.92)
+		hisp := clamp(0.18+0.15*im+0.05*rng.NormFloat64(), 0.01, 0.7)
+		asian := clamp(0.09+0.04*im+0.03*rng.NormFloat64(), 0.005, 0.4)
+		black := clamp(0.22-0.15*w+0.08*rng.NormFloat64(), 0.01, 0.8)
+		tot := white + hisp + asian + black
+		if tot > 0.97 {
+			white, hisp, asian, black = white*0.97/tot, hisp*0.97/tot, asian*0.97/tot, black*0.97/tot
+			tot = 0.97
+		}
+		d.ShareWhite, d.ShareHispanic, d.ShareAsian, d.ShareBlack = white, hisp, asian, black
+		d.ShareOther = 1 - tot
+		t.Need = math.Exp(0.3*rng.NormFloat64() - 0.1*w)
+		t.AppMix = math.Exp(0.35 * rng.NormFloat64())
+		t.AreaNoise = areaSD * rng.NormFloat64()
+	}
+}
+
+// AppProbability is the planted probability that a resident request of an
+// app-offered type in tract t during week w comes through the app.
+func (t *Tract) AppProbability(week int) float64 {
+	eta := betaIntercept + betaLogIncome*math.Log(t.MedianIncome/60000) + beta65*t.Share65Plus +
+		betaLEP*t.ShareLimitedEnglish + betaBroadband*t.ShareBroadband + betaTrend*float64(week) + t.AreaNoise
+	return 1 / (1 + math.Exp(-eta))
+}
+
+// sortedKeys returns a map's keys in order (deterministic output).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

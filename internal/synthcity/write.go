@@ -1,0 +1,430 @@
+package synthcity
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
+)
+
+// Files are the paths of what Write produced.
+type Files struct {
+	Dir           string
+	Dump          string // 311 requests, Boston legacy schema
+	Neighborhoods string // GeoJSON, properties nbhd_id and name
+	Tracts        string // GeoJSON, properties GEOID and name
+	Census        string // CSV keyed by GEOID, estimates with _moe columns
+	Truth         string // truth.json
+}
+
+// Write writes the city's files into dir (created if needed).
+func (c *City) Write(ctx context.Context, dir string) (Files, error) {
+	f := Files{
+		Dir:           dir,
+		Dump:          filepath.Join(dir, "boston311_synthetic.csv"),
+		Neighborhoods: filepath.Join(dir, "neighborhoods.geojson"),
+		Tracts:        filepath.Join(dir, "tracts.geojson"),
+		Census:        filepath.Join(dir, "census_tracts.csv"),
+		Truth:         filepath.Join(dir, "truth.json"),
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f, err
+	}
+	if err := c.writeLayers(f); err != nil {
+		return f, err
+	}
+	if err := c.writeCensus(f.Census); err != nil {
+		return f, err
+	}
+	if err := writeFile(f.Dump, func(w *bufio.Writer) error { return c.WriteDump(ctx, w) }); err != nil {
+		return f, fmt.Errorf("write %s: %w", f.Dump, err)
+	}
+	b, err := json.MarshalIndent(c.Truth, "", "  ")
+	if err != nil {
+		return f, err
+	}
+	return f, os.WriteFile(f.Truth, append(b, '\n'), 0o644)
+}
+
+func writeFile(path string, fn func(*bufio.Writer) error) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	if err := fn(w); err != nil {
+		out.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func (c *City) writeLayers(f Files) error {
+	nb := geojson.NewFeatureCollection()
+	for _, n := range c.Neighborhoods {
+		ft := geojson.NewFeature(n.Geometry)
+		ft.Properties["nbhd_id"] = n.ID
+		ft.Properties["name"] = n.Name
+		nb.Append(ft)
+	}
+	tr := geojson.NewFeatureCollection()
+	for _, t := range c.Tracts {
+		ft := geojson.NewFeature(t.Geometry)
+		ft.Properties["GEOID"] = t.GEOID
+		ft.Properties["name"] = t.Name
+		tr.Append(ft)
+	}
+	for path, fc := range map[string]*geojson.FeatureCollection{f.Neighborhoods: nb, f.Tracts: tr} {
+		b, err := fc.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CensusVariables are the census CSV's variables, in column order.
+func CensusVariables() []string {
+	return []string{"population", "median_income", "share_65plus", "share_limited_english", "share_broadband",
+		"share_white", "share_black", "share_hispanic", "share_asian", "share_other"}
+}
+
+func (d Demographics) values() []float64 {
+	return []float64{d.Population, d.MedianIncome, d.Share65Plus, d.ShareLimitedEnglish, d.ShareBroadband,
+		d.ShareWhite, d.ShareBlack, d.ShareHispanic, d.ShareAsian, d.ShareOther}
+}
+
+func (c *City) writeCensus(path string) error {
+	return writeFile(path, func(w *bufio.Writer) error {
+		w.WriteString("GEOID,NAME")
+		for _, v := range CensusVariables() {
+			w.WriteString("," + v + "," + v + "_moe")
+		}
+		w.WriteString("\n")
+		for _, t := range c.Tracts {
+			fmt.Fprintf(w, "%s,%s", t.GEOID, t.Name)
+			for k, v := range t.values() {
+				moe := 0.03
+				switch k {
+				case 0:
+					moe = math.Round(v * 0.08)
+				case 1:
+					moe = math.Round(v * 0.12)
+				default:
+					v = math.Round(v*1e4) / 1e4
+				}
+				fmt.Fprintf(w, ",%s,%s", strconv.FormatFloat(v, 'f', -1, 64), strconv.FormatFloat(moe, 'f', -1, 64))
+			}
+			w.WriteString("\n")
+		}
+		return nil
+	})
+}
+
+// dumpHeader is Boston's legacy export header.
+const dumpHeader = "case_enquiry_id,open_dt,target_dt,closed_dt,ontime,case_status,closure_reason,case_title,subject,reason,type,queue,department,submittedphoto,closedphoto,location,fire_district,pwd_district,city_council_district,police_district,neighborhood,neighborhood_services_district,ward,precinct,location_street_name,location_zipcode,latitude,longitude,source"
+
+// Boston's source values for each planted channel.
+const (
+	srcApp         = "Citizens Connect App"
+	srcPhone       = "Constituent Call"
+	srcWeb         = "Self Service"
+	srcSocial      = "Twitter"
+	srcEmployee    = "Employee Generated"
+	srcWorkerApp   = "City Worker App"
+	srcIntegration = "Maximo Integration"
+)
+
+var sourceChannel = map[string]string{
+	srcApp: "app", srcPhone: "phone", srcWeb: "web", srcSocial: "social",
+	srcEmployee: "employee", srcWorkerApp: "employee", srcIntegration: "integration", "": "unknown",
+}
+
+// ticket is one generated request.
+type ticket struct {
+	id       int64
+	tract    int
+	service  int
+	opened   time.Time
+	closed   time.Time // zero when open
+	lat, lon float64
+	source   string
+	dirt     int
+}
+
+const (
+	dirtNone = iota
+	dirtMissing
+	dirtPlaceholder
+	dirtBadDate
+	dirtDuplicate
+)
+
+// WriteDump draws the tickets week by week and writes them in Boston's
+// legacy schema, with the dirt real dumps have. It fills c.Truth's counts.
+func (c *City) WriteDump(ctx context.Context, w *bufio.Writer) error {
+	rng := c.rng
+	// Per tract: weight, and the cumulative type mix.
+	nS := len(c.Services)
+	tractW := make([]float64, len(c.Tracts))
+	typeCum := make([][]float64, len(c.Tracts))
+	for ti, t := range c.Tracts {
+		cum := make([]float64, nS)
+		s := 0.0
+		for si, sv := range c.Services {
+			wt := sv.Weight
+			if sv.AppOffered {
+				wt *= t.AppMix
+			}
+			s += wt
+			cum[si] = s
+		}
+		typeCum[ti] = cum
+		tractW[ti] = t.Population * t.Need * s
+	}
+	tractCum := make([]float64, len(tractW))
+	s := 0.0
+	for i, v := range tractW {
+		s += v
+		tractCum[i] = s
+	}
+	pick := func(cum []float64) int {
+		u := rng.Float64() * cum[len(cum)-1]
+		i, _ := slices.BinarySearch(cum, u)
+		return min(i, len(cum)-1)
+	}
+	// Hours of the day, weighted to the working day.
+	hourW := []float64{1, 0.5, 0.3, 0.3, 0.4, 0.8, 2, 4, 6, 7, 7, 7, 6.5, 6.5, 6, 6, 5.5, 5, 4, 3.5, 3, 2.5, 2, 1.5}
+	hourCum := make([]float64, 24)
+	hs := 0.0
+	for i, v := range hourW {
+		hs += v
+		hourCum[i] = hs
+	}
+	tr := &c.Truth
+	tr.ChannelCounts = map[string]int{}
+	w.WriteString(dumpHeader + "\n")
+	var id int64 = 101000000000
+	var line []byte
+	perWeek := float64(c.Options.Tickets) / float64(c.Options.Weeks)
+	for week := 0; week < c.Options.Weeks; week++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := int(math.Round(perWeek * (1 + 0.04*math.Sin(float64(week)))))
+		weekStart := c.Start.AddDate(0, 0, 7*week)
+		ts := make([]ticket, n)
+		for k := range ts {
+			t := &ts[k]
+			t.tract = pick(tractCum)
+			t.service = pick(typeCum[t.tract])
+			hour := pick(hourCum)
+			t.opened = time.Date(weekStart.Year(), weekStart.Month(), weekStart.Day()+rng.IntN(7), hour, rng.IntN(60), rng.IntN(60), 0, c.Location)
+			if rng.Float64() < 0.88 {
+				if cl := t.opened.Add(time.Duration(rng.ExpFloat64() * 3 * float64(24*time.Hour))); cl.Before(c.End) {
+					t.closed = cl.Truncate(time.Second)
+				}
+			}
+			t.lon, t.lat = c.pointIn(t.tract)
+			t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
+			switch u := rng.Float64(); {
+			case u < 0.010:
+				t.dirt = dirtMissing
+			case u < 0.025:
+				t.dirt = dirtPlaceholder
+			case u < 0.026:
+				t.dirt = dirtBadDate
+			case u < 0.031:
+				t.dirt = dirtDuplicate
+			}
+		}
+		slices.SortFunc(ts, func(a, b ticket) int { return a.opened.Compare(b.opened) })
+		var stale []ticket
+		for k := range ts {
+			t := &ts[k]
+			id++
+			t.id = id
+			line = c.appendRow(line[:0], t, false)
+			w.Write(line)
+			tr.Rows++
+			switch t.dirt {
+			case dirtBadDate:
+				tr.Dirt.MalformedDates++
+				continue
+			case dirtMissing:
+				tr.Dirt.MissingCoords++
+			case dirtPlaceholder:
+				tr.Dirt.Placeholder++
+			case dirtDuplicate:
+				tr.Dirt.Duplicates++
+				stale = append(stale, *t)
+			}
+			if t.source == "" {
+				tr.Dirt.BlankSource++
+			}
+			tr.Tickets++
+			tr.ChannelCounts[sourceChannel[t.source]]++
+		}
+		// Older versions of some tickets come later in the file: the
+		// still-open copy of a ticket that has since closed, or an exact copy.
+		for k := range stale {
+			line = c.appendRow(line[:0], &stale[k], true)
+			w.Write(line)
+			tr.Rows++
+		}
+	}
+	return nil
+}
+
+// channel draws the source value of one request.
+func (c *City) channel(t *Tract, s Service, week int) string {
+	rng := c.rng
+	u := rng.Float64()
+	if u < s.Employee {
+		if rng.IntN(2) == 0 {
+			return srcEmployee
+		}
+		return srcWorkerApp
+	}
+	if s.Department == "PWDx" && rng.Float64() < 0.004 {
+		return srcIntegration
+	}
+	if rng.Float64() < 0.002 {
+		return ""
+	}
+	if s.AppOffered && rng.Float64() < t.AppProbability(week) {
+		return srcApp
+	}
+	switch v := rng.Float64(); {
+	case v < 0.22:
+		return srcWeb
+	case v < 0.24:
+		return srcSocial
+	}
+	return srcPhone
+}
+
+// pointIn draws a uniform point inside a tract.
+func (c *City) pointIn(ti int) (lon, lat float64) {
+	g := c.Tracts[ti].Geometry
+	b := g.Bound()
+	for {
+		p := orb.Point{b.Min[0] + c.rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + c.rng.Float64()*(b.Max[1]-b.Min[1])}
+		if planar.MultiPolygonContains(g, p) {
+			return math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6
+		}
+	}
+}
+
+const localLayout = "2006-01-02 15:04:05"
+
+// appendRow formats one dump row. stale writes the ticket's older version:
+// still open if it has closed since.
+func (c *City) appendRow(b []byte, t *ticket, stale bool) []byte {
+	s := c.Services[t.service]
+	tract := &c.Tracts[t.tract]
+	nb := c.Neighborhoods[tract.Neighborhood]
+	closed := t.closed
+	if stale {
+		closed = time.Time{}
+	}
+	b = strconv.AppendInt(b, t.id, 10)
+	b = append(b, ',')
+	if t.dirt == dirtBadDate {
+		b = append(b, []string{"2023-02-30 25:61:00", "N/A", "13/45/2023 10:00"}[t.id%3]...)
+	} else {
+		b = t.opened.AppendFormat(b, localLayout)
+	}
+	b = append(b, ',')
+	b = t.opened.Add(72*time.Hour).AppendFormat(b, localLayout)
+	b = append(b, ',')
+	status, ontime := "Open", "ONTIME"
+	if !closed.IsZero() {
+		b = closed.AppendFormat(b, localLayout)
+		status = "Closed"
+		if closed.Sub(t.opened) > 72*time.Hour {
+			ontime = "OVERDUE"
+		}
+	}
+	b = append(b, ',')
+	b = append(b, ontime...)
+	b = append(b, ',')
+	b = append(b, status...)
+	b = append(b, ',')
+	if status == "Closed" {
+		b = append(b, "Case Resolved"...)
+	} else {
+		b = append(b, ' ')
+	}
+	b = append(b, ',')
+	b = appendCSV(b, s.Name)
+	b = append(b, ',')
+	b = appendCSV(b, s.Subject)
+	b = append(b, ',')
+	b = appendCSV(b, s.Reason)
+	b = append(b, ',')
+	b = appendCSV(b, s.Name)
+	b = append(b, ',')
+	b = append(b, s.Department...)
+	b = append(b, "_Queue,"...)
+	b = append(b, s.Department...)
+	b = append(b, ",,,"...)
+	street := streetName(t.tract)
+	num := 1 + (t.id*7919)%400
+	b = strconv.AppendInt(b, num, 10)
+	b = append(b, ' ')
+	b = append(b, street...)
+	b = append(b, "  Boston  MA  ,"...)
+	b = append(b, " , , , ,"...) // fire, pwd, council, police districts
+	b = appendCSV(b, nb.Name)
+	b = append(b, ", , , ,"...) // nsd, ward, precinct
+	b = strconv.AppendInt(b, num, 10)
+	b = append(b, ' ')
+	b = append(b, street...)
+	b = append(b, ",,"...)
+	switch t.dirt {
+	case dirtMissing:
+		b = append(b, ","...)
+	case dirtPlaceholder:
+		b = append(b, "42.3594,-71.0587"...)
+	default:
+		b = strconv.AppendFloat(b, t.lat, 'f', 6, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, t.lon, 'f', 6, 64)
+	}
+	b = append(b, ',')
+	b = append(b, t.source...)
+	return append(b, '\n')
+}
+
+func streetName(tract int) string {
+	names := []string{"Elm", "Harbor", "Main", "Summer", "Winter", "Forge", "Canal", "Maple", "Ridge", "Mill"}
+	return names[tract%len(names)] + " St"
+}
+
+func appendCSV(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\n\r") {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
+}
