@@ -327,9 +327,10 @@ func (c *City) pointIn(ti int) (lon, lat float64) {
 	g := c.Tracts[ti].Geometry
 	b := g.Bound()
 	for {
-		p := orb.Point{b.Min[0] + c.rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + c.rng.Float64()*(b.Max[1]-b.Min[1])}
+		// Rounded as the dump writes it, then tested: the written point is inside.
+		p := orb.Point{round6(b.Min[0] + c.rng.Float64()*(b.Max[0]-b.Min[0])), round6(b.Min[1] + c.rng.Float64()*(b.Max[1]-b.Min[1]))}
 		if planar.MultiPolygonContains(g, p) {
-			return math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6
+			return p[0], p[1]
 		}
 	}
 }

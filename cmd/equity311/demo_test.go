@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/internal/browser"
+	"github.com/equity311/equity311/internal/synthcity"
+)
+
+var fixedNow = func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
+
+// runCLI runs the command line in-process and returns stdout.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := newApp(&out, &errb, fixedNow)
+	cmd := a.root()
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("equity311 %s: %v\nstderr:\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+// TestDemo runs the whole pipeline on a small synthetic city and checks the
+// report against plain SQL on the database and against what the city planted.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	out := runCLI(t, "demo", "--dir", dir, "--tickets", "30000", "--weeks", "6", "--seed", "5", "--quiet")
+	path := strings.TrimSpace(out)
+	if path != filepath.Join(dir, "report", "index.html") {
+		t.Fatalf("demo printed %q, want the report path", out)
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth synthcity.Truth
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	st, err := equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.DB()
+
+	// Load accounting against the planted dirt.
+	var read, loaded, rejected, superseded int
+	if err := db.QueryRow("SELECT rows_read, rows_loaded, rows_rejected, rows_superseded FROM sources WHERE kind = 'dump'").
+		Scan(&read, &loaded, &rejected, &superseded); err != nil {
+		t.Fatal(err)
+	}
+	if read != truth.Rows || loaded != truth.Tickets || rejected != truth.Dirt.MalformedDates || superseded != truth.Dirt.Duplicates {
+		t.Errorf("load: read %d loaded %d rejected %d superseded %d; truth rows %d tickets %d malformed %d duplicates %d",
+			read, loaded, rejected, superseded, truth.Rows, truth.Tickets, truth.Dirt.MalformedDates, truth.Dirt.Duplicates)
+	}
+	rows, err := db.Query("SELECT channel, count(*) FROM tickets GROUP BY channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var ch string
+		var n int
+		rows.Scan(&ch, &n)
+		got[ch] = n
+	}
+	rows.Close()
+	for ch, n := range truth.ChannelCounts {
+		if got[ch] != n {
+			t.Errorf("channel %s: %d tickets, the city wrote %d", ch, got[ch], n)
+		}
+	}
+	var placeholder, missing int
+	db.QueryRow("SELECT count(*) FILTER (WHERE geo_quality = 'default_point'), count(*) FILTER (WHERE geo_quality = 'missing') FROM tickets").Scan(&placeholder, &missing)
+	if placeholder == 0 || missing == 0 {
+		t.Errorf("geo quality: %d default_point, %d missing; the city planted both", placeholder, missing)
+	}
+	var unassigned int
+	db.QueryRow("SELECT count(*) FROM tickets WHERE geo_quality IS NULL OR geo_quality = 'outside'").Scan(&unassigned)
+	if unassigned != 0 {
+		t.Errorf("%d tickets unplaced inside a city that covers every generated point", unassigned)
+	}
+
+	// The report's numbers equal plain SQL on the database.
+	type cnt struct{ resident, app int64 }
+	want := map[string]cnt{}
+	rows, err = db.Query(`SELECT a.name, count(*) FILTER (WHERE t.resident_initiated), count(*) FILTER (WHERE t.channel = 'app')
+		FROM tickets t JOIN ticket_areas ta USING (city, ticket_id) JOIN areas a ON a.layer = ta.layer AND a.area_id = ta.area_id
+		WHERE ta.layer = 'neighborhoods' GROUP BY a.name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		var c cnt
+		rows.Scan(&name, &c.resident, &c.app)
+		want[name] = c
+	}
+	rows.Close()
+	if len(want) < 20 {
+		t.Fatalf("only %d neighborhoods with requests", len(want))
+	}
+	f, err := os.Open(filepath.Join(dir, "report", "areas.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	checked := 0
+	for _, r := range recs[1:] {
+		if r[col["layer"]] != "neighborhoods" || r[col["suppressed"]] == "true" {
+			continue
+		}
+		name := r[col["name"]]
+		res, _ := strconv.ParseInt(r[col["resident"]], 10, 64)
+		app, _ := strconv.ParseInt(r[col["app"]], 10, 64)
+		if w := want[name]; w.resident != res || w.app != app {
+			t.Errorf("%s: CSV says %d resident, %d app; SQL says %d, %d", name, res, app, w.resident, w.app)
+		}
+		// And the HTML table row shows the same counts.
+		row := fmt.Sprintf("<tr><td>%s</td><td>%s</td><td>%s</td>", html.EscapeString(name), commas(res), commas(app))
+		if !bytes.Contains(page, []byte(row)) {
+			t.Errorf("HTML has no row %q", row)
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Errorf("checked only %d neighborhoods", checked)
+	}
+	var cityRes, cityApp int64
+	db.QueryRow("SELECT count(*) FILTER (WHERE resident_initiated), count(*) FILTER (WHERE channel = 'app') FROM tickets").Scan(&cityRes, &cityApp)
+	if s := fmt.Sprintf("(%s of %s)", commas(cityApp), commas(cityRes)); !bytes.Contains(page, []byte(s)) {
+		t.Errorf("key findings lack the citywide counts %s", s)
+	}
+}
+
+// TestDemoReportInChromium opens the demo's report offline in Chromium:
+// both maps draw every area and nothing is fetched.
+func TestDemoReportInChromium(t *testing.T) {
+	browser.Path(t)
+	dir := t.TempDir()
+	path := strings.TrimSpace(runCLI(t, "demo", "--dir", dir, "--tickets", "5000", "--weeks", "2", "--quiet"))
+	ctx := context.Background()
+	st, err := equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	areas := map[string]int{}
+	rows, err := st.DB().Query("SELECT layer, count(*) FROM areas GROUP BY layer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var l string
+		var n int
+		rows.Scan(&l, &n)
+		areas[l] = n
+	}
+	rows.Close()
+	st.Close()
+	p := browser.Open(t, "file://"+path, nil)
+	if len(p.Exceptions) > 0 {
+		t.Errorf("JavaScript exceptions: %v", p.Exceptions)
+	}
+	if ext := p.External(); len(ext) > 0 {
+		t.Errorf("the report fetched from outside the file: %v", ext)
+	}
+	// Layers are in name order: map-0 neighborhoods, map-1 tracts.
+	for id, layer := range map[string]string{"map-0": "neighborhoods", "map-1": "tracts"} {
+		if p.Charts[id] < areas[layer] {
+			t.Errorf("%s drew %d paths for %d %s", id, p.Charts[id], areas[layer], layer)
+		}
+	}
+	if p.Charts["rank-0"] == 0 {
+		t.Errorf("ranking drew nothing: %v", p.Charts)
+	}
+	t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)
+}
+
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,149 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/ingest"
+)
+
+// Names an attacker might give an area in a published boundary file.
+const (
+	evilName1 = `</script><script>window.pwned=1</script>`
+	evilName2 = `<img src=x onerror="window.pwned=2">`
+)
+
+// hostileCity writes a two-area city whose names are HTML and a small
+// Boston-legacy dump, loads it and analyses it.
+func hostileCity(t testing.TB) (*equity311.Store, *analysis.Results) {
+	t.Helper()
+	dir := t.TempDir()
+	gj := `{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"id":"a","name":` + jsonString(evilName1) + `},"geometry":{"type":"Polygon","coordinates":[[[-71.10,42.30],[-71.05,42.30],[-71.05,42.35],[-71.10,42.35],[-71.10,42.30]]]}},
+ {"type":"Feature","properties":{"id":"b","name":` + jsonString(evilName2) + `},"geometry":{"type":"Polygon","coordinates":[[[-71.05,42.30],[-71.00,42.30],[-71.00,42.35],[-71.05,42.35],[-71.05,42.30]]]}}]}`
+	gjPath := filepath.Join(dir, "areas.geojson")
+	if err := os.WriteFile(gjPath, []byte(gj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source\n")
+	for i := 0; i < 60; i++ {
+		lon := -71.09 + float64(i%2)*0.05
+		src := []string{"Citizens Connect App", "Constituent Call", "Self Service", "<b>Fax</b>"}[i%4]
+		fmt.Fprintf(&b, "%d,2024-03-0%d 10:00:00,,Open,\"Pothole <script>\",PWDx,42.32,%.4f,%s\n", 1000+i, 1+i%7, lon, src)
+	}
+	dumpPath := filepath.Join(dir, "dump.csv")
+	if err := os.WriteFile(dumpPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := equity311.Open(ctx, filepath.Join(dir, "t.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, err := ingest.FindProfile("boston-legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LoadDump(ctx, st, dumpPath, ingest.DumpOptions{Profile: p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LoadBoundaries(ctx, st, gjPath, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "id", NameProp: "name"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := geo.Assign(ctx, st, geo.AssignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := analysis.Analyze(ctx, st, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := analysis.Load(ctx, st, r.Period.Label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, res
+}
+
+func jsonString(s string) string {
+	var b bytes.Buffer
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func TestReportEscapesDataAndFetchesNothing(t *testing.T) {
+	st, res := hostileCity(t)
+	dir := t.TempDir()
+	files, err := Write(context.Background(), st, res, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(files.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{evilName1, evilName2, "<script>window.pwned", "<b>Fax</b>", "Pothole <script>"} {
+		if bytes.Contains(page, []byte(bad)) {
+			t.Errorf("report contains unescaped data %q", bad)
+		}
+	}
+	if !bytes.Contains(page, []byte(html.EscapeString(evilName2))) {
+		t.Errorf("report does not show the area name %q escaped", evilName2)
+	}
+	// Walk the document: no element may load anything from outside the file.
+	z := html.NewTokenizer(bytes.NewReader(page))
+	scripts := 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		if tok.Data == "script" {
+			scripts++
+		}
+		for _, a := range tok.Attr {
+			switch a.Key {
+			case "src", "href", "srcset", "poster", "data", "action":
+				if !strings.HasPrefix(a.Val, "#") {
+					t.Errorf("<%s %s=%q> refers outside the file", tok.Data, a.Key, a.Val)
+				}
+			}
+		}
+	}
+	if scripts < 2 {
+		t.Errorf("%d script elements; want echarts and the chart code inline", scripts)
+	}
+	if m := regexp.MustCompile(`(?i)(@import|url\(\s*['"]?https?:|<link[^>]+stylesheet)`).Find(page); m != nil {
+		t.Errorf("report loads a style from outside: %q", m)
+	}
+	if len(page) > 3<<20 {
+		t.Errorf("report is %d bytes, over the 3 MB budget", len(page))
+	}
+}
