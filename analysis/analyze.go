@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/equity311/equity311"
@@ -236,13 +237,29 @@ func computeAreas(ctx context.Context, st *equity311.Store, p equity311.Period, 
 	return order, nil
 }
 
+// PopulationVariables are the census variables read as total population,
+// in order of preference: equity311's own name, ACS B01003 (total
+// population), the 2020 redistricting file's P1 and P2 totals, BARI's name.
+func PopulationVariables() []string {
+	return []string{"population", "B01003_001", "P1_001N", "P0010001", "P2_001N", "P0020001", "total_pop"}
+}
+
+func populationVariables() string {
+	var parts []string
+	for i, v := range PopulationVariables() {
+		parts = append(parts, fmt.Sprintf("('%s', %d)", v, i))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // populations fills each area's population: the layer's own census
 // figure, else the sum over a crosswalk from a layer that has one. A city's
 // population is the sum over the most populous fully known layer.
 func populations(ctx context.Context, db *sql.DB, byKey map[[2]string]*AreaMetrics) error {
-	q := `WITH pop AS (
-		SELECT layer, area_id, estimate FROM demographics WHERE variable = 'population' AND estimate IS NOT NULL
-		QUALIFY row_number() OVER (PARTITION BY layer, area_id ORDER BY vintage DESC) = 1)
+	q := `WITH names(variable, priority) AS (VALUES ` + populationVariables() + `),
+	pop AS (
+		SELECT layer, area_id, estimate FROM demographics JOIN names USING (variable) WHERE estimate IS NOT NULL
+		QUALIFY row_number() OVER (PARTITION BY layer, area_id ORDER BY priority, vintage DESC) = 1)
 	SELECT layer, area_id, estimate, 'census' FROM pop
 	UNION ALL
 	SELECT c.to_layer, c.to_id, sum(c.weight * p.estimate), 'crosswalk'

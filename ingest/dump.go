@@ -196,6 +196,7 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	}()
 	var cur batch
 	i := 0
+	tStage := time.Now()
 	staged, err := equity311.Append(ctx, conn, "stage_tickets", stageCols, func(row []driver.Value) (bool, error) {
 		if i == len(cur.rows) {
 			var ok bool
@@ -226,6 +227,8 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 		opt.Progress(counter.n, info.Size())
 	}
 	res.Checksum = hex.EncodeToString(hasher.Sum(nil))
+	log.Debug("staged", "file", path, "rows", staged, "seconds", time.Since(tStage).Seconds())
+	tUpsert := time.Now()
 
 	var prior int64
 	err = conn.QueryRowContext(ctx, "SELECT source_id FROM sources WHERE kind = 'dump' AND checksum = ?", res.Checksum).Scan(&prior)
@@ -285,7 +288,7 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
-	log.Info("loaded dump", "file", path, "profile", p.Name, "read", res.Read, "loaded", res.Loaded,
+	log.Info("loaded dump", "seconds_upsert", time.Since(tUpsert).Seconds(), "file", path, "profile", p.Name, "read", res.Read, "loaded", res.Loaded,
 		"rejected", res.Rejected, "excluded", res.Excluded, "superseded", res.Superseded)
 	return res, nil
 }

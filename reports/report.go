@@ -410,7 +410,7 @@ func findings(res *analysis.Results, main *layerView) []string {
 			out = append(out, fmt.Sprintf("%d of them use the app clearly more than the city as a whole (the whole 95%% interval lies above the citywide share) and %d clearly less.", above, below))
 		}
 		if main.Suppressed > 0 {
-			out = append(out, fmt.Sprintf("%d %s had fewer than %d resident requests; their figures are not shown.", main.Suppressed, strings.ToLower(main.Title), res.MinCount))
+			out = append(out, fmt.Sprintf("%d of the %d %s had fewer than %d resident requests; their figures are not shown.", main.Suppressed, len(main.Rows), strings.ToLower(main.Title), res.MinCount))
 		}
 	}
 	if !math.IsNaN(c.ResidentPer1000.Value) {
