@@ -43,8 +43,10 @@ func randomPoints(areas []orb.MultiPolygon, n int) []orb.Point {
 // and on all cores (LocateAll), for 1M and 10M points.
 func BenchmarkLocate(b *testing.B) {
 	layers := map[string]func(*testing.B) []orb.MultiPolygon{
-		"demo-tracts":   demoTracts,
-		"boston-tracts": func(b *testing.B) []orb.MultiPolygon { return readLayer(b, "boston_geo/bpda_boston_tracts_2020.geojson") },
+		"demo-tracts": demoTracts,
+		"boston-tracts": func(b *testing.B) []orb.MultiPolygon {
+			return readLayer(b, "boston_geo/bpda_boston_tracts_2020.geojson")
+		},
 	}
 	for _, name := range []string{"demo-tracts", "boston-tracts"} {
 		for _, n := range []int{1_000_000, 10_000_000} {
