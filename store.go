@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +33,10 @@ type Store struct {
 	now  func() time.Time
 }
 
+// DefaultMemoryLimit caps DuckDB's memory; $EQUITY311_MEMORY_LIMIT (e.g.
+// "8GB") overrides it.
+const DefaultMemoryLimit = "2GB"
+
 // Open opens (creating if needed) the DuckDB file at path and applies any
 // pending schema migrations. An empty path or ":memory:" opens an in-memory
 // database. DuckDB never downloads extensions: the ones equity311 needs
@@ -40,12 +46,25 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == ":memory:" {
 		dsn = ""
 	}
-	connector, err := duckdb.NewConnector(dsn+"?autoinstall_known_extensions=false&autoload_known_extensions=true", nil)
+	limit := os.Getenv("EQUITY311_MEMORY_LIMIT")
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	// Bounded memory: DuckDB spills to disk past the limit. Staging tables
+	// carry their own line numbers, so insertion order need not be kept.
+	q := url.Values{
+		"autoinstall_known_extensions": {"false"},
+		"autoload_known_extensions":    {"true"},
+		"memory_limit":                 {limit},
+		"preserve_insertion_order":     {"false"},
+	}
+	connector, err := duckdb.NewConnector(dsn+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, path: path, now: time.Now}
+
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)

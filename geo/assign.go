@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
@@ -104,55 +108,23 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 		return res, err
 	}
 	defer conn.Close()
-	where := "geo_quality IS NULL"
-	if opt.All {
-		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
-	}
-	// Read the points.
-	rows, err := conn.QueryContext(ctx, `SELECT rowid, lon, lat FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND `+where)
-	if err != nil {
-		return res, err
-	}
-	var rids []int64
-	var pts []orb.Point
-	for rows.Next() {
-		var rid int64
-		var p orb.Point
-		if err := rows.Scan(&rid, &p[0], &p[1]); err != nil {
-			rows.Close()
-			return res, err
-		}
-		rids, pts = append(rids, rid), append(pts, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, err
-	}
-	res.Tickets = int64(len(pts))
-	// Locate, in parallel.
-	found := make([][]int32, len(layers))
+	// Each layer's index becomes a SQL function locate_N(lon, lat) → area
+	// number, so DuckDB places the tickets in parallel without shipping
+	// them to Go and back. Names are unique per run: a registration lives
+	// as long as the database, and must not answer for an older layer.
+	run := time.Now().UnixNano()
+	fn := make([]string, len(layers))
 	for li, l := range layers {
+		fn[li] = fmt.Sprintf("e311_locate_%d_%d", run, li)
+		if err := duckdb.RegisterScalarUDF(conn, fn[li], locateUDF{l.Index}); err != nil {
+			return res, fmt.Errorf("register %s: %w", fn[li], err)
+		}
 		res.Layers = append(res.Layers, l.Name)
-		found[li] = LocateAll(l.Index, pts)
 	}
-	for i := range pts {
-		in := false
-		for li, l := range layers {
-			if found[li][i] >= 0 {
-				res.Placed[l.Name]++
-				in = true
-			}
-		}
-		if !in {
-			res.Outside++
-		}
-	}
-	// Stage and write.
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_assign (rid BIGINT, layer_no INTEGER, area_no INTEGER);
-		CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, area_no INTEGER, layer VARCHAR, area_id VARCHAR)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, area_no INTEGER, layer VARCHAR, area_id VARCHAR)`); err != nil {
 		return res, err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_assign; DROP TABLE IF EXISTS stage_layer_areas")
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed; DROP TABLE IF EXISTS stage_layer_areas")
 	li, ai := 0, 0
 	if _, err := equity311.Append(ctx, conn, "stage_layer_areas", 4, func(row []driver.Value) (bool, error) {
 		for li < len(layers) && ai == len(layers[li].IDs) {
@@ -167,38 +139,54 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 	}); err != nil {
 		return res, err
 	}
-	k := 0
-	n := len(pts) * len(layers)
-	if _, err := equity311.Append(ctx, conn, "stage_assign", 3, func(row []driver.Value) (bool, error) {
-		if k == n {
-			return false, nil
-		}
-		i, l := k/len(layers), k%len(layers)
-		row[0], row[1], row[2] = rids[i], int32(l), found[l][i]
-		k++
-		return true, nil
-	}); err != nil {
-		return res, err
+	where := "geo_quality IS NULL"
+	if opt.All {
+		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
 	}
+	var cols, anyIn, counts []string
+	for li := range layers {
+		cols = append(cols, fmt.Sprintf("%s(lon, lat) AS a%d", fn[li], li))
+		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
+		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE a%d >= 0)", li))
+	}
+	inside := strings.Join(anyIn, " OR ")
 	err = equity311.InTx(ctx, conn, func() error {
-		stmts := []string{
-			`DELETE FROM ticket_areas USING tickets t
-				WHERE t.rowid IN (SELECT DISTINCT rid FROM stage_assign)
-				AND ticket_areas.city = t.city AND ticket_areas.ticket_id = t.ticket_id`,
-			`INSERT INTO ticket_areas
-				SELECT t.city, t.ticket_id, la.layer, la.area_id, 'point'
-				FROM stage_assign s
-				JOIN tickets t ON t.rowid = s.rid
-				JOIN stage_layer_areas la ON la.layer_no = s.layer_no AND la.area_no = s.area_no`,
-			`UPDATE tickets SET geo_quality = q.quality
-				FROM (SELECT rid, CASE WHEN max(area_no) >= 0 THEN 'ok' ELSE 'outside' END AS quality
-				      FROM stage_assign GROUP BY rid) q
-				WHERE tickets.rowid = q.rid`,
+		steps := []struct{ what, q string }{
+			{"locate", `CREATE OR REPLACE TEMP TABLE stage_placed AS
+				SELECT rowid AS rid, city, ticket_id, ` + strings.Join(cols, ", ") + `
+				FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND ` + where},
+			{"clear old places", `DELETE FROM ticket_areas WHERE (city, ticket_id) IN (SELECT city, ticket_id FROM stage_placed)`},
 		}
-		for _, q := range stmts {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("assign: %w", err)
+		if opt.All {
+			// Every placeable ticket is placed again: clear all places at once.
+			steps[1].q = `DELETE FROM ticket_areas`
+		}
+		for li := range layers {
+			steps = append(steps, struct{ what, q string }{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_areas
+				SELECT p.city, p.ticket_id, la.layer, la.area_id, 'point'
+				FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d`, li, li)})
+		}
+		steps = append(steps, struct{ what, q string }{"set geo quality", `UPDATE tickets
+			SET geo_quality = CASE WHEN ` + inside + ` THEN 'ok' ELSE 'outside' END
+			FROM stage_placed p WHERE tickets.rowid = p.rid`})
+		for _, s := range steps {
+			start := time.Now()
+			if _, err := conn.ExecContext(ctx, s.q); err != nil {
+				return fmt.Errorf("assign: %s: %w", s.what, err)
 			}
+			log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
+		}
+		per := make([]int64, len(layers))
+		dest := []any{&res.Tickets, &res.Outside}
+		for i := range per {
+			dest = append(dest, &per[i])
+		}
+		if err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT (`+inside+`)), `+
+			strings.Join(counts, ", ")+` FROM stage_placed`).Scan(dest...); err != nil {
+			return err
+		}
+		for i, l := range layers {
+			res.Placed[l.Name] = per[i]
 		}
 		return nil
 	})
@@ -210,6 +198,25 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 	}
 	log.Info("assigned tickets", "tickets", res.Tickets, "layers", res.Layers, "outside", res.Outside)
 	return res, nil
+}
+
+// locateUDF is a DuckDB scalar function (lon DOUBLE, lat DOUBLE) → INTEGER
+// answering with the index's area number, -1 outside. The index is
+// read-only, so DuckDB may call it from several threads.
+type locateUDF struct{ ix *Index }
+
+// Config declares the function's types.
+func (u locateUDF) Config() duckdb.ScalarFuncConfig {
+	d, _ := duckdb.NewTypeInfo(duckdb.TYPE_DOUBLE)
+	i, _ := duckdb.NewTypeInfo(duckdb.TYPE_INTEGER)
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{d, d}, ResultTypeInfo: i}
+}
+
+// Executor locates one point.
+func (u locateUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(v []driver.Value) (any, error) {
+		return int32(u.ix.Locate(v[0].(float64), v[1].(float64))), nil
+	}}
 }
 
 // LocateAll locates every point, splitting the work across the CPUs.

@@ -268,11 +268,7 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 		if _, err := conn.ExecContext(ctx, `INSERT INTO rejects SELECT ?, line, field, reason, raw FROM stage_rejects`, id); err != nil {
 			return fmt.Errorf("insert rejects: %w", err)
 		}
-		r, err := conn.ExecContext(ctx, upsertTickets, res.City, id)
-		if err != nil {
-			return fmt.Errorf("upsert tickets: %w", err)
-		}
-		if res.Loaded, err = r.RowsAffected(); err != nil {
+		if res.Loaded, err = upsertTickets(ctx, conn, res.City, id); err != nil {
 			return err
 		}
 		res.Superseded = staged - res.Loaded
@@ -293,22 +289,62 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	return res, nil
 }
 
-// upsertTickets keeps the latest version of each id in the staged file
-// (latest updated, closed or opened time, then the later line) and writes
-// it over the stored ticket unless the stored one was updated later.
-const upsertTickets = `
-WITH latest AS (
-	SELECT * FROM stage_tickets
-	QUALIFY row_number() OVER (PARTITION BY ticket_id
-		ORDER BY coalesce(updated_at, closed_at, opened_at) DESC, line DESC) = 1
-)
-INSERT OR REPLACE INTO tickets
-SELECT $1, l.ticket_id, l.opened_at, l.closed_at, l.updated_at, l.status, l.service_code,
-	l.service_name, l.department, l.channel_raw, l.channel, l.channel_basis,
-	l.resident_initiated, l.lat, l.lon, l.geo_quality, $2
-FROM latest l
-LEFT JOIN tickets t ON t.city = $1 AND t.ticket_id = l.ticket_id
-WHERE t.ticket_id IS NULL OR t.updated_at IS NULL OR l.updated_at IS NULL OR l.updated_at >= t.updated_at`
+// upsertTickets writes the staged rows into tickets for city and returns
+// how many it wrote. Of an id staged several times it keeps the latest
+// version (latest updated, closed or opened time, then the later line). A
+// stored ticket is replaced unless it was updated later than the staged
+// one. The key (city, ticket_id) is kept here, not by an index (see
+// migration 0003): it must run inside the load's transaction.
+func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64) (int64, error) {
+	steps := []struct{ what, q string }{
+		{"find duplicate ids", `CREATE OR REPLACE TEMP TABLE stage_dups AS
+			SELECT ticket_id FROM stage_tickets GROUP BY ticket_id HAVING count(*) > 1`},
+		{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS
+			SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
+			UNION ALL
+			(SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
+			 QUALIFY row_number() OVER (PARTITION BY ticket_id
+				ORDER BY coalesce(updated_at, closed_at, opened_at) DESC, line DESC) = 1)`},
+		{"keep newer stored tickets", `DELETE FROM stage_latest l USING tickets t
+			WHERE t.city = $1 AND t.ticket_id = l.ticket_id AND t.updated_at > l.updated_at`},
+		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
+		{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
+	}
+	var stored, dups bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = ?)", city).Scan(&stored); err != nil {
+		return 0, err
+	}
+	if _, err := conn.ExecContext(ctx, steps[0].q); err != nil {
+		return 0, fmt.Errorf("%s: %w", steps[0].what, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM stage_dups)").Scan(&dups); err != nil {
+		return 0, err
+	}
+	from := "stage_tickets"
+	if dups || stored {
+		from = "stage_latest"
+	}
+	for i, s := range steps {
+		if i == 0 || i == 1 && from == "stage_tickets" {
+			continue // done above, or no duplicates and nothing stored: insert the staged rows as they are
+		}
+		if i >= 2 && !stored {
+			break // nothing stored for this city: nothing to compare or replace
+		}
+		if _, err := conn.ExecContext(ctx, s.q, city); err != nil {
+			return 0, fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	r, err := conn.ExecContext(ctx, `INSERT INTO tickets
+		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code, service_name, department,
+			channel_raw, channel, channel_basis, resident_initiated, lat, lon, geo_quality, $2
+		FROM `+from, city, sourceID)
+	if err != nil {
+		return 0, fmt.Errorf("insert tickets: %w", err)
+	}
+	conn.ExecContext(ctx, "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest")
+	return r.RowsAffected()
+}
 
 // reject is one row that did not load.
 type reject struct {

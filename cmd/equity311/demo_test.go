@@ -61,7 +61,6 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	db := st.DB()
 
 	// Load accounting against the planted dirt.
@@ -101,6 +100,23 @@ func TestDemo(t *testing.T) {
 	if unassigned != 0 {
 		t.Errorf("%d tickets unplaced inside a city that covers every generated point", unassigned)
 	}
+
+	// Keys hold without indexes (migration 0003): loaders and assign keep them.
+	assertKeys(t, st)
+	// Placing again changes nothing.
+	before := countRows(t, st, "ticket_areas")
+	st.Close()
+	runCLI(t, "--db", filepath.Join(dir, "equity311.duckdb"), "assign", "--all", "--quiet")
+	runCLI(t, "--db", filepath.Join(dir, "equity311.duckdb"), "assign", "--quiet")
+	if st, err = equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db = st.DB()
+	if after := countRows(t, st, "ticket_areas"); after != before {
+		t.Errorf("assign --all changed ticket_areas from %d to %d rows", before, after)
+	}
+	assertKeys(t, st)
 
 	// The report's numbers equal plain SQL on the database.
 	type cnt struct{ resident, app int64 }
@@ -203,6 +219,29 @@ func TestDemoReportInChromium(t *testing.T) {
 		t.Errorf("ranking drew nothing: %v", p.Charts)
 	}
 	t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)
+}
+
+func countRows(t *testing.T, st *equity311.Store, table string) int {
+	t.Helper()
+	var n int
+	if err := st.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// assertKeys checks the keys of tickets and ticket_areas are unique.
+func assertKeys(t *testing.T, st *equity311.Store) {
+	t.Helper()
+	for table, key := range map[string]string{"tickets": "city, ticket_id", "ticket_areas": "city, ticket_id, layer"} {
+		var dup int
+		if err := st.DB().QueryRow("SELECT count(*) FROM (SELECT " + key + " FROM " + table + " GROUP BY ALL HAVING count(*) > 1)").Scan(&dup); err != nil {
+			t.Fatal(err)
+		}
+		if dup != 0 {
+			t.Errorf("%s: %d keys (%s) appear more than once", table, dup, key)
+		}
+	}
 }
 
 func commas(n int64) string {
