@@ -17,10 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest/csvrec"
@@ -58,14 +56,17 @@ type DumpResult struct {
 	Superseded int64 // older versions of an id (within the file, or older than the database's)
 }
 
-// stageCols is the layout of the staging table, in Append order.
+// stageDDL is the staging table, in Append order. To keep the appender's
+// per-value cost down, the channel, its basis, resident_initiated and the
+// geo quality travel packed in one integer (see packCode) and are unpacked
+// in SQL; service_name is NULL when it comes from the same column as
+// service_code.
 const stageDDL = `CREATE OR REPLACE TEMP TABLE stage_tickets (
 	line BIGINT, ticket_id VARCHAR, opened_at TIMESTAMPTZ, closed_at TIMESTAMPTZ,
 	updated_at TIMESTAMPTZ, status VARCHAR, service_code VARCHAR, service_name VARCHAR,
-	department VARCHAR, channel_raw VARCHAR, channel VARCHAR, channel_basis VARCHAR,
-	resident_initiated BOOLEAN, lat DOUBLE, lon DOUBLE, geo_quality VARCHAR)`
+	department VARCHAR, channel_raw VARCHAR, code INTEGER, lat DOUBLE, lon DOUBLE)`
 
-const stageCols = 16
+const stageCols = 13
 
 const rejectDDL = `CREATE OR REPLACE TEMP TABLE stage_rejects (
 	line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR)`
@@ -137,70 +138,20 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_tickets; DROP TABLE IF EXISTS stage_rejects")
 
-	// Parse in one goroutine, append in this one.
-	type batch struct {
-		rows [][stageCols]driver.Value
-	}
-	batches := make(chan batch, 4)
-	var rejects []reject
-	parseErr := make(chan error, 1)
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(batches)
-		b := batch{}
-		for {
-			fields, line, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				var re *csvrec.RecordError
-				if !errors.As(err, &re) {
-					parseErr <- fmt.Errorf("read %s: %w", path, err)
-					return
-				}
-				res.Read++
-				rejects = append(rejects, reject{line: re.Line, reason: re.Err.Error(), raw: string(re.Raw)})
-				continue
-			}
-			res.Read++
-			var row [stageCols]driver.Value
-			switch r := rp.parse(fields, line, &row); {
-			case r.reason != "":
-				r.raw = string(rd.Raw())
-				rejects = append(rejects, r)
-				continue
-			case r.excluded:
-				res.Excluded++
-				continue
-			}
-			b.rows = append(b.rows, row)
-			if len(b.rows) == 8192 {
-				select {
-				case batches <- b:
-				case <-pctx.Done():
-					parseErr <- pctx.Err()
-					return
-				}
-				b = batch{rows: make([][stageCols]driver.Value, 0, 8192)}
-				if opt.Progress != nil {
-					opt.Progress(counter.n, info.Size())
-				}
-			}
-		}
-		if len(b.rows) > 0 {
-			batches <- b
-		}
-		parseErr <- nil
-	}()
-	var cur batch
-	i := 0
+	// One goroutine reads records, converters turn them into rows, this
+	// goroutine appends the rows to the staging table.
 	tStage := time.Now()
+	st8 := stageRecords(ctx, rd, rp, func() {
+		if opt.Progress != nil {
+			opt.Progress(counter.n, info.Size())
+		}
+	})
+	var cur rowBatch
+	i := 0
 	staged, err := equity311.Append(ctx, conn, "stage_tickets", stageCols, func(row []driver.Value) (bool, error) {
 		if i == len(cur.rows) {
 			var ok bool
-			if cur, ok = <-batches; !ok {
+			if cur, ok = <-st8.rows; !ok {
 				return false, nil
 			}
 			i = 0
@@ -210,15 +161,17 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 		return true, nil
 	})
 	if err != nil {
-		cancel()
-		for range batches {
+		st8.cancel()
+		for range st8.rows {
 		}
-		<-parseErr
+		st8.wait()
 		return res, fmt.Errorf("stage %s: %w", path, err)
 	}
-	if err := <-parseErr; err != nil {
-		return res, err
+	if err := st8.wait(); err != nil {
+		return res, fmt.Errorf("read %s: %w", path, err)
 	}
+	rejects := st8.rejects
+	res.Read, res.Excluded = st8.read, st8.excluded
 	// Drain the gzip trailer and any trailing bytes so the checksum covers the file.
 	if _, err := io.Copy(io.Discard, counter); err != nil {
 		return res, fmt.Errorf("read %s: %w", path, err)
@@ -268,7 +221,7 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 		if _, err := conn.ExecContext(ctx, `INSERT INTO rejects SELECT ?, line, field, reason, raw FROM stage_rejects`, id); err != nil {
 			return fmt.Errorf("insert rejects: %w", err)
 		}
-		if res.Loaded, err = upsertTickets(ctx, conn, res.City, id); err != nil {
+		if res.Loaded, err = upsertTickets(ctx, conn, res.City, id, rp.sameServiceColumn()); err != nil {
 			return err
 		}
 		res.Superseded = staged - res.Loaded
@@ -295,261 +248,55 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 // stored ticket is replaced unless it was updated later than the staged
 // one. The key (city, ticket_id) is kept here, not by an index (see
 // migration 0003): it must run inside the load's transaction.
-func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64) (int64, error) {
-	steps := []struct{ what, q string }{
-		{"find duplicate ids", `CREATE OR REPLACE TEMP TABLE stage_dups AS
-			SELECT ticket_id FROM stage_tickets GROUP BY ticket_id HAVING count(*) > 1`},
-		{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS
-			SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
-			UNION ALL
-			(SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
-			 QUALIFY row_number() OVER (PARTITION BY ticket_id
-				ORDER BY coalesce(updated_at, closed_at, opened_at) DESC, line DESC) = 1)`},
-		{"keep newer stored tickets", `DELETE FROM stage_latest l USING tickets t
-			WHERE t.city = $1 AND t.ticket_id = l.ticket_id AND t.updated_at > l.updated_at`},
-		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
-		{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
-	}
+func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool) (int64, error) {
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest")
 	var stored, dups bool
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = ?)", city).Scan(&stored); err != nil {
 		return 0, err
 	}
-	if _, err := conn.ExecContext(ctx, steps[0].q); err != nil {
-		return 0, fmt.Errorf("%s: %w", steps[0].what, err)
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_dups AS
+		SELECT ticket_id FROM stage_tickets GROUP BY ticket_id HAVING count(*) > 1`); err != nil {
+		return 0, fmt.Errorf("find duplicate ids: %w", err)
 	}
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM stage_dups)").Scan(&dups); err != nil {
 		return 0, err
 	}
-	from := "stage_tickets"
-	if dups || stored {
-		from = "stage_latest"
+	latest := "SELECT * FROM stage_tickets"
+	if dups {
+		latest = `SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
+			UNION ALL
+			(SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
+			 QUALIFY row_number() OVER (PARTITION BY ticket_id
+				ORDER BY coalesce(updated_at, closed_at, opened_at) DESC, line DESC) = 1)`
 	}
-	for i, s := range steps {
-		if i == 0 || i == 1 && from == "stage_tickets" {
-			continue // done above, or no duplicates and nothing stored: insert the staged rows as they are
+	if stored {
+		steps := []struct{ what, q string }{
+			{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS ` + latest},
+			{"keep newer stored tickets", `DELETE FROM stage_latest l USING tickets t
+				WHERE t.city = $1 AND t.ticket_id = l.ticket_id AND t.updated_at > l.updated_at`},
+			{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
+			{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
 		}
-		if i >= 2 && !stored {
-			break // nothing stored for this city: nothing to compare or replace
+		for k, s := range steps {
+			var args []any
+			if k > 0 {
+				args = []any{city}
+			}
+			if _, err := conn.ExecContext(ctx, s.q, args...); err != nil {
+				return 0, fmt.Errorf("%s: %w", s.what, err)
+			}
 		}
-		if _, err := conn.ExecContext(ctx, s.q, city); err != nil {
-			return 0, fmt.Errorf("%s: %w", s.what, err)
-		}
+		latest = "SELECT * FROM stage_latest"
 	}
+	unpack, geo := unpackSQL()
 	r, err := conn.ExecContext(ctx, `INSERT INTO tickets
-		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code, service_name, department,
-			channel_raw, channel, channel_basis, resident_initiated, lat, lon, geo_quality, $2
-		FROM `+from, city, sourceID)
+		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code,
+			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2
+		FROM (`+latest+`)`, city, sourceID, sameServiceColumn)
 	if err != nil {
 		return 0, fmt.Errorf("insert tickets: %w", err)
 	}
-	conn.ExecContext(ctx, "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest")
 	return r.RowsAffected()
-}
-
-// reject is one row that did not load.
-type reject struct {
-	line     int
-	field    string
-	reason   string
-	raw      string
-	excluded bool // not a reject: the profile excludes the row
-}
-
-// rowParser turns one CSV record into a staged ticket row.
-type rowParser struct {
-	p       *Profile
-	headers []string
-	idx     map[string]int // canonical field → column index
-	exclude []struct {
-		col    int
-		values map[string]bool
-	}
-	ncols int
-}
-
-func newRowParser(p *Profile, headers []string) (*rowParser, error) {
-	pos := map[string]int{}
-	for i, h := range headers {
-		if _, dup := pos[normHeader(h)]; !dup {
-			pos[normHeader(h)] = i
-		}
-	}
-	rp := &rowParser{p: p, headers: headers, idx: map[string]int{}, ncols: len(headers)}
-	var missing []string
-	for _, f := range p.fields() {
-		i, ok := pos[normHeader(f.header)]
-		if !ok {
-			missing = append(missing, fmt.Sprintf("%s (for %s)", f.header, f.name))
-			continue
-		}
-		rp.idx[f.name] = i
-	}
-	for _, ex := range p.Exclude {
-		i, ok := pos[normHeader(ex.Column)]
-		if !ok {
-			missing = append(missing, fmt.Sprintf("%s (for exclude)", ex.Column))
-			continue
-		}
-		vals := map[string]bool{}
-		for _, v := range ex.Equals {
-			vals[strings.ToLower(strings.TrimSpace(v))] = true
-		}
-		rp.exclude = append(rp.exclude, struct {
-			col    int
-			values map[string]bool
-		}{i, vals})
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("profile %s needs columns the header lacks: %s", p.Name, strings.Join(missing, ", "))
-	}
-	return rp, nil
-}
-
-// get returns the trimmed text of a canonical field, "" when the profile
-// does not map it.
-func (rp *rowParser) get(fields [][]byte, name string) string {
-	i, ok := rp.idx[name]
-	if !ok {
-		return ""
-	}
-	return strings.TrimSpace(string(fields[i]))
-}
-
-// parse fills row from fields, or returns the reason the row is rejected
-// (or excluded).
-func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Value) reject {
-	bad := func(name, format string, args ...any) reject {
-		fieldName := ""
-		if i, ok := rp.idx[name]; ok {
-			fieldName = rp.headers[i]
-		}
-		return reject{line: line, field: fieldName, reason: fmt.Sprintf(format, args...)}
-	}
-	if len(fields) != rp.ncols {
-		return reject{line: line, reason: fmt.Sprintf("row has %d fields, header has %d", len(fields), rp.ncols)}
-	}
-	for i, f := range fields {
-		if !utf8.Valid(f) {
-			return reject{line: line, field: rp.headers[i], reason: "text is not UTF-8 (Latin-1 or Windows-1252 bytes?)"}
-		}
-	}
-	for _, ex := range rp.exclude {
-		if ex.values[strings.ToLower(strings.TrimSpace(string(fields[ex.col])))] {
-			return reject{excluded: true}
-		}
-	}
-	id := rp.get(fields, "ticket_id")
-	if id == "" {
-		return bad("ticket_id", "empty ticket id")
-	}
-	opened, ok, err := rp.time(rp.get(fields, "opened_at"))
-	if err != nil || !ok {
-		if err == nil {
-			err = errors.New("empty")
-		}
-		return bad("opened_at", "bad opened time: %v", err)
-	}
-	row[0], row[1], row[2] = int64(line), id, opened
-	for _, tf := range []struct {
-		name string
-		col  int
-	}{{"closed_at", 3}, {"updated_at", 4}} {
-		t, ok, err := rp.time(rp.get(fields, tf.name))
-		if err != nil {
-			return bad(tf.name, "bad %s time: %v", strings.TrimSuffix(tf.name, "_at"), err)
-		}
-		if ok {
-			row[tf.col] = t
-		}
-	}
-	for _, sf := range []struct {
-		name string
-		col  int
-	}{{"status", 5}, {"service_code", 6}, {"service_name", 7}, {"department", 8}} {
-		if v := rp.get(fields, sf.name); v != "" {
-			row[sf.col] = v
-		}
-	}
-	ch, basis := equity311.Unknown, equity311.BasisNone
-	if raw := rp.get(fields, "channel"); raw != "" {
-		row[9] = raw
-		basis = equity311.BasisReported
-		if c, ok := rp.p.Channel(raw); ok {
-			ch = c
-		}
-	}
-	row[10], row[11] = string(ch), string(basis)
-	if resident, ok := ch.ResidentInitiated(); ok {
-		row[12] = resident
-	}
-	lat, lon, q, r := rp.coords(fields, bad)
-	if r.reason != "" {
-		return r
-	}
-	if q != equity311.GeoMissing {
-		row[13], row[14] = lat, lon
-	}
-	if q != "" {
-		row[15] = string(q)
-	}
-	return reject{}
-}
-
-// coords reads a row's point. q is empty when the point needs assign.
-func (rp *rowParser) coords(fields [][]byte, bad func(string, string, ...any) reject) (lat, lon float64, q equity311.GeoQuality, r reject) {
-	var latS, lonS string
-	latField, lonField := "lat", "lon"
-	if _, ok := rp.idx["point"]; ok {
-		latField, lonField = "point", "point"
-		pt := strings.Trim(rp.get(fields, "point"), "()")
-		if pt != "" {
-			var ok bool
-			latS, lonS, ok = strings.Cut(pt, ",")
-			if !ok {
-				return 0, 0, "", bad("point", "point %q is not \"(lat, lon)\"", pt)
-			}
-			latS, lonS = strings.TrimSpace(latS), strings.TrimSpace(lonS)
-		}
-	} else {
-		latS, lonS = rp.get(fields, "lat"), rp.get(fields, "lon")
-	}
-	if latS == "" || lonS == "" {
-		return 0, 0, equity311.GeoMissing, reject{}
-	}
-	lat, err := strconv.ParseFloat(latS, 64)
-	if err != nil {
-		return 0, 0, "", bad(latField, "latitude %q is not a number", latS)
-	}
-	lon, err = strconv.ParseFloat(lonS, 64)
-	if err != nil {
-		return 0, 0, "", bad(lonField, "longitude %q is not a number", lonS)
-	}
-	switch {
-	case lat < -90 || lat > 90:
-		return 0, 0, "", bad(latField, "latitude %v out of range", lat)
-	case lon < -180 || lon > 180:
-		return 0, 0, "", bad(lonField, "longitude %v out of range", lon)
-	case lat == 0 && lon == 0:
-		return lat, lon, equity311.GeoInvalid, reject{}
-	case rp.p.isPlaceholder(lat, lon):
-		return lat, lon, equity311.GeoDefaultPoint, reject{}
-	case len(rp.p.Bounds) == 4 && !rp.p.inBounds(lon, lat) && rp.p.inBounds(lat, lon):
-		return 0, 0, "", bad(latField, "coordinates swapped: latitude %v, longitude %v", lat, lon)
-	}
-	return lat, lon, "", reject{}
-}
-
-// time parses s with the profile's layouts; ok is false for an empty field.
-func (rp *rowParser) time(s string) (t time.Time, ok bool, err error) {
-	if s == "" {
-		return t, false, nil
-	}
-	for _, layout := range rp.p.TimeFormats {
-		if t, err := time.ParseInLocation(layout, s, rp.p.loc); err == nil {
-			return t, true, nil
-		}
-	}
-	return t, false, fmt.Errorf("%q does not match %s", s, strings.Join(rp.p.TimeFormats, " or "))
 }
 
 // countingReader counts and hashes the bytes read through it.

@@ -1,0 +1,169 @@
+package ingest
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/equity311/equity311/ingest/csvrec"
+)
+
+const batchRecords = 4096
+
+// recordBatch holds raw records copied out of the reader's buffer: every
+// field's bytes and every record's raw text in one arena.
+type recordBatch struct {
+	arena []byte
+	ends  []int // end offset in arena of each field, then of the raw text, per record
+	recs  []recordRef
+}
+
+type recordRef struct {
+	line   int
+	first  int // index in ends of the record's first field
+	fields int
+}
+
+// rowBatch is a batch of converted rows ready to append.
+type rowBatch struct{ rows [][stageCols]driver.Value }
+
+// stager runs the read → convert pipeline of one file.
+type stager struct {
+	rows     chan rowBatch
+	cancel   context.CancelFunc
+	done     chan struct{}
+	err      error
+	read     int64
+	excluded int64
+	rejects  []reject
+}
+
+// stageRecords reads every record of rd in one goroutine and converts them
+// with rp in one goroutine per CPU. Rows arrive on s.rows in no particular
+// order (each carries its line); rejects are sorted by line when wait
+// returns. progress is called after each batch read.
+func stageRecords(ctx context.Context, rd *csvrec.Reader, rp *rowParser, progress func()) *stager {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &stager{rows: make(chan rowBatch, 4), cancel: cancel, done: make(chan struct{})}
+	raw := make(chan recordBatch, 4)
+	var mu sync.Mutex
+	addRejects := func(r []reject, excluded int64) {
+		mu.Lock()
+		s.rejects = append(s.rejects, r...)
+		s.excluded += excluded
+		mu.Unlock()
+	}
+	var readErr error
+	go func() { // reader
+		defer close(raw)
+		b := recordBatch{}
+		var rej []reject
+		send := func() bool {
+			select {
+			case raw <- b:
+			case <-ctx.Done():
+				return false
+			}
+			b = recordBatch{arena: make([]byte, 0, len(b.arena)), ends: make([]int, 0, len(b.ends))}
+			progress()
+			return true
+		}
+		for {
+			fields, line, err := rd.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var re *csvrec.RecordError
+				if !errors.As(err, &re) {
+					readErr = err
+					return
+				}
+				s.read++
+				rej = append(rej, reject{line: re.Line, reason: re.Err.Error(), raw: string(re.Raw)})
+				continue
+			}
+			s.read++
+			ref := recordRef{line: line, first: len(b.ends), fields: len(fields)}
+			for _, f := range fields {
+				b.arena = append(b.arena, f...)
+				b.ends = append(b.ends, len(b.arena))
+			}
+			b.arena = append(b.arena, rd.Raw()...)
+			b.ends = append(b.ends, len(b.arena))
+			b.recs = append(b.recs, ref)
+			if len(b.recs) == batchRecords && !send() {
+				return
+			}
+		}
+		if len(b.recs) > 0 {
+			send()
+		}
+		addRejects(rej, 0)
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() { // converter
+			defer wg.Done()
+			var rej []reject
+			var excluded int64
+			var fields [][]byte
+			for b := range raw {
+				out := rowBatch{rows: make([][stageCols]driver.Value, 0, len(b.recs))}
+				for _, r := range b.recs {
+					fields = fields[:0]
+					start := 0
+					if r.first > 0 {
+						start = b.ends[r.first-1]
+					}
+					for k := r.first; k < r.first+r.fields; k++ {
+						fields = append(fields, b.arena[start:b.ends[k]])
+						start = b.ends[k]
+					}
+					var row [stageCols]driver.Value
+					switch res := rp.parse(fields, r.line, &row); {
+					case res.excluded:
+						excluded++
+					case res.reason != "":
+						res.raw = string(b.arena[start:b.ends[r.first+r.fields]])
+						rej = append(rej, res)
+					default:
+						out.rows = append(out.rows, row)
+					}
+				}
+				select {
+				case s.rows <- out:
+				case <-ctx.Done():
+					for range raw {
+					}
+					addRejects(rej, excluded)
+					return
+				}
+			}
+			addRejects(rej, excluded)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.rows)
+		if readErr == nil && ctx.Err() != nil {
+			readErr = ctx.Err()
+		}
+		s.err = readErr
+		close(s.done)
+	}()
+	return s
+}
+
+// wait waits for the pipeline to finish and returns its error.
+func (s *stager) wait() error {
+	<-s.done
+	s.cancel()
+	sort.Slice(s.rejects, func(i, j int) bool { return s.rejects[i].line < s.rejects[j].line })
+	return s.err
+}
