@@ -30,7 +30,15 @@ type Index struct {
 	areaRings  [][]int32     // area → its rings
 	bounds     []orb.Bound
 	numAreas   int
+	// Each area's edges bucketed by grid row, so that the crossing test
+	// looks only at edges that can span the point's latitude.
+	areaRow0 []int     // first grid row of the area's box
+	rowOff   [][]int32 // area → offsets into edges per row (len rows+1)
+	edges    [][]edge  // area → edges, grouped by row
 }
+
+// edge is a polygon edge with its lower end first.
+type edge struct{ xa, ya, xb, yb float64 }
 
 // DefaultCells is the default number of grid cells.
 const DefaultCells = 1 << 16
@@ -104,6 +112,7 @@ func (ix *Index) build() {
 	for i := range ix.cells {
 		ix.cells[i] = -1
 	}
+	ix.bucketEdges()
 	// Boundary cells and their candidate areas.
 	boundary := make([][]int32, n)
 	isBoundary := make([]bool, n)
@@ -234,30 +243,76 @@ func (ix *Index) Locate(lon, lat float64) int {
 	return -1
 }
 
-// inArea is the crossing-number test over all rings of area a (outer rings
-// and holes alike). An edge is always evaluated from its lower end, so two
-// areas sharing it compute the same crossing point bit for bit.
+// bucketEdges files every edge of every area under each grid row its
+// latitude range touches (with a small margin).
+func (ix *Index) bucketEdges() {
+	const eps = 1e-7 // in cell units
+	row := func(y, margin float64) int {
+		r := int(math.Floor((y-ix.minY)*ix.invH + margin))
+		return max(0, min(r, ix.ny-1))
+	}
+	n := ix.numAreas
+	ix.areaRow0 = make([]int, n)
+	ix.rowOff = make([][]int32, n)
+	ix.edges = make([][]edge, n)
+	for a, rs := range ix.areaRings {
+		b := ix.bounds[a]
+		r0, r1 := row(b.Min[1], -eps), row(b.Max[1], eps)
+		ix.areaRow0[a] = r0
+		var es []edge
+		var lo, hi []int
+		for _, ri := range rs {
+			ring := ix.rings[ri]
+			for i := 0; i+1 < len(ring); i++ {
+				e := edge{ring[i][0], ring[i][1], ring[i+1][0], ring[i+1][1]}
+				if e.ya > e.yb {
+					e = edge{e.xb, e.yb, e.xa, e.ya}
+				}
+				if e.ya == e.yb {
+					continue // horizontal edges never cross a horizontal ray
+				}
+				es = append(es, e)
+				lo, hi = append(lo, row(e.ya, -eps)-r0), append(hi, row(e.yb, eps)-r0)
+			}
+		}
+		nr := r1 - r0 + 1
+		off := make([]int32, nr+1)
+		for k := range es {
+			for r := lo[k]; r <= hi[k]; r++ {
+				off[r+1]++
+			}
+		}
+		for r := 0; r < nr; r++ {
+			off[r+1] += off[r]
+		}
+		out := make([]edge, off[nr])
+		fill := append([]int32(nil), off[:nr]...)
+		for k, e := range es {
+			for r := lo[k]; r <= hi[k]; r++ {
+				out[fill[r]] = e
+				fill[r]++
+			}
+		}
+		ix.rowOff[a], ix.edges[a] = off, out
+	}
+}
+
+// inArea is the crossing-number test over the edges of area a (outer
+// rings and holes alike) in the point's grid row. Every edge is evaluated
+// from its lower end, so two areas sharing it compute the same crossing
+// point bit for bit, and a point on a shared edge lies in exactly one.
 func (ix *Index) inArea(a int, px, py float64) bool {
 	b := ix.bounds[a]
 	if px < b.Min[0] || px > b.Max[0] || py < b.Min[1] || py > b.Max[1] {
 		return false
 	}
+	r := int(math.Floor((py-ix.minY)*ix.invH)) - ix.areaRow0[a]
+	off := ix.rowOff[a]
+	r = max(0, min(r, len(off)-2))
 	in := false
-	for _, ri := range ix.areaRings[a] {
-		ring := ix.rings[ri]
-		x1, y1 := ring[0][0], ring[0][1]
-		for i := 1; i < len(ring); i++ {
-			x2, y2 := ring[i][0], ring[i][1]
-			if (y1 > py) != (y2 > py) {
-				xa, ya, xb, yb := x1, y1, x2, y2
-				if ya > yb {
-					xa, ya, xb, yb = xb, yb, xa, ya
-				}
-				if px < xa+(py-ya)*(xb-xa)/(yb-ya) {
-					in = !in
-				}
-			}
-			x1, y1 = x2, y2
+	for _, e := range ix.edges[a][off[r]:off[r+1]] {
+		if (e.ya > py) != (e.yb > py) && px < e.xa+(py-e.ya)*(e.xb-e.xa)/(e.yb-e.ya) {
+			in = !in
 		}
 	}
 	return in
