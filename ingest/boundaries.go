@@ -2,15 +2,12 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -57,16 +54,11 @@ func LoadBoundaries(ctx context.Context, st *equity311.Store, path string, opt B
 	if opt.Layer == "" {
 		return res, errors.New("boundaries: a layer name is required")
 	}
-	log := opt.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	data, err := os.ReadFile(path)
+	log := orDiscard(opt.Log)
+	data, checksum, err := readChecksummed(path)
 	if err != nil {
 		return res, err
 	}
-	sum := sha256.Sum256(data)
-	checksum := hex.EncodeToString(sum[:])
 	var prior int64
 	err = st.DB().QueryRowContext(ctx, `SELECT s.source_id FROM sources s JOIN layers l ON l.source_id = s.source_id
 		WHERE s.kind = 'boundaries' AND s.checksum = ? AND l.layer = ?`, checksum, opt.Layer).Scan(&prior)

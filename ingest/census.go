@@ -2,16 +2,13 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
@@ -52,18 +49,15 @@ func LoadCensus(ctx context.Context, st *equity311.Store, path string, opt Censu
 	if opt.Layer == "" {
 		return res, errors.New("census: a layer name is required")
 	}
-	log := opt.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	data, err := os.ReadFile(path)
+	log := orDiscard(opt.Log)
+	data, checksum, err := readChecksummed(path)
 	if err != nil {
 		return res, err
 	}
-	sum := sha256.Sum256(data)
-	checksum := hex.EncodeToString(sum[:])
 	var prior int64
-	err = st.DB().QueryRowContext(ctx, `SELECT source_id FROM sources WHERE kind = 'census' AND checksum = ? AND profile = ?`, checksum, opt.Layer).Scan(&prior)
+	// Already loaded, and no later census file has been loaded for the layer since.
+	err = st.DB().QueryRowContext(ctx, `SELECT source_id FROM sources WHERE kind = 'census' AND checksum = ? AND profile = ?
+		AND source_id = (SELECT max(source_id) FROM sources WHERE kind = 'census' AND profile = ?)`, checksum, opt.Layer, opt.Layer).Scan(&prior)
 	if err == nil {
 		res.SourceID, res.AlreadyLoaded = prior, true
 		return res, nil

@@ -78,10 +78,7 @@ const rejectDDL = `CREATE OR REPLACE TEMP TABLE stage_rejects (
 // and close dates), unless the stored row has a later updated_at.
 func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOptions) (DumpResult, error) {
 	res := DumpResult{File: path}
-	log := opt.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := orDiscard(opt.Log)
 	f, err := os.Open(path)
 	if err != nil {
 		return res, err
@@ -321,4 +318,22 @@ func decompress(r io.Reader) (io.Reader, error) {
 		return gzip.NewReader(br)
 	}
 	return br, nil
+}
+
+// orDiscard returns log, or a logger that discards when log is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
+
+// readChecksummed reads a whole file and its sha256 in hex.
+func readChecksummed(path string) ([]byte, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(data)
+	return data, hex.EncodeToString(sum[:]), nil
 }
