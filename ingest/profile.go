@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type Profile struct {
 	// Bounds is an optional lon/lat box [minLon, minLat, maxLon, maxLat]
 	// around the city, used to detect swapped coordinates.
 	Bounds []float64 `toml:"bounds"`
+	// Detect lists further columns that must be present for automatic
+	// detection to pick this profile (they tell a schema from its successor).
+	Detect []string `toml:"detect"`
 	// Columns maps canonical fields to header names.
 	Columns Columns `toml:"columns"`
 	// Channels maps raw channel values to canonical channels.
@@ -260,11 +264,15 @@ func DetectProfile(header []string, candidates []*Profile) (*Profile, error) {
 	var fits []fit
 	for _, p := range candidates {
 		f := fit{p: p}
+		need := p.Detect
 		for _, fl := range p.fields() {
-			if have[normHeader(fl.header)] {
+			need = append(need, fl.header)
+		}
+		for _, h := range need {
+			if have[normHeader(h)] {
 				f.used++
-			} else {
-				f.missing = append(f.missing, fl.header)
+			} else if !slices.Contains(f.missing, h) {
+				f.missing = append(f.missing, h)
 			}
 		}
 		fits = append(fits, f)

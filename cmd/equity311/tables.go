@@ -162,7 +162,7 @@ func (a *app) status(ctx context.Context, st *equity311.Store) error {
 			count(*) FILTER (WHERE channel_basis = 'open311') AS channel_from_open311
 			FROM tickets GROUP BY city ORDER BY city`},
 		{"Channels", `SELECT city, channel, count(*) AS n FROM tickets GROUP BY ALL ORDER BY city, n DESC`},
-		{"Unmapped channel values (loaded as unknown)", `SELECT city, channel_raw, count(*) AS n FROM tickets
+		{"Channel values loaded as unknown (not in the profile's map, or UNKNOWN in the source)", `SELECT city, channel_raw, count(*) AS n FROM tickets
 			WHERE channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL ORDER BY n DESC LIMIT 20`},
 		{"Geo quality", `SELECT coalesce(geo_quality, 'not yet assigned') AS geo_quality, count(*) AS n FROM tickets GROUP BY ALL ORDER BY n DESC`},
 		{"Rejects by reason", `SELECT source_id, coalesce(field, '') AS field, regexp_replace(reason, '"[^"]*"', '"…"', 'g') AS reason, count(*) AS n
