@@ -118,11 +118,54 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	if opt.City != "" {
 		res.City = opt.City
 	}
-	rp, err := newRowParser(p, headers)
+	return loadRecords(ctx, st, loadSpec{
+		kind: "dump", name: path, profile: p, city: res.City, headers: headers, records: rd, log: log,
+		progress: func() {
+			if opt.Progress != nil {
+				opt.Progress(counter.n, info.Size())
+			}
+		},
+		checksum: func() (string, error) {
+			// Drain the gzip trailer and any trailing bytes so the checksum covers the file.
+			if _, err := io.Copy(io.Discard, counter); err != nil {
+				return "", err
+			}
+			return hex.EncodeToString(hasher.Sum(nil)), nil
+		},
+	})
+}
+
+// recordReader yields the records of a dump or feed: fields in header
+// order, the line (or record number) they start at, and their raw text. A
+// bad record is a *csvrec.RecordError; io.EOF ends the input.
+type recordReader interface {
+	Read() (fields [][]byte, line int, err error)
+	Raw() []byte
+}
+
+// loadSpec describes one load for loadRecords.
+type loadSpec struct {
+	kind, name string // sources.kind and sources.name
+	profile    *Profile
+	city       string
+	headers    []string
+	records    recordReader
+	progress   func()
+	// checksum is called once every record is read; a checksum already in
+	// sources for the same kind means the load changes nothing.
+	checksum func() (string, error)
+	log      *slog.Logger
+}
+
+// loadRecords stages every record through the profile, then writes
+// tickets, rejects and a sources row in one transaction.
+func loadRecords(ctx context.Context, st *equity311.Store, spec loadSpec) (DumpResult, error) {
+	res := DumpResult{File: spec.name, Profile: spec.profile.Name, City: spec.city}
+	p, path, log := spec.profile, spec.name, orDiscard(spec.log)
+	rp, err := newRowParser(p, spec.headers)
 	if err != nil {
 		return res, fmt.Errorf("read %s line 1 (header): %w", path, err)
 	}
-
 	conn, err := st.Conn(ctx)
 	if err != nil {
 		return res, err
@@ -138,11 +181,11 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	// One goroutine reads records, converters turn them into rows, this
 	// goroutine appends the rows to the staging table.
 	tStage := time.Now()
-	st8 := stageRecords(ctx, rd, rp, func() {
-		if opt.Progress != nil {
-			opt.Progress(counter.n, info.Size())
-		}
-	})
+	progress := spec.progress
+	if progress == nil {
+		progress = func() {}
+	}
+	st8 := stageRecords(ctx, spec.records, rp, progress)
 	var cur rowBatch
 	i := 0
 	staged, err := equity311.Append(ctx, conn, "stage_tickets", stageCols, func(row []driver.Value) (bool, error) {
@@ -169,24 +212,20 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	}
 	rejects := st8.rejects
 	res.Read, res.Excluded = st8.read, st8.excluded
-	// Drain the gzip trailer and any trailing bytes so the checksum covers the file.
-	if _, err := io.Copy(io.Discard, counter); err != nil {
+	if res.Checksum, err = spec.checksum(); err != nil {
 		return res, fmt.Errorf("read %s: %w", path, err)
 	}
-	if opt.Progress != nil {
-		opt.Progress(counter.n, info.Size())
-	}
-	res.Checksum = hex.EncodeToString(hasher.Sum(nil))
-	log.Debug("staged", "file", path, "rows", staged, "seconds", time.Since(tStage).Seconds())
+	progress()
+	log.Debug("staged", "source", path, "rows", staged, "seconds", time.Since(tStage).Seconds())
 	tUpsert := time.Now()
 
 	var prior int64
-	err = conn.QueryRowContext(ctx, "SELECT source_id FROM sources WHERE kind = 'dump' AND checksum = ?", res.Checksum).Scan(&prior)
+	err = conn.QueryRowContext(ctx, "SELECT source_id FROM sources WHERE kind = ? AND checksum = ?", spec.kind, res.Checksum).Scan(&prior)
 	switch {
 	case err == nil:
 		res.SourceID, res.AlreadyLoaded = prior, true
 		res.Read, res.Excluded = 0, 0
-		log.Info("already loaded", "file", path, "source_id", prior)
+		log.Info("already loaded", "source", path, "source_id", prior)
 		return res, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, err
@@ -227,14 +266,14 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 		}
 		_, err = conn.ExecContext(ctx, `INSERT INTO sources (source_id, kind, name, profile, city, checksum,
 			rows_read, rows_loaded, rows_rejected, rows_excluded, rows_superseded, loaded_at)
-			VALUES (?, 'dump', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, path, p.Name, res.City, res.Checksum, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded, st.Now())
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, spec.kind, path, p.Name, res.City, res.Checksum, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded, st.Now())
 		return err
 	})
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
-	log.Info("loaded dump", "seconds_upsert", time.Since(tUpsert).Seconds(), "file", path, "profile", p.Name, "read", res.Read, "loaded", res.Loaded,
+	log.Info("loaded", "kind", spec.kind, "seconds_upsert", time.Since(tUpsert).Seconds(), "source", path, "profile", p.Name, "read", res.Read, "loaded", res.Loaded,
 		"rejected", res.Rejected, "excluded", res.Excluded, "superseded", res.Superseded)
 	return res, nil
 }

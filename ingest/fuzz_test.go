@@ -11,10 +11,10 @@ import (
 // never panics, and a row it accepts has an id, an opened time and
 // coordinates in range.
 func FuzzParseRow(f *testing.F) {
-	f.Add("1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App")
-	f.Add("2,2024-02-30 10:00:00,2024-03-01 10:00:00,Closed,x,y,-71.06,42.33,Self Service")
-	f.Add(",,,,,,,,")
-	f.Add("3,2024-03-01 10:00:00,,Open,\xe9,PWDx,abc,1e400,Twitter")
+	f.Add("1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App,")
+	f.Add("2,2024-02-30 10:00:00,2024-03-01 10:00:00,Closed,x,y,-71.06,42.33,Self Service,")
+	f.Add(",,,,,,,,,")
+	f.Add("3,2024-03-01 10:00:00,,Open,\xe9,PWDx,abc,1e400,Twitter,")
 	p, err := FindProfile("boston-legacy")
 	if err != nil {
 		f.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const legacyHeader = "case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source"
+const legacyHeader = "case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source,target_dt"
 
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
@@ -25,20 +25,20 @@ func writeFile(t *testing.T, name, content string) string {
 func TestMalformedFile(t *testing.T) {
 	lines := []string{
 		"\xef\xbb\xbf" + legacyHeader, // 1: BOM
-		"1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App", // 2: good
+		"1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App,2024-03-05 10:00:00", // 2: good
 		"", // 3: blank
-		"2,2024-03-01 25:00:00,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call",                             // 4: bad hour
-		"3,not a date,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call",                                      // 5: bad date
-		"4,2024-03-01 10:00:00,,Open,Pothole,PWDx,95.0,-71.06,Self Service",                                  // 6: latitude out of range
-		"5,2024-03-01 10:00:00,,Open,Pothole,PWDx,-71.06,42.33,Self Service",                                 // 7: swapped
-		"6,2024-03-01 10:00:00,,Open,Caf\xe9 permit,PWDx,42.33,-71.06,Self Service",                          // 8: Latin-1
-		"7,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Twitter\r",                                    // 9: CRLF
-		"8,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33",                                                     // 10: short row
-		"9,2024-03-01 10:00:00,,Open,\"Pothole, big,PWDx,42.33,-71.06,Self Service",                          // 11: unterminated quote
-		"10,2024-03-01 10:00:00,,Open,Pothole,PWDx, , ,Fax Machine",                                          // 12: good, no coordinates, unmapped channel
-		",2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Self Service",                                  // 13: no id
-		"11,2024-03-01 10:00:00,2024-03-02 11:00:00,Closed,Pothole,PWDx,42.3594,-71.0587,Employee Generated", // 14: good, placeholder
-		"12,2024-03-01 10:00:00,,Open,Pothole,PWDx,abc,-71.06,Self Service",                                  // 15: latitude not a number
+		"2,2024-03-01 25:00:00,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call,2024-03-05 10:00:00",                             // 4: bad hour
+		"3,not a date,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call,2024-03-05 10:00:00",                                      // 5: bad date
+		"4,2024-03-01 10:00:00,,Open,Pothole,PWDx,95.0,-71.06,Self Service,2024-03-05 10:00:00",                                  // 6: latitude out of range
+		"5,2024-03-01 10:00:00,,Open,Pothole,PWDx,-71.06,42.33,Self Service,2024-03-05 10:00:00",                                 // 7: swapped
+		"6,2024-03-01 10:00:00,,Open,Caf\xe9 permit,PWDx,42.33,-71.06,Self Service,2024-03-05 10:00:00",                          // 8: Latin-1
+		"7,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Twitter,2024-03-05 10:00:00\r",                                    // 9: CRLF
+		"8,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,2024-03-05 10:00:00",                                                     // 10: short row
+		"9,2024-03-01 10:00:00,,Open,\"Pothole, big,PWDx,42.33,-71.06,Self Service,2024-03-05 10:00:00",                          // 11: unterminated quote
+		"10,2024-03-01 10:00:00,,Open,Pothole,PWDx, , ,Fax Machine,2024-03-05 10:00:00",                                          // 12: good, no coordinates, unmapped channel
+		",2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Self Service,2024-03-05 10:00:00",                                  // 13: no id
+		"11,2024-03-01 10:00:00,2024-03-02 11:00:00,Closed,Pothole,PWDx,42.3594,-71.0587,Employee Generated,2024-03-05 10:00:00", // 14: good, placeholder
+		"12,2024-03-01 10:00:00,,Open,Pothole,PWDx,abc,-71.06,Self Service,2024-03-05 10:00:00",                                  // 15: latitude not a number
 	}
 	path := writeFile(t, "bad.csv", strings.Join(lines, "\n")+"\n")
 	st := openStore(t)
@@ -51,7 +51,7 @@ func TestMalformedFile(t *testing.T) {
 	}
 	want := map[int]string{
 		4: "bad opened time", 5: "bad opened time", 6: "latitude 95 out of range", 7: "coordinates swapped",
-		8: "not UTF-8", 10: "row has 7 fields", 11: "unterminated", 13: "empty ticket id", 15: "is not a number",
+		8: "not UTF-8", 10: "row has 8 fields", 11: "unterminated", 13: "empty ticket id", 15: "is not a number",
 	}
 	rows, err := st.DB().Query("SELECT line, coalesce(field, ''), reason, raw FROM rejects ORDER BY line")
 	if err != nil {
@@ -123,12 +123,12 @@ func TestLaterDumpUpdates(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	first := writeFile(t, "d1.csv", legacyHeader+"\n"+
-		"1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App\n"+
-		"2,2024-03-01 11:00:00,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call\n")
+		"1,2024-03-01 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Citizens Connect App,\n"+
+		"2,2024-03-01 11:00:00,,Open,Pothole,PWDx,42.33,-71.06,Constituent Call,\n")
 	second := writeFile(t, "d2.csv", legacyHeader+"\n"+
-		"1,2024-03-01 10:00:00,2024-03-03 09:00:00,Closed,Pothole,PWDx,42.33,-71.06,Citizens Connect App\n"+
-		"3,2024-03-02 10:00:00,2024-03-02 12:00:00,Closed,Pothole,PWDx,42.33,-71.06,Self Service\n"+
-		"3,2024-03-02 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Self Service\n")
+		"1,2024-03-01 10:00:00,2024-03-03 09:00:00,Closed,Pothole,PWDx,42.33,-71.06,Citizens Connect App,\n"+
+		"3,2024-03-02 10:00:00,2024-03-02 12:00:00,Closed,Pothole,PWDx,42.33,-71.06,Self Service,\n"+
+		"3,2024-03-02 10:00:00,,Open,Pothole,PWDx,42.33,-71.06,Self Service,\n")
 	if _, err := LoadDump(ctx, st, first, DumpOptions{}); err != nil {
 		t.Fatal(err)
 	}

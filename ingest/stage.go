@@ -46,7 +46,7 @@ type stager struct {
 // with rp in one goroutine per CPU. Rows arrive on s.rows in no particular
 // order (each carries its line); rejects are sorted by line when wait
 // returns. progress is called after each batch read.
-func stageRecords(ctx context.Context, rd *csvrec.Reader, rp *rowParser, progress func()) *stager {
+func stageRecords(ctx context.Context, rd recordReader, rp *rowParser, progress func()) *stager {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &stager{rows: make(chan rowBatch, 4), cancel: cancel, done: make(chan struct{})}
 	raw := make(chan recordBatch, 4)
