@@ -297,8 +297,11 @@ func DetectProfile(header []string, candidates []*Profile) (*Profile, error) {
 	return nil, fmt.Errorf("%s", b.String())
 }
 
-// normHeader folds a header name for matching: case, surrounding space and
-// a byte-order mark do not matter.
+// normHeader folds a header name for matching: case, surrounding space, a
+// byte-order mark, and spaces or dots against underscores do not matter
+// ("Unique Key", "unique_key" and "UNIQUE.KEY" match; APIs use the last
+// forms of the names dumps write in the first).
 func normHeader(h string) string {
-	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+	h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+	return strings.NewReplacer(" ", "_", ".", "_").Replace(h)
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/ingest/fetch"
 )
 
 func (a *app) ingestCmd() *cobra.Command {
@@ -15,7 +17,7 @@ func (a *app) ingestCmd() *cobra.Command {
 		Use:   "ingest",
 		Short: "Load 311 dumps, boundaries and census tables into the database",
 	}
-	c.AddCommand(a.ingestDumpCmd(), a.ingestBoundariesCmd(), a.ingestCensusCmd())
+	c.AddCommand(a.ingestDumpCmd(), a.ingestCKANCmd(), a.ingestSocrataCmd(), a.ingestBoundariesCmd(), a.ingestCensusCmd())
 	return c
 }
 
@@ -30,12 +32,9 @@ go to the rejects table with their line and reason. Loading the same file
 again changes nothing; a later dump updates the requests it contains.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			var p *ingest.Profile
-			if profile != "" && profile != "auto" {
-				var err error
-				if p, err = ingest.FindProfile(profile); err != nil {
-					return err
-				}
+			p, err := optionalProfile(profile)
+			if err != nil {
+				return err
 			}
 			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
 				for _, f := range files {
@@ -52,6 +51,115 @@ again changes nothing; a later dump updates the requests it contains.`,
 	return c
 }
 
+func (a *app) ingestCKANCmd() *cobra.Command {
+	var opt ingest.CKANOptions
+	var profile string
+	c := &cobra.Command{
+		Use:   "ckan --url BASE --resource ID [--profile P]",
+		Short: "Page through a CKAN datastore resource (a dump's API form)",
+		Long: `Page through a CKAN datastore resource with datastore_search (stable order by
+_id) and load it through a dump profile, picked from the field names unless
+given. Failed requests are retried with backoff; 429 answers wait as told.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opt.Profile, err = optionalProfile(profile); err != nil {
+				return err
+			}
+			opt.Client, opt.Log = a.fetchClient(), a.logger()
+			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+				res, err := ingest.LoadCKAN(cmd.Context(), st, opt)
+				if err != nil {
+					return err
+				}
+				a.printLoad(res)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&opt.URL, "url", "", "portal base URL, e.g. https://data.boston.gov")
+	c.Flags().StringVar(&opt.Resource, "resource", "", "datastore resource id")
+	c.Flags().StringVar(&profile, "profile", "auto", "dump profile: a built-in name, a .toml file, or auto")
+	c.Flags().StringVar(&opt.City, "city", "", "city name for the tickets (default: the profile's)")
+	c.Flags().IntVar(&opt.PageSize, "page-size", 1000, "records per request")
+	c.MarkFlagRequired("url")
+	c.MarkFlagRequired("resource")
+	return c
+}
+
+func (a *app) ingestSocrataCmd() *cobra.Command {
+	var opt ingest.SocrataOptions
+	var profile, tokenEnv string
+	c := &cobra.Command{
+		Use:   "socrata --url BASE --dataset ID --profile P [--app-token-env VAR]",
+		Short: "Sync a Socrata dataset (SODA), incrementally on a date column",
+		Long: `Page through a Socrata dataset with SODA ($limit, $offset, $order, $where) and
+load it through a dump profile. Each run resumes at the latest value of the
+date column (default: the profile's updated_at, else opened_at) that the last
+run saw. The app token is read from an environment variable and never
+printed. Failed requests are retried with backoff; 429 answers wait as told.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opt.Profile, err = ingest.FindProfile(profile); err != nil {
+				return err
+			}
+			if tokenEnv != "" {
+				opt.AppToken = os.Getenv(tokenEnv)
+				if opt.AppToken == "" {
+					return fmt.Errorf("--app-token-env %s: the variable is empty", tokenEnv)
+				}
+			}
+			opt.Client, opt.Log = a.fetchClient(), a.logger()
+			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+				res, err := ingest.LoadSocrata(cmd.Context(), st, opt)
+				if err != nil {
+					return err
+				}
+				a.printLoad(res)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&opt.URL, "url", "", "portal base URL, e.g. https://data.cityofchicago.org")
+	c.Flags().StringVar(&opt.Dataset, "dataset", "", "dataset id, e.g. v6vf-nfxy")
+	c.Flags().StringVar(&profile, "profile", "", "dump profile whose columns the dataset's fields follow (required)")
+	c.Flags().StringVar(&tokenEnv, "app-token-env", "", "environment variable holding a Socrata app token")
+	c.Flags().StringVar(&opt.City, "city", "", "city name for the tickets (default: the profile's)")
+	c.Flags().StringVar(&opt.SinceColumn, "since-column", "", "date column for incremental syncs")
+	c.Flags().BoolVar(&opt.Full, "full", false, "read everything, not only rows since the last sync")
+	c.Flags().IntVar(&opt.PageSize, "page-size", 1000, "rows per request (Socrata allows up to 50,000)")
+	for _, f := range []string{"url", "dataset", "profile"} {
+		c.MarkFlagRequired(f)
+	}
+	return c
+}
+
+// optionalProfile resolves --profile, nil for auto.
+func optionalProfile(name string) (*ingest.Profile, error) {
+	if name == "" || name == "auto" {
+		return nil, nil
+	}
+	return ingest.FindProfile(name)
+}
+
+// fetchClient is the HTTP client for feeds, logging retries unless quiet.
+func (a *app) fetchClient() *fetch.Client {
+	c := fetch.New()
+	c.Log = a.logger()
+	return c
+}
+
+// printLoad prints a load's accounting.
+func (a *app) printLoad(res ingest.DumpResult) {
+	if res.AlreadyLoaded {
+		fmt.Fprintf(a.summary(), "%s: already loaded as source %d; nothing changed\n", res.File, res.SourceID)
+		return
+	}
+	fmt.Fprintf(a.summary(), "%s: profile %s, city %s: %d rows read = %d loaded + %d rejected + %d excluded + %d superseded\n",
+		res.File, res.Profile, res.City, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded)
+}
+
 // loadDump loads one file and prints its accounting.
 func (a *app) loadDump(cmd *cobra.Command, st *equity311.Store, file string, p *ingest.Profile, city string) (ingest.DumpResult, error) {
 	prog, done := a.progress(filepath.Base(file))
@@ -60,12 +168,7 @@ func (a *app) loadDump(cmd *cobra.Command, st *equity311.Store, file string, p *
 	if err != nil {
 		return res, err
 	}
-	if res.AlreadyLoaded {
-		fmt.Fprintf(a.summary(), "%s: already loaded as source %d; nothing changed\n", file, res.SourceID)
-		return res, nil
-	}
-	fmt.Fprintf(a.summary(), "%s: profile %s, city %s: %d rows read = %d loaded + %d rejected + %d excluded + %d superseded\n",
-		file, res.Profile, res.City, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded)
+	a.printLoad(res)
 	return res, nil
 }
 

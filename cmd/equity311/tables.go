@@ -173,6 +173,7 @@ func (a *app) status(ctx context.Context, st *equity311.Store) error {
 			FROM layers l ORDER BY layer`},
 		{"Census ids with no area", `SELECT d.layer, count(DISTINCT d.area_id) AS ids, string_agg(DISTINCT d.area_id, ' ') AS examples
 			FROM demographics d WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id) GROUP BY 1`},
+		{"Feeds (incremental syncs)", `SELECT feed, cursor, strftime(synced_at, '%Y-%m-%d %H:%M') AS synced_at FROM sync_state ORDER BY feed`},
 		{"Analysed periods", `SELECT period, strftime(computed_at, '%Y-%m-%d %H:%M') AS computed, tickets, resident FROM analysis_runs ORDER BY computed_at DESC LIMIT 10`},
 	}
 	for _, s := range steps {

@@ -1,0 +1,228 @@
+// Package fetch gets data from city APIs over HTTP the way a polite,
+// persistent client should: a minimum interval between requests, retries
+// with exponential backoff on network errors, timeouts and 5xx answers,
+// Retry-After honoured on 429 and 503, and secrets (API keys, app tokens)
+// kept out of every error and log line.
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Client is a retrying HTTP client. The zero value is not usable; use New.
+type Client struct {
+	// HTTP does the requests (default: 60 s timeout).
+	HTTP *http.Client
+	// Retries is how many times a failed request is tried again.
+	Retries int
+	// BaseDelay is the first backoff; it doubles per retry up to MaxDelay.
+	BaseDelay, MaxDelay time.Duration
+	// MinInterval is the least time between two requests (a rate limit).
+	MinInterval time.Duration
+	// Sleep waits (tests replace it); it returns early with ctx's error.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+	// Log receives one line per retry.
+	Log *slog.Logger
+
+	mu      sync.Mutex
+	last    time.Time
+	secrets []string
+}
+
+// New returns a client with sensible defaults: 6 retries, backoff from 1 s
+// to 60 s, no rate limit.
+func New() *Client {
+	return &Client{
+		HTTP:      &http.Client{Timeout: 60 * time.Second},
+		Retries:   6,
+		BaseDelay: time.Second,
+		MaxDelay:  60 * time.Second,
+		Sleep:     sleep,
+		Now:       time.Now,
+		Log:       slog.New(slog.DiscardHandler),
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Secret registers a string (an API key, a token) to redact from errors
+// and logs.
+func (c *Client) Secret(s string) {
+	if s == "" {
+		return
+	}
+	c.mu.Lock()
+	c.secrets = append(c.secrets, s)
+	c.mu.Unlock()
+}
+
+// Redact removes registered secrets and the values of query parameters
+// that carry keys from s.
+func (c *Client) Redact(s string) string {
+	c.mu.Lock()
+	secrets := append([]string(nil), c.secrets...)
+	c.mu.Unlock()
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "REDACTED")
+		s = strings.ReplaceAll(s, url.QueryEscape(sec), "REDACTED")
+	}
+	return s
+}
+
+// StatusError is an HTTP answer that is not worth retrying (or the last
+// one after the retries ran out).
+type StatusError struct {
+	Code int
+	Body string // the start of the body
+	URL  string // redacted
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("GET %s: HTTP %d: %s", e.URL, e.Code, e.Body)
+}
+
+// Get fetches url and returns the body of a 2xx answer. hdr adds request
+// headers (their values are never logged).
+func (c *Client) Get(ctx context.Context, rawURL string, hdr http.Header) ([]byte, error) {
+	return c.Do(ctx, http.MethodGet, rawURL, hdr, nil)
+}
+
+// Do sends a request with an optional body (re-sent on each retry).
+func (c *Client) Do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) ([]byte, error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if err := c.wait(ctx); err != nil {
+			return nil, err
+		}
+		b, retryAfter, err := c.once(ctx, method, rawURL, hdr, body)
+		if err == nil {
+			return b, nil
+		}
+		var se *StatusError
+		if errors.As(err, &se) && se.Code != http.StatusTooManyRequests && se.Code < 500 {
+			return nil, err // a client error: trying again will not help
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		lastErr = err
+		if attempt >= c.Retries {
+			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt+1, lastErr)
+		}
+		d := c.BaseDelay << attempt
+		if d > c.MaxDelay || d <= 0 {
+			d = c.MaxDelay
+		}
+		if retryAfter > d {
+			d = retryAfter
+		}
+		c.Log.Warn("retrying", "url", c.Redact(rawURL), "attempt", attempt+1, "wait", d, "error", lastErr)
+		if err := c.Sleep(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait keeps MinInterval between requests.
+func (c *Client) wait(ctx context.Context) error {
+	c.mu.Lock()
+	now := c.Now()
+	next := c.last.Add(c.MinInterval)
+	d := next.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	c.last = now.Add(d)
+	c.mu.Unlock()
+	if d > 0 {
+		return c.Sleep(ctx, d)
+	}
+	return ctx.Err()
+}
+
+func (c *Client) once(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) ([]byte, time.Duration, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return nil, 0, errors.New(c.Redact(err.Error()))
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, 0, errors.New(c.Redact(err.Error()))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: read body: %s", c.Redact(rawURL), c.Redact(err.Error()))
+	}
+	if resp.StatusCode/100 == 2 {
+		return b, 0, nil
+	}
+	snippet := string(b)
+	if len(snippet) > 200 {
+		snippet = snippet[:200] + "…"
+	}
+	return nil, retryAfter(resp.Header.Get("Retry-After"), c.Now()), &StatusError{Code: resp.StatusCode, Body: c.Redact(strings.TrimSpace(snippet)), URL: c.Redact(rawURL)}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// GetJSON fetches url and decodes its JSON body into v, keeping numbers
+// as json.Number so that ids and codes keep all their digits.
+func (c *Client) GetJSON(ctx context.Context, rawURL string, hdr http.Header, v any) error {
+	b, err := c.Get(ctx, rawURL, hdr)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("GET %s: bad JSON: %w", c.Redact(rawURL), err)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package fetch
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testClient records the waits instead of sleeping.
+func testClient(waits *[]time.Duration) *Client {
+	c := New()
+	c.Sleep = func(ctx context.Context, d time.Duration) error { *waits = append(*waits, d); return ctx.Err() }
+	return c
+}
+
+func TestRetriesAndRetryAfter(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			w.WriteHeader(http.StatusInternalServerError)
+		case 2:
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			w.Write([]byte(`{"ok": 12345678901234567890}`))
+		}
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	var v map[string]any
+	if err := c.GetJSON(context.Background(), srv.URL+"/x", nil, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 3 {
+		t.Errorf("%d requests, want 3", n.Load())
+	}
+	if len(waits) != 2 || waits[0] != time.Second || waits[1] != 7*time.Second {
+		t.Errorf("waits %v, want [1s 7s] (backoff, then Retry-After)", waits)
+	}
+	if got := v["ok"]; got.(interface{ String() string }).String() != "12345678901234567890" {
+		t.Errorf("number lost digits: %v", got)
+	}
+}
+
+func TestClientErrorIsNotRetriedAndSecretsAreRedacted(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte("bad key " + r.URL.Query().Get("api_key")))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	c.Secret("s3cr3t-key")
+	_, err := c.Get(context.Background(), srv.URL+"/requests.json?api_key=s3cr3t-key", nil)
+	if err == nil || n.Load() != 1 {
+		t.Fatalf("err %v after %d requests; want one failed request", err, n.Load())
+	}
+	if strings.Contains(err.Error(), "s3cr3t-key") || !strings.Contains(err.Error(), "REDACTED") {
+		t.Errorf("error leaks the key: %v", err)
+	}
+}
+
+func TestGivesUpAfterRetries(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	c.Retries = 3
+	if _, err := c.Get(context.Background(), srv.URL, nil); err == nil || !strings.Contains(err.Error(), "4 attempts") {
+		t.Fatalf("want a give-up error after 4 attempts, got %v", err)
+	}
+	if len(waits) != 3 || waits[2] != 4*time.Second {
+		t.Errorf("waits %v, want 1s 2s 4s", waits)
+	}
+}
+
+func TestMinInterval(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) }))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Now = func() time.Time { return now }
+	c.MinInterval = 6 * time.Second // 10 requests a minute
+	for i := 0; i < 3; i++ {
+		if _, err := c.Get(context.Background(), srv.URL, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(waits) != 2 || waits[0] != 6*time.Second || waits[1] != 12*time.Second {
+		t.Errorf("waits %v with a frozen clock, want 6s then 12s", waits)
+	}
+}
