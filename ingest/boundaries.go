@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/ingest/proj"
 )
 
 // BoundaryOptions configure LoadBoundaries.
@@ -24,6 +25,9 @@ type BoundaryOptions struct {
 	Layer    string // layer name, e.g. "neighborhoods" or "tracts" (required)
 	IDProp   string // feature property holding the area id; "" picks one
 	NameProp string // feature property holding the area name; "" picks one
+	// CRS names the coordinate system when the file does not (or says it
+	// wrongly), e.g. "EPSG:2249"; projected coordinates become WGS84.
+	CRS string
 	Log      *slog.Logger
 }
 
@@ -155,8 +159,15 @@ func readFeatures(path string, data []byte, opt BoundaryOptions) (areas []area, 
 	if len(fc.Features) == 0 {
 		return nil, "", "", fmt.Errorf("read %s: no features", path)
 	}
-	if name := crs.CRS.Properties.Name; name != "" && !isLonLatCRS(name) {
-		return nil, "", "", fmt.Errorf("read %s: coordinates are in %s; equity311 reads WGS84 lon/lat (CRS84, EPSG:4326)", path, name)
+	var transform proj.Transform
+	crsName := crs.CRS.Properties.Name
+	if opt.CRS != "" {
+		crsName = opt.CRS
+	}
+	if crsName != "" && !isLonLatCRS(crsName) {
+		if transform, err = proj.ParseCRS(crsName); err != nil {
+			return nil, "", "", fmt.Errorf("read %s: %w", path, err)
+		}
 	}
 	idProp = opt.IDProp
 	if idProp == "" {
@@ -196,9 +207,12 @@ func readFeatures(path string, data []byte, opt BoundaryOptions) (areas []area, 
 		default:
 			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): geometry %T, want Polygon or MultiPolygon", path, k, id, f.Geometry)
 		}
+		if transform != nil {
+			mp = proj.Geometry(mp, transform)
+		}
 		b := mp.Bound()
 		if b.Min[0] < -180 || b.Max[0] > 180 || b.Min[1] < -90 || b.Max[1] > 90 {
-			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v are not lon/lat degrees (a projected CRS?)", path, k, id, b.Min, b.Max)
+			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v are not lon/lat degrees: name the projected coordinate system with --crs EPSG:NNNN", path, k, id, b.Min, b.Max)
 		}
 		for pi, poly := range mp {
 			for ri, ring := range poly {

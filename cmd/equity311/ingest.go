@@ -188,6 +188,7 @@ func (a *app) ingestBoundariesCmd() *cobra.Command {
 	c.Flags().StringVar(&opt.Layer, "layer", "", "layer name, e.g. neighborhoods or tracts (required)")
 	c.Flags().StringVar(&opt.IDProp, "id-prop", "", "feature property with the area id (default: GEOID, geoid20, ... or the feature id)")
 	c.Flags().StringVar(&opt.NameProp, "name-prop", "", "feature property with the area name (default: name, Name, ...)")
+	c.Flags().StringVar(&opt.CRS, "crs", "", "coordinate system of the file when it does not say, e.g. EPSG:2249 (projected ones are converted to WGS84)")
 	c.MarkFlagRequired("layer")
 	return c
 }

@@ -1,0 +1,145 @@
+package ingest
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/internal/shareddata"
+)
+
+func layerGeoms(t *testing.T, st *equity311.Store, layer string) map[string]orb.Geometry {
+	t.Helper()
+	rows, err := st.DB().Query("SELECT name, geometry FROM areas WHERE layer = ?", layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]orb.Geometry{}
+	for rows.Next() {
+		var name string
+		var b []byte
+		if err := rows.Scan(&name, &b); err != nil {
+			t.Fatal(err)
+		}
+		g, err := wkb.Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.ToLower(name)] = g
+	}
+	return out
+}
+
+// TestStatePlaneNeighborhoods loads Boston's neighborhoods published in
+// Massachusetts State Plane feet (EPSG:2249) and compares them with the
+// city's WGS84 neighborhoods: same places, same sizes.
+func TestStatePlaneNeighborhoods(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	res, err := LoadBoundaries(ctx, st, shareddata.Path(t, "boston_geo/census2020_bg_neighborhoods_EPSG2249.json"),
+		BoundaryOptions{Layer: "sp", IDProp: "BlockGr202", NameProp: "BlockGr202"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Areas != 24 {
+		t.Errorf("%d areas, want 24", res.Areas)
+	}
+	// The BPDA's neighborhoods built from 2020 tracts: the same census
+	// geography, in WGS84.
+	if _, err := LoadBoundaries(ctx, st, shareddata.Path(t, "boston_geo/bpda_boston_neighborhoods_2020tract.geojson"),
+		BoundaryOptions{Layer: "wgs", IDProp: "GEOID", NameProp: "GEOID"}); err != nil {
+		t.Fatal(err)
+	}
+	sp, wgs := layerGeoms(t, st, "sp"), layerGeoms(t, st, "wgs")
+	matched, allIn, allTotal := 0, 0, 0
+	for name, g := range sp {
+		w, ok := wgs[name]
+		if !ok {
+			continue
+		}
+		matched++
+		// The block-group version adds water and differs at the edges, so
+		// compare where the WGS84 neighborhood's land lies: most of it must
+		// fall inside the reprojected neighborhood of the same name.
+		b := w.Bound()
+		in, total := 0, 0
+		for i := 0; i < 30; i++ {
+			for j := 0; j < 30; j++ {
+				p := orb.Point{b.Min[0] + (float64(i)+0.5)/30*(b.Max[0]-b.Min[0]), b.Min[1] + (float64(j)+0.5)/30*(b.Max[1]-b.Min[1])}
+				if !planar.MultiPolygonContains(w.(orb.MultiPolygon), p) {
+					continue
+				}
+				total++
+				if planar.MultiPolygonContains(g.(orb.MultiPolygon), p) {
+					in++
+				}
+			}
+		}
+		allIn, allTotal = allIn+in, allTotal+total
+		if share := float64(in) / float64(total); share < 0.70 {
+			t.Errorf("%s: only %.0f%% of the WGS84 neighborhood lies in the reprojected one", name, 100*share)
+		}
+	}
+	// The city's west and south extremes are the same boundary in both
+	// layers: after reprojection they agree to about a metre.
+	var spB, wgsB orb.Bound
+	for _, g := range sp {
+		spB = unionBound(spB, g.Bound())
+	}
+	for _, g := range wgs {
+		wgsB = unionBound(wgsB, g.Bound())
+	}
+	for _, d := range []float64{spB.Min[0] - wgsB.Min[0], spB.Min[1] - wgsB.Min[1]} {
+		if math.Abs(d) > 2e-5 {
+			t.Errorf("reprojected extent %v vs WGS84 extent %v: off by %g degrees", spB.Min, wgsB.Min, d)
+		}
+	}
+	if matched < 15 {
+		t.Errorf("only %d neighborhoods matched by name", matched)
+	}
+	t.Logf("%d neighborhoods matched; %.2f%% of their grid points agree", matched, 100*float64(allIn)/float64(allTotal))
+	if float64(allIn) < 0.95*float64(allTotal) {
+		t.Errorf("only %d of %d grid points agree", allIn, allTotal)
+	}
+}
+
+func unionBound(a, b orb.Bound) orb.Bound {
+	if a.IsZero() {
+		return b
+	}
+	return a.Union(b)
+}
+
+// TestBostonLayersLoad loads every Boston layer in the shared data.
+func TestBostonLayersLoad(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	for _, c := range []struct {
+		file, layer string
+		areas       int
+	}{
+		{"boston_geo/Boston_Neighborhoods.geojson", "neighborhoods", 26},
+		{"boston_geo/bpda_boston_tracts_2020.geojson", "tracts2020", 206},
+		{"boston_geo/bpda_boston_tracts_2010.geojson", "tracts2010", 179},
+		{"boston_geo/suffolk_county_tracts_2010.geojson", "suffolk2010", 203},
+		{"boston_geo/bpda_boston_neighborhoods_2020tract.geojson", "nbhd2020tract", 23},
+		{"boston_geo/census2020_bg_neighborhoods_EPSG2249.json", "nbhd_bg", 24},
+	} {
+		res, err := LoadBoundaries(ctx, st, shareddata.Path(t, c.file), BoundaryOptions{Layer: c.layer})
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		if res.Areas != c.areas {
+			t.Errorf("%s: %d areas, want %d", c.file, res.Areas, c.areas)
+		}
+		t.Logf("%s: id from %s, name from %s", c.layer, res.IDProp, res.NameProp)
+	}
+}
