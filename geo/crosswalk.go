@@ -14,11 +14,14 @@ import (
 // source area's bounding box to estimate overlap shares.
 const CrosswalkSamples = 4096
 
-// Crosswalk estimates, for every area of from, the share of its area that
-// lies in each area of to: a regular grid of about samples points over the
-// area's box, kept where the point is inside the area, located in to.
-// Shares sum to 1 over to's areas for a from-area that to covers fully, and
-// less where part of it lies outside every to-area (water, a city limit).
+// Crosswalk estimates, for every area of from, how its area divides among
+// the areas of to: a regular grid of about samples points over the area's
+// box, kept where the point is inside the area, located in to. Weights are
+// shares of the part that to covers, so they sum to 1 for every from-area
+// that to touches at all: a tract half in the harbour gives its whole
+// population to the neighborhood it shares land with. The area error of
+// the sampling shrinks as 1/sqrt(samples); with the default it is a
+// fraction of a percent of a tract.
 func Crosswalk(from, to *Layer, samples int) map[[2]int]float64 {
 	if samples <= 0 {
 		samples = CrosswalkSamples
@@ -43,13 +46,15 @@ func Crosswalk(from, to *Layer, samples int) map[[2]int]float64 {
 			continue
 		}
 		counts := map[int]int{}
+		covered := 0
 		for _, p := range pts {
 			if t := to.Index.Locate(p[0], p[1]); t >= 0 {
 				counts[t]++
+				covered++
 			}
 		}
 		for t, c := range counts {
-			out[[2]int{a, t}] = float64(c) / float64(len(pts))
+			out[[2]int{a, t}] = float64(c) / float64(covered)
 		}
 	}
 	return out

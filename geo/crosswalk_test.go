@@ -1,0 +1,165 @@
+package geo
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/internal/shareddata"
+)
+
+// TestCrosswalkAggregatesBostonPopulation builds the tract → neighborhood
+// crosswalk from Boston's 2020 tracts and its 2020 neighborhoods, checks
+// that each tract's weights sum to 1, and that 2020 population summed
+// through it matches the city's own neighborhood table within 2%.
+func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
+	tracts := shareddata.Path(t, "boston_geo/bpda_boston_tracts_2020.geojson")
+	// The city's 2020 neighborhoods, dissolved from block groups, in Massachusetts
+	// State Plane feet: the same definition as its neighborhood table.
+	hoods := shareddata.Path(t, "boston_geo/census2020_bg_neighborhoods_EPSG2249.json")
+	census := shareddata.Path(t, "census2020_boston/census-tract-data.csv")
+	table := shareddata.Path(t, "census2020_boston/boston-neighborhood-data.csv")
+	ctx := context.Background()
+	st, err := equity311.Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := ingest.LoadBoundaries(ctx, st, tracts, ingest.BoundaryOptions{Layer: "tracts"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LoadBoundaries(ctx, st, hoods, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "BlockGr202"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LoadCensus(ctx, st, census, ingest.CensusOptions{Layer: "tracts", IDColumn: "GEOCODE"}); err != nil {
+		t.Fatal(err)
+	}
+	layers, err := LoadLayers(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BuildCrosswalks(ctx, st, layers); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.DB().Query(`SELECT from_id, sum(weight) FROM crosswalk WHERE from_layer = 'tracts' AND to_layer = 'neighborhoods' GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var id string
+		var s float64
+		rows.Scan(&id, &s)
+		if math.Abs(s-1) > 1e-6 {
+			t.Errorf("tract %s: weights sum to %.9f", id, s)
+		}
+		n++
+	}
+	rows.Close()
+	if n < 200 {
+		t.Errorf("%d tracts in the crosswalk, want about 206", n)
+	}
+	got := map[string]float64{}
+	rows, err = st.DB().Query(`SELECT c.to_id, sum(c.weight * d.estimate) FROM crosswalk c
+		JOIN demographics d ON d.layer = 'tracts' AND d.area_id = c.from_id AND d.variable = 'P0020001'
+		WHERE c.from_layer = 'tracts' AND c.to_layer = 'neighborhoods' GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var v float64
+		rows.Scan(&id, &v)
+		got[strings.ToLower(id)] = v
+	}
+	rows.Close()
+	f, err := os.Open(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Area weights put a split tract's people where its land is. Where a
+	// tract straddles neighborhoods (Longwood's dormitories sit in a tract
+	// shared with Mission Hill) that misplaces people, so neighborhoods
+	// joined by a split tract are compared as one group.
+	group := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if g, ok := group[x]; ok && g != x {
+			r := find(g)
+			group[x] = r
+			return r
+		}
+		return x
+	}
+	rows, err = st.DB().Query(`SELECT from_id, list(lower(to_id)) FROM crosswalk
+		WHERE from_layer = 'tracts' AND to_layer = 'neighborhoods' AND weight BETWEEN 0.2 AND 0.8 GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var to []any
+		rows.Scan(&id, &to)
+		for _, x := range to[1:] {
+			group[find(x.(string))] = find(to[0].(string))
+		}
+	}
+	rows.Close()
+	gotG, wantG := map[string]float64{}, map[string]float64{}
+	members := map[string][]string{}
+	checked, total, totalWant := 0, 0.0, 0.0
+	var misses []string
+	for _, r := range recs[2:] { // header, then a description row
+		want, err := strconv.ParseFloat(r[1], 64)
+		if err != nil {
+			continue
+		}
+		name := strings.ToLower(r[0])
+		g, ok := got[name]
+		if !ok {
+			t.Errorf("neighborhood %q has no crosswalked population", r[0])
+			continue
+		}
+		if math.Abs(g-want)/want > 0.02 {
+			misses = append(misses, fmt.Sprintf("%s %.0f vs %.0f", r[0], g, want))
+		}
+		k := find(name)
+		gotG[k] += g
+		wantG[k] += want
+		members[k] = append(members[k], r[0])
+		total += g
+		totalWant += want
+		checked++
+	}
+	for k := range gotG {
+		if math.Abs(gotG[k]-wantG[k])/wantG[k] > 0.02 {
+			t.Errorf("%v: %.0f people through the crosswalk, the city's table says %.0f", members[k], gotG[k], wantG[k])
+		}
+		if len(members[k]) > 1 {
+			t.Logf("compared as one group (a tract straddles them): %v", members[k])
+		}
+	}
+	if math.Abs(total-totalWant)/totalWant > 0.005 {
+		t.Errorf("city: %.0f through the crosswalk, %.0f in the table", total, totalWant)
+	}
+	t.Logf("neighborhoods off by more than 2%% on their own: %v", misses)
+	if len(misses) > checked/10 {
+		t.Errorf("%d of %d neighborhoods off by more than 2%%: %v", len(misses), checked, misses)
+	}
+	if checked < 20 {
+		t.Errorf("checked %d neighborhoods", checked)
+	}
+}
