@@ -28,7 +28,7 @@ type BoundaryOptions struct {
 	// CRS names the coordinate system when the file does not (or says it
 	// wrongly), e.g. "EPSG:2249"; projected coordinates become WGS84.
 	CRS string
-	Log      *slog.Logger
+	Log *slog.Logger
 }
 
 // BoundaryResult reports a boundary load.
