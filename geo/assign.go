@@ -2,10 +2,12 @@ package geo
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -75,6 +77,10 @@ type AssignOptions struct {
 	// All re-places every ticket; otherwise only tickets not yet placed
 	// (new, updated, or marked when a layer was reloaded).
 	All bool
+	// SnapMetres places a point that lies outside a layer but within this
+	// distance of one of its areas in that area (ticket_areas.basis
+	// 'snapped'): a pier, a shoreline, a bridge. 0 snaps nothing.
+	SnapMetres float64
 	Log *slog.Logger
 }
 
@@ -83,7 +89,8 @@ type AssignResult struct {
 	Layers  []string
 	Tickets int64            // tickets placed in this run
 	Placed  map[string]int64 // per layer: tickets inside one of its areas
-	Outside int64            // tickets inside no area of any layer
+	Outside int64            // tickets inside no area of any layer (after snapping)
+	Snapped int64            // ticket-layer placements made by snapping
 }
 
 // Assign puts every ticket with usable coordinates into its area of every
@@ -143,11 +150,10 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 	if opt.All {
 		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
 	}
-	var cols, anyIn, counts []string
+	var cols, anyIn []string
 	for li := range layers {
 		cols = append(cols, fmt.Sprintf("%s(lon, lat) AS a%d", fn[li], li))
 		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
-		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE a%d >= 0)", li))
 	}
 	inside := strings.Join(anyIn, " OR ")
 	err = equity311.InTx(ctx, conn, func() error {
@@ -176,19 +182,28 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 			}
 			log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
 		}
-		per := make([]int64, len(layers))
-		dest := []any{&res.Tickets, &res.Outside}
-		for i := range per {
-			dest = append(dest, &per[i])
+		if err := snapOutside(ctx, conn, layers, opt.SnapMetres, &res); err != nil {
+			return fmt.Errorf("assign: snap: %w", err)
 		}
-		if err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT (`+inside+`)), `+
-			strings.Join(counts, ", ")+` FROM stage_placed`).Scan(dest...); err != nil {
+		if err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE t.geo_quality = 'outside')
+			FROM stage_placed p JOIN tickets t ON t.rowid = p.rid`).Scan(&res.Tickets, &res.Outside); err != nil {
 			return err
 		}
-		for i, l := range layers {
-			res.Placed[l.Name] = per[i]
+		rows, err := conn.QueryContext(ctx, `SELECT ta.layer, count(*) FROM ticket_areas ta
+			SEMI JOIN stage_placed p ON p.city = ta.city AND p.ticket_id = ta.ticket_id GROUP BY 1`)
+		if err != nil {
+			return err
 		}
-		return nil
+		defer rows.Close()
+		for rows.Next() {
+			var l string
+			var n int64
+			if err := rows.Scan(&l, &n); err != nil {
+				return err
+			}
+			res.Placed[l] = n
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return res, err
@@ -198,6 +213,111 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 	}
 	log.Info("assigned tickets", "tickets", res.Tickets, "layers", res.Layers, "outside", res.Outside)
 	return res, nil
+}
+
+// snapOutside measures how far the points outside a layer lie from its
+// nearest area, snaps those within tolerance into it, and records the
+// distance of tickets still outside every layer. It runs inside Assign's
+// transaction, after the points are placed.
+func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance float64, res *AssignResult) error {
+	var miss []string
+	for li := range layers {
+		miss = append(miss, fmt.Sprintf("a%d", li))
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT p.rid, t.lon, t.lat, `+strings.Join(miss, ", ")+`
+		FROM stage_placed p JOIN tickets t ON t.rowid = p.rid
+		WHERE least(`+strings.Join(miss, ", ")+`) < 0`)
+	if err != nil {
+		return err
+	}
+	type fix struct {
+		rid    int64
+		layer  int
+		area   int32
+		metres float64
+	}
+	var fixes []fix
+	outsideM := map[int64]float64{}
+	for rows.Next() {
+		var rid int64
+		var lon, lat float64
+		as := make([]int32, len(layers))
+		dest := []any{&rid, &lon, &lat}
+		for i := range as {
+			dest = append(dest, &as[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return err
+		}
+		nearest := math.Inf(1)
+		inSome := false
+		for _, a := range as {
+			if a >= 0 {
+				inSome = true
+			}
+		}
+		for li, a := range as {
+			if a >= 0 {
+				continue
+			}
+			area, d := layers[li].Index.Nearest(lon, lat)
+			if area < 0 {
+				continue
+			}
+			nearest = math.Min(nearest, d)
+			if d <= tolerance {
+				fixes = append(fixes, fix{rid: rid, layer: li, area: int32(area), metres: d})
+			}
+		}
+		if !inSome && !math.IsInf(nearest, 1) {
+			outsideM[rid] = nearest
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(fixes) == 0 && len(outsideM) == 0 {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_snap (rid BIGINT, layer_no INTEGER, area_no INTEGER, metres DOUBLE)`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_snap")
+	var staged [][]driver.Value
+	for _, f := range fixes {
+		staged = append(staged, []driver.Value{f.rid, int32(f.layer), f.area, f.metres})
+	}
+	for rid, m := range outsideM {
+		staged = append(staged, []driver.Value{rid, int32(-1), int32(-1), m})
+	}
+	i := 0
+	if _, err := equity311.Append(ctx, conn, "stage_snap", 4, func(row []driver.Value) (bool, error) {
+		if i == len(staged) {
+			return false, nil
+		}
+		copy(row, staged[i])
+		i++
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`INSERT INTO ticket_areas SELECT t.city, t.ticket_id, la.layer, la.area_id, 'snapped'
+			FROM stage_snap s JOIN tickets t ON t.rowid = s.rid
+			JOIN stage_layer_areas la ON la.layer_no = s.layer_no AND la.area_no = s.area_no`,
+		`UPDATE tickets SET outside_m = s.metres FROM (SELECT rid, min(metres) AS metres FROM stage_snap GROUP BY rid) s
+			WHERE tickets.rowid = s.rid`,
+		`UPDATE tickets SET geo_quality = 'ok' FROM (SELECT DISTINCT rid FROM stage_snap WHERE layer_no >= 0) s
+			WHERE tickets.rowid = s.rid`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	res.Snapped = int64(len(fixes))
+	return nil
 }
 
 // locateUDF is a DuckDB scalar function (lon DOUBLE, lat DOUBLE) → INTEGER

@@ -317,3 +317,41 @@ func (ix *Index) inArea(a int, px, py float64) bool {
 	}
 	return in
 }
+
+// Nearest returns the area closest to (lon, lat) and the distance to its
+// boundary in metres (an equirectangular approximation, good to a fraction
+// of a percent over a city). It is meant for the few points outside every
+// area: a shoreline, a pier, a bridge.
+func (ix *Index) Nearest(lon, lat float64) (area int, metres float64) {
+	const mPerDeg = 111_320.0
+	kx := math.Cos(lat*math.Pi/180) * mPerDeg
+	best, bestD := -1, math.Inf(1)
+	for a := 0; a < ix.numAreas; a++ {
+		b := ix.bounds[a]
+		dx := math.Max(0, math.Max(b.Min[0]-lon, lon-b.Max[0])) * kx
+		dy := math.Max(0, math.Max(b.Min[1]-lat, lat-b.Max[1])) * mPerDeg
+		if math.Hypot(dx, dy) >= bestD {
+			continue
+		}
+		for _, ri := range ix.areaRings[a] {
+			r := ix.rings[ri]
+			for i := 0; i+1 < len(r); i++ {
+				d := segDist((r[i][0]-lon)*kx, (r[i][1]-lat)*mPerDeg, (r[i+1][0]-lon)*kx, (r[i+1][1]-lat)*mPerDeg)
+				if d < bestD {
+					best, bestD = a, d
+				}
+			}
+		}
+	}
+	return best, bestD
+}
+
+// segDist is the distance from the origin to the segment (x1,y1)–(x2,y2).
+func segDist(x1, y1, x2, y2 float64) float64 {
+	dx, dy := x2-x1, y2-y1
+	t := 0.0
+	if l := dx*dx + dy*dy; l > 0 {
+		t = math.Max(0, math.Min(1, -(x1*dx+y1*dy)/l))
+	}
+	return math.Hypot(x1+t*dx, y1+t*dy)
+}

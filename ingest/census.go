@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -9,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +35,7 @@ type CensusResult struct {
 	IDColumn      string
 	Areas         int      // rows loaded
 	Variables     []string // variables loaded
+	Derived       []string // canonical variables derived from them (population, share_65plus, ...)
 	Unmatched     []string // keys with no area in the layer (when the layer is loaded)
 	Rejected      int
 	AlreadyLoaded bool
@@ -65,7 +70,15 @@ func LoadCensus(ctx context.Context, st *equity311.Store, path string, opt Censu
 		return res, err
 	}
 
-	rd := csvrec.NewReader(strings.NewReader(string(data)))
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+		if data, err = censusJSONToCSV(trimmed); err != nil {
+			return res, fmt.Errorf("read %s: %w", path, err)
+		}
+		if opt.IDColumn == "" {
+			opt.IDColumn = "GEOID"
+		}
+	}
+	rd := csvrec.NewReader(bytes.NewReader(data))
 	hdr, _, err := rd.Read()
 	if err != nil {
 		return res, fmt.Errorf("read %s line 1 (header): %w", path, err)
@@ -217,6 +230,39 @@ func LoadCensus(ctx context.Context, st *equity311.Store, path string, opt Censu
 			kept = append(kept, c)
 		}
 	}
+	// Canonical variables derived from the census tables, with their margins.
+	byArea := map[string]map[string]estimate{}
+	var order []string
+	for _, c := range kept {
+		if c.est == nil {
+			continue
+		}
+		m := math.NaN()
+		if c.moe != nil {
+			m = *c.moe
+		}
+		if byArea[c.id] == nil {
+			byArea[c.id] = map[string]estimate{}
+			order = append(order, c.id)
+		}
+		byArea[c.id][c.variable] = estimate{*c.est, m}
+	}
+	derived := map[string]bool{}
+	for _, id := range order {
+		d := derive(byArea[id])
+		for _, name := range sortedKeys(d) {
+			e := d[name]
+			est := e.est
+			c := cell{id: id, variable: name, est: &est}
+			if !math.IsNaN(e.moe) {
+				m := e.moe
+				c.moe = &m
+			}
+			kept = append(kept, c)
+			derived[name] = true
+		}
+	}
+	res.Derived = sortedKeys(derived)
 	ids := map[string]bool{}
 	for _, c := range kept {
 		ids[c.id] = true
@@ -293,8 +339,60 @@ func LoadCensus(ctx context.Context, st *equity311.Store, path string, opt Censu
 	return res, rows.Err()
 }
 
-// parseNumber reads a number; blank, "NA" and the like are (nil, true):
-// a missing value, not text.
+// censusJSONToCSV turns the Census API's JSON (an array of arrays, the
+// first the header) into CSV with a GEOID column built from the geography
+// columns state, county, tract and block group.
+func censusJSONToCSV(data []byte) ([]byte, error) {
+	var rows [][]*string
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("census API JSON: want an array of arrays of strings: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("census API JSON: empty")
+	}
+	header := make([]string, len(rows[0]))
+	for i, h := range rows[0] {
+		if h != nil {
+			header[i] = *h
+		}
+	}
+	geo := []int{}
+	for _, part := range []string{"state", "county", "tract", "block group"} {
+		for i, h := range header {
+			if strings.EqualFold(h, part) {
+				geo = append(geo, i)
+			}
+		}
+	}
+	if len(geo) == 0 {
+		return nil, errors.New("census API JSON: no state, county, tract or block group column to build the GEOID from")
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(append([]string{"GEOID"}, header...))
+	for k, r := range rows[1:] {
+		if len(r) != len(header) {
+			return nil, fmt.Errorf("census API JSON: row %d has %d values, header %d", k+2, len(r), len(header))
+		}
+		vals := make([]string, len(r))
+		for i, v := range r {
+			if v != nil {
+				vals[i] = *v
+			}
+		}
+		id := ""
+		for _, i := range geo {
+			id += vals[i]
+		}
+		w.Write(append([]string{id}, vals...))
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// parseNumber reads a number; blank, "NA", the ACS's annotation values
+// (-666666666 and kin: not available, not applicable) and the like are
+// (nil, true): a missing value, not text.
 func parseNumber(s string) (*float64, bool) {
 	s = strings.TrimSpace(s)
 	switch strings.ToUpper(s) {
@@ -305,6 +403,10 @@ func parseNumber(s string) (*float64, bool) {
 	if err != nil || math.IsInf(v, 0) {
 		return nil, false
 	}
+	switch v {
+	case -666666666, -999999999, -888888888, -222222222, -333333333, -555555555:
+		return nil, true
+	}
 	return &v, true
 }
 
@@ -313,4 +415,13 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

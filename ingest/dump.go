@@ -325,7 +325,9 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 		latest = "SELECT * FROM stage_latest"
 	}
 	unpack, geo := unpackSQL()
-	r, err := conn.ExecContext(ctx, `INSERT INTO tickets
+	r, err := conn.ExecContext(ctx, `INSERT INTO tickets (city, ticket_id, opened_at, closed_at, updated_at, status,
+			service_code, service_name, department, channel_raw, channel, channel_basis, resident_initiated,
+			lat, lon, geo_quality, source_id)
 		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code,
 			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2
 		FROM (`+latest+`)`, city, sourceID, sameServiceColumn)

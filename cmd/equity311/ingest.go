@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -241,7 +242,7 @@ func (a *app) loadCensus(cmd *cobra.Command, st *equity311.Store, file string, o
 		fmt.Fprintf(a.summary(), "%s: already loaded for layer %s; nothing changed\n", file, res.Layer)
 		return res, nil
 	}
-	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas, %d variables, %d rows rejected", file, res.Layer, res.Areas, len(res.Variables), res.Rejected)
+	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas, %d variables (derived: %s), %d rows rejected", file, res.Layer, res.Areas, len(res.Variables), strings.Join(res.Derived, ", "), res.Rejected)
 	if len(res.Unmatched) > 0 {
 		fmt.Fprintf(a.summary(), ", %d ids match no area of the layer", len(res.Unmatched))
 	}

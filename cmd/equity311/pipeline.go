@@ -85,7 +85,7 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 		if _, err := a.loadCensus(cmd, st, files.Census, ingest.CensusOptions{Layer: "tracts", Vintage: "synthetic"}); err != nil {
 			return err
 		}
-		if err := a.assign(ctx, st, false); err != nil {
+		if err := a.assign(ctx, st, geo.AssignOptions{}); err != nil {
 			return err
 		}
 		res, err := a.analyze(ctx, st, nil, 0)
@@ -101,24 +101,30 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 
 func (a *app) assignCmd() *cobra.Command {
 	var all bool
+	var snap float64
 	c := &cobra.Command{
 		Use:   "assign",
 		Short: "Put every ticket into its area of every layer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error { return a.assign(cmd.Context(), st, all) })
+			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+				return a.assign(cmd.Context(), st, geo.AssignOptions{All: all, SnapMetres: snap})
+			})
 		},
 	}
 	c.Flags().BoolVar(&all, "all", false, "place every ticket again, not only new and changed ones")
+	c.Flags().Float64Var(&snap, "snap", 0, "place points this many metres or less outside an area in it (a pier, a shoreline)")
 	return c
 }
 
-func (a *app) assign(ctx context.Context, st *equity311.Store, all bool) error {
-	res, err := geo.Assign(ctx, st, geo.AssignOptions{All: all, Log: a.logger()})
+func (a *app) assign(ctx context.Context, st *equity311.Store, opt geo.AssignOptions) error {
+	opt.Log = a.logger()
+	res, err := geo.Assign(ctx, st, opt)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.summary(), "assign: %d tickets placed against layers %v; %d outside every area\n", res.Tickets, res.Layers, res.Outside)
+	fmt.Fprintf(a.summary(), "assign: %d tickets placed against layers %v; %d outside every area, %d placements snapped\n",
+		res.Tickets, res.Layers, res.Outside, res.Snapped)
 	return nil
 }
 

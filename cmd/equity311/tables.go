@@ -164,13 +164,18 @@ func (a *app) status(ctx context.Context, st *equity311.Store) error {
 		{"Channels", `SELECT city, channel, count(*) AS n FROM tickets GROUP BY ALL ORDER BY city, n DESC`},
 		{"Channel values loaded as unknown (not in the profile's map, or UNKNOWN in the source)", `SELECT city, channel_raw, count(*) AS n FROM tickets
 			WHERE channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL ORDER BY n DESC LIMIT 20`},
-		{"Geo quality", `SELECT coalesce(geo_quality, 'not yet assigned') AS geo_quality, count(*) AS n FROM tickets GROUP BY ALL ORDER BY n DESC`},
+		{"Geo quality", `SELECT coalesce(geo_quality, 'not yet assigned') AS geo_quality, count(*) AS n,
+			round(median(outside_m)) AS median_m_from_nearest_area FROM tickets GROUP BY ALL ORDER BY n DESC`},
 		{"Rejects by reason", `SELECT source_id, coalesce(field, '') AS field, regexp_replace(reason, '"[^"]*"', '"…"', 'g') AS reason, count(*) AS n
 			FROM rejects GROUP BY ALL ORDER BY source_id, n DESC LIMIT 30`},
 		{"Layers", `SELECT l.layer, l.areas, l.id_prop, l.name_prop,
 			(SELECT count(DISTINCT ticket_id) FROM ticket_areas ta WHERE ta.layer = l.layer) AS tickets_placed,
 			(SELECT count(DISTINCT area_id) FROM demographics d WHERE d.layer = l.layer) AS areas_with_census
 			FROM layers l ORDER BY layer`},
+		{"Areas with no census population", `SELECT a.layer, count(*) AS areas, string_agg(a.area_id, ' ' ORDER BY a.area_id) AS examples
+			FROM areas a WHERE EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer)
+			AND NOT EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer AND d.area_id = a.area_id)
+			GROUP BY 1`},
 		{"Census ids with no area", `SELECT d.layer, count(DISTINCT d.area_id) AS ids, string_agg(DISTINCT d.area_id, ' ') AS examples
 			FROM demographics d WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id) GROUP BY 1`},
 		{"Feeds (incremental syncs)", `SELECT feed, cursor, strftime(synced_at, '%Y-%m-%d %H:%M') AS synced_at FROM sync_state ORDER BY feed`},
