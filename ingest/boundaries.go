@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +41,9 @@ type BoundaryResult struct {
 	IDProp        string // the property used for ids ("(feature id)" for the feature's own id)
 	NameProp      string
 	AlreadyLoaded bool
+	// Warnings report what loads but deserves a look: self-intersecting
+	// rings (a point near the crossing may fall in the wrong area).
+	Warnings []string
 }
 
 // Property names tried, in order, when none is given.
@@ -59,12 +64,25 @@ func LoadBoundaries(ctx context.Context, st *equity311.Store, path string, opt B
 		return res, errors.New("boundaries: a layer name is required")
 	}
 	log := orDiscard(opt.Log)
-	data, checksum, err := readChecksummed(path)
-	if err != nil {
-		return res, err
+	var data []byte
+	var checksum string
+	var shp *shapefileParts
+	if isShapefile(path) {
+		p, err := readShapefileParts(path)
+		if err != nil {
+			return res, fmt.Errorf("read %s: %w", path, err)
+		}
+		shp = &p
+		sum := sha256.Sum256(append(append(append([]byte(nil), p.shp...), p.dbf...), p.prj...))
+		checksum = hex.EncodeToString(sum[:])
+	} else {
+		var err error
+		if data, checksum, err = readChecksummed(path); err != nil {
+			return res, err
+		}
 	}
 	var prior int64
-	err = st.DB().QueryRowContext(ctx, `SELECT s.source_id FROM sources s JOIN layers l ON l.source_id = s.source_id
+	err := st.DB().QueryRowContext(ctx, `SELECT s.source_id FROM sources s JOIN layers l ON l.source_id = s.source_id
 		WHERE s.kind = 'boundaries' AND s.checksum = ? AND l.layer = ?`, checksum, opt.Layer).Scan(&prior)
 	if err == nil {
 		res.SourceID, res.AlreadyLoaded = prior, true
@@ -72,9 +90,18 @@ func LoadBoundaries(ctx context.Context, st *equity311.Store, path string, opt B
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return res, err
 	}
-	areas, idProp, nameProp, err := readFeatures(path, data, opt)
+	areas, idProp, nameProp, err := readFeatures(path, data, shp, opt)
 	if err != nil {
 		return res, err
+	}
+	for _, a := range areas {
+		for pi, poly := range a.geom {
+			for ri, ring := range poly {
+				if n := selfIntersections(ring, 20000); n > 0 {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("area %s: polygon %d ring %d crosses itself (%d pairs of edges meet)", a.id, pi, ri, n))
+				}
+			}
+		}
 	}
 	res.IDProp, res.NameProp, res.Areas = idProp, nameProp, len(areas)
 
@@ -143,7 +170,7 @@ type area struct {
 }
 
 // readFeatures decodes the features and picks their id and name.
-func readFeatures(path string, data []byte, opt BoundaryOptions) (areas []area, idProp, nameProp string, err error) {
+func readFeatures(path string, data []byte, shp *shapefileParts, opt BoundaryOptions) (areas []area, idProp, nameProp string, err error) {
 	var crs struct {
 		CRS struct {
 			Properties struct {
@@ -151,10 +178,16 @@ func readFeatures(path string, data []byte, opt BoundaryOptions) (areas []area, 
 			} `json:"properties"`
 		} `json:"crs"`
 	}
-	_ = json.Unmarshal(data, &crs)
-	fc, err := geojson.UnmarshalFeatureCollection(data)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("read %s: not a GeoJSON FeatureCollection: %w", path, err)
+	var fc *geojson.FeatureCollection
+	if shp != nil {
+		if fc, crs.CRS.Properties.Name, err = shapefileFeatures(*shp); err != nil {
+			return nil, "", "", fmt.Errorf("read %s: %w", path, err)
+		}
+	} else {
+		_ = json.Unmarshal(data, &crs)
+		if fc, err = geojson.UnmarshalFeatureCollection(data); err != nil {
+			return nil, "", "", fmt.Errorf("read %s: not a GeoJSON FeatureCollection: %w", path, err)
+		}
 	}
 	if len(fc.Features) == 0 {
 		return nil, "", "", fmt.Errorf("read %s: no features", path)

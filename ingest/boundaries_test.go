@@ -143,3 +143,45 @@ func TestBostonLayersLoad(t *testing.T) {
 		t.Logf("%s: id from %s, name from %s", c.layer, res.IDProp, res.NameProp)
 	}
 }
+
+// TestShapefile loads a shapefile written by pyshp (testdata/shp) from its
+// .zip, its folder and its .shp: three tracts, one with a hole that the
+// second fills, one in two parts.
+func TestShapefile(t *testing.T) {
+	for _, path := range []string{"testdata/shp/tiny_tracts.zip", "testdata/shp", "testdata/shp/tiny_tracts.shp"} {
+		st := openStore(t)
+		res, err := LoadBoundaries(context.Background(), st, path, BoundaryOptions{Layer: "tracts"})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if res.Areas != 3 || res.IDProp != "GEOID" || res.NameProp != "NAMELSAD" {
+			t.Errorf("%s: %+v", path, res)
+		}
+		g := layerGeoms(t, st, "tracts")
+		one, two, three := g["census tract 1"].(orb.MultiPolygon), g["census tract 2"].(orb.MultiPolygon), g["census tract 3"].(orb.MultiPolygon)
+		if len(one) != 1 || len(one[0]) != 2 {
+			t.Errorf("%s: tract 1 should be one polygon with a hole: %d polygons, %d rings", path, len(one), len(one[0]))
+		}
+		if len(three) != 2 {
+			t.Errorf("%s: tract 3 should have two parts, has %d", path, len(three))
+		}
+		p := orb.Point{-71.09, 42.31} // in the hole
+		if planar.MultiPolygonContains(one, p) || !planar.MultiPolygonContains(two, p) {
+			t.Errorf("%s: the hole's point belongs to the wrong tract", path)
+		}
+		if !planar.MultiPolygonContains(one, orb.Point{-71.099, 42.301}) {
+			t.Errorf("%s: tract 1 lost its body", path)
+		}
+	}
+}
+
+func TestSelfIntersectionReported(t *testing.T) {
+	bowtie := orb.Ring{{0, 0}, {2, 2}, {2, 0}, {0, 2}, {0, 0}}
+	if n := selfIntersections(bowtie, 100); n != 1 {
+		t.Errorf("bow tie: %d crossings, want 1", n)
+	}
+	square := orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}
+	if n := selfIntersections(square, 100); n != 0 {
+		t.Errorf("square: %d crossings", n)
+	}
+}

@@ -3,10 +3,10 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"

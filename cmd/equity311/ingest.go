@@ -176,8 +176,8 @@ func (a *app) loadDump(cmd *cobra.Command, st *equity311.Store, file string, p *
 func (a *app) ingestBoundariesCmd() *cobra.Command {
 	var opt ingest.BoundaryOptions
 	c := &cobra.Command{
-		Use:   "boundaries --layer L [--id-prop P] [--name-prop P] FILE",
-		Short: "Load polygons (GeoJSON) as a layer",
+		Use:   "boundaries --layer L [--id-prop P] [--name-prop P] [--crs EPSG:N] FILE",
+		Short: "Load polygons (GeoJSON or ESRI shapefile: .shp, .zip or folder) as a layer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
@@ -205,6 +205,9 @@ func (a *app) loadBoundaries(cmd *cobra.Command, st *equity311.Store, file strin
 		return res, nil
 	}
 	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas (id from %s, name from %s)\n", file, res.Layer, res.Areas, res.IDProp, res.NameProp)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s: %s\n", file, w)
+	}
 	return res, nil
 }
 
