@@ -14,6 +14,8 @@ import (
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest"
 	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/internal/synthcity"
+	"github.com/paulmach/orb"
 )
 
 // TestCrosswalkAggregatesBostonPopulation builds the tract → neighborhood
@@ -161,5 +163,40 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Errorf("checked %d neighborhoods", checked)
+	}
+}
+
+// TestCrosswalkAreaError: in the synthetic city every tract lies in one
+// neighborhood, so its weight there is 1; the sampling's error is the
+// weight given elsewhere, which must stay under 0.5% of the tract.
+func TestCrosswalkAreaError(t *testing.T) {
+	c, err := synthcity.New(synthcity.Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr, nb []orb.MultiPolygon
+	var tl, nl Layer
+	for _, x := range c.Tracts {
+		tr = append(tr, x.Geometry)
+		tl.IDs = append(tl.IDs, x.GEOID)
+	}
+	for _, x := range c.Neighborhoods {
+		nb = append(nb, x.Geometry)
+		nl.IDs = append(nl.IDs, x.ID)
+	}
+	tl.Geoms, tl.Index = tr, NewIndex(tr, 0)
+	nl.Geoms, nl.Index = nb, NewIndex(nb, 0)
+	w := Crosswalk(&tl, &nl, 0)
+	worst := 0.0
+	for k, x := range w {
+		if c.Tracts[k[0]].Neighborhood != k[1] {
+			worst = math.Max(worst, x)
+		} else {
+			worst = math.Max(worst, 1-x)
+		}
+	}
+	t.Logf("largest misallocated share of a tract: %.5f", worst)
+	if worst > 0.005 {
+		t.Errorf("a tract's weight is off by %.4f", worst)
 	}
 }
