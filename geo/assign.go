@@ -81,7 +81,7 @@ type AssignOptions struct {
 	// distance of one of its areas in that area (ticket_areas.basis
 	// 'snapped'): a pier, a shoreline, a bridge. 0 snaps nothing.
 	SnapMetres float64
-	Log *slog.Logger
+	Log        *slog.Logger
 }
 
 // AssignResult counts what Assign did.
