@@ -118,7 +118,7 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 	if opt.City != "" {
 		res.City = opt.City
 	}
-	return loadRecords(ctx, st, loadSpec{
+	res, err = loadRecords(ctx, st, loadSpec{
 		kind: "dump", name: path, profile: p, city: res.City, headers: headers, records: rd, log: log,
 		progress: func() {
 			if opt.Progress != nil {
@@ -133,6 +133,12 @@ func LoadDump(ctx context.Context, st *equity311.Store, path string, opt DumpOpt
 			return hex.EncodeToString(hasher.Sum(nil)), nil
 		},
 	})
+	if err != nil || res.AlreadyLoaded {
+		return res, err
+	}
+	// Tickets the dump gives no channel take the one their Open311 feed recorded.
+	_, err = Reconcile(ctx, st)
+	return res, err
 }
 
 // recordReader yields the records of a dump or feed: fields in header
@@ -377,4 +383,9 @@ func readChecksummed(path string) ([]byte, string, error) {
 	}
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:]), nil
+}
+
+func sha256sum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -181,6 +181,73 @@ const (
 // WriteDump draws the tickets week by week and writes them in Boston's
 // legacy schema, with the dirt real dumps have. It fills c.Truth's counts.
 func (c *City) WriteDump(ctx context.Context, w *bufio.Writer) error {
+	tr := &c.Truth
+	tr.ChannelCounts = map[string]int{}
+	w.WriteString(dumpHeader + "\n")
+	var line []byte
+	return c.generate(ctx, func(ts []ticket) error {
+		var stale []ticket
+		for k := range ts {
+			t := &ts[k]
+			line = c.appendRow(line[:0], t, false)
+			w.Write(line)
+			tr.Rows++
+			switch t.dirt {
+			case dirtBadDate:
+				tr.Dirt.MalformedDates++
+				continue
+			case dirtMissing:
+				tr.Dirt.MissingCoords++
+			case dirtPlaceholder:
+				tr.Dirt.Placeholder++
+			case dirtDuplicate:
+				tr.Dirt.Duplicates++
+				stale = append(stale, *t)
+			}
+			if t.source == "" {
+				tr.Dirt.BlankSource++
+			}
+			tr.Tickets++
+			tr.ChannelCounts[sourceChannel[t.source]]++
+		}
+		// Older versions of some tickets come later in the file: the
+		// still-open copy of a ticket that has since closed, or an exact copy.
+		for k := range stale {
+			line = c.appendRow(line[:0], &stale[k], true)
+			w.Write(line)
+			tr.Rows++
+		}
+		return nil
+	})
+}
+
+// Ticket is one generated request as a city's systems hold it, before a
+// dump's dirt: what an Open311 feed of the city serves.
+type Ticket struct {
+	ID       string
+	Opened   time.Time
+	Closed   time.Time // zero while open
+	Lat, Lon float64
+	Service  Service
+	Channel  string // canonical channel, "unknown" when none was recorded
+	Tract    int
+}
+
+// Tickets draws the same tickets as WriteDump (for a City made with the
+// same options) and hands them to fn week by week.
+func (c *City) Tickets(ctx context.Context, fn func([]Ticket) error) error {
+	return c.generate(ctx, func(ts []ticket) error {
+		out := make([]Ticket, len(ts))
+		for k, t := range ts {
+			out[k] = Ticket{ID: strconv.FormatInt(t.id, 10), Opened: t.opened, Closed: t.closed, Lat: t.lat, Lon: t.lon,
+				Service: c.Services[t.service], Channel: sourceChannel[t.source], Tract: t.tract}
+		}
+		return fn(out)
+	})
+}
+
+// generate draws the tickets week by week, in time order, with their ids.
+func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 	rng := c.rng
 	// Per tract: weight, and the cumulative type mix.
 	nS := len(c.Services)
@@ -219,11 +286,7 @@ func (c *City) WriteDump(ctx context.Context, w *bufio.Writer) error {
 		hs += v
 		hourCum[i] = hs
 	}
-	tr := &c.Truth
-	tr.ChannelCounts = map[string]int{}
-	w.WriteString(dumpHeader + "\n")
 	var id int64 = 101000000000
-	var line []byte
 	perWeek := float64(c.Options.Tickets) / float64(c.Options.Weeks)
 	for week := 0; week < c.Options.Weeks; week++ {
 		if err := ctx.Err(); err != nil {
@@ -257,38 +320,12 @@ func (c *City) WriteDump(ctx context.Context, w *bufio.Writer) error {
 			}
 		}
 		slices.SortFunc(ts, func(a, b ticket) int { return a.opened.Compare(b.opened) })
-		var stale []ticket
 		for k := range ts {
-			t := &ts[k]
 			id++
-			t.id = id
-			line = c.appendRow(line[:0], t, false)
-			w.Write(line)
-			tr.Rows++
-			switch t.dirt {
-			case dirtBadDate:
-				tr.Dirt.MalformedDates++
-				continue
-			case dirtMissing:
-				tr.Dirt.MissingCoords++
-			case dirtPlaceholder:
-				tr.Dirt.Placeholder++
-			case dirtDuplicate:
-				tr.Dirt.Duplicates++
-				stale = append(stale, *t)
-			}
-			if t.source == "" {
-				tr.Dirt.BlankSource++
-			}
-			tr.Tickets++
-			tr.ChannelCounts[sourceChannel[t.source]]++
+			ts[k].id = id
 		}
-		// Older versions of some tickets come later in the file: the
-		// still-open copy of a ticket that has since closed, or an exact copy.
-		for k := range stale {
-			line = c.appendRow(line[:0], &stale[k], true)
-			w.Write(line)
-			tr.Rows++
+		if err := fn(ts); err != nil {
+			return err
 		}
 	}
 	return nil

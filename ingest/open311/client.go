@@ -1,0 +1,224 @@
+package open311
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/equity311/equity311/ingest/fetch"
+)
+
+// Client talks to one GeoReport v2 endpoint.
+type Client struct {
+	Endpoint     string // base URL, e.g. https://host/open311/v2
+	Jurisdiction string
+	Format       string // "json" (default) or "xml"
+	APIKey       string // sent as api_key; kept out of errors and logs
+	Extensions   bool   // ask for extensions=true (extended_attributes)
+	HTTP         *fetch.Client
+}
+
+// Redacted returns the endpoint with the API key removed, for logs.
+func (c *Client) Redacted() string {
+	if c.HTTP == nil {
+		return c.Endpoint
+	}
+	return c.HTTP.Redact(c.Endpoint)
+}
+
+// ErrNotFound is a 404 answer (some servers answer it past the last page).
+var ErrNotFound = errors.New("not found")
+
+func (c *Client) format() string {
+	if c.Format == "xml" {
+		return "xml"
+	}
+	return "json"
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	if q == nil {
+		q = url.Values{}
+	}
+	if c.Jurisdiction != "" {
+		q.Set("jurisdiction_id", c.Jurisdiction)
+	}
+	if c.APIKey != "" {
+		q.Set("api_key", c.APIKey)
+		c.HTTP.Secret(c.APIKey)
+	}
+	u := strings.TrimRight(c.Endpoint, "/") + "/" + path + "." + c.format()
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	b, err := c.HTTP.Get(ctx, u, nil)
+	var se *fetch.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
+// Services returns the server's service list.
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	b, err := c.get(ctx, "services", nil)
+	if err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	return ParseServices(b)
+}
+
+// Query is one GET requests call.
+type Query struct {
+	Start, End   time.Time // requested_datetime window, inclusive as the spec says
+	UpdatedAfter time.Time // v2.1 draft extension, where servers support it
+	IDs          []string  // service_request_id list
+	Status       string
+	Page         int // 1-based; 0 sends no paging parameters
+	PageSize     int
+}
+
+// Requests runs one GET requests call.
+func (c *Client) Requests(ctx context.Context, q Query) ([]Request, error) {
+	v := url.Values{}
+	utc := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+	if !q.Start.IsZero() {
+		v.Set("start_date", utc(q.Start))
+	}
+	if !q.End.IsZero() {
+		v.Set("end_date", utc(q.End))
+	}
+	if !q.UpdatedAfter.IsZero() {
+		v.Set("updated_after", utc(q.UpdatedAfter))
+	}
+	if len(q.IDs) > 0 {
+		v.Set("service_request_id", strings.Join(q.IDs, ","))
+	}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Page > 0 {
+		v.Set("page", strconv.Itoa(q.Page))
+		v.Set("page_size", strconv.Itoa(q.PageSize))
+	}
+	if c.Extensions {
+		v.Set("extensions", "true")
+	}
+	b, err := c.get(ctx, "requests", v)
+	if err != nil {
+		return nil, err
+	}
+	reqs, _, err := ParseRequests(b)
+	return reqs, err
+}
+
+// SyncOptions configure Sync.
+type SyncOptions struct {
+	From, To time.Time     // requested_datetime range to cover
+	Window   time.Duration // first window length (default 7 days); shrinks when a window is full
+	PageSize int           // requests per page (default 100); 0 pages are still detected
+	// Cap is the count at which a window's answer is taken as truncated by
+	// the server (default 1000, the spec's default limit); the window is
+	// then halved and fetched again.
+	Cap       int
+	MinWindow time.Duration // smallest window (default 1 minute)
+}
+
+// Sync walks [From, To) window by window in time order, paging through
+// each, and hands every finished window's requests (deduplicated) to emit
+// with the window's end: once emit returns nil, everything before that
+// instant is synced. Paging stops on an empty, short or repeated page or a
+// 404; a window that comes back at the cap is halved and fetched again.
+func (c *Client) Sync(ctx context.Context, opt SyncOptions, emit func(windowEnd time.Time, reqs []Request) error) error {
+	if opt.Window <= 0 {
+		opt.Window = 7 * 24 * time.Hour
+	}
+	if opt.PageSize <= 0 {
+		opt.PageSize = 100
+	}
+	if opt.Cap <= 0 {
+		opt.Cap = 1000
+	}
+	if opt.MinWindow <= 0 {
+		opt.MinWindow = time.Minute
+	}
+	win := opt.Window
+	for from := opt.From; from.Before(opt.To); {
+		to := from.Add(win)
+		if to.After(opt.To) {
+			to = opt.To
+		}
+		reqs, err := c.window(ctx, from, to, opt.PageSize)
+		if err != nil {
+			return fmt.Errorf("requests %s..%s: %w", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+		}
+		if len(reqs) >= opt.Cap && to.Sub(from) > opt.MinWindow {
+			win = to.Sub(from) / 2
+			continue // truncated: the same start, half the window
+		}
+		if err := emit(to, reqs); err != nil {
+			return err
+		}
+		from = to
+		if len(reqs) < opt.Cap/4 && win < opt.Window {
+			win *= 2 // quiet again: widen back
+		}
+	}
+	return nil
+}
+
+// window fetches every request of [from, to), page by page.
+func (c *Client) window(ctx context.Context, from, to time.Time, pageSize int) ([]Request, error) {
+	seen := map[string]bool{}
+	var out []Request
+	var prevFirst string
+	end := to.Add(-time.Second) // end_date is inclusive
+	for page := 1; ; page++ {
+		reqs, err := c.Requests(ctx, Query{Start: from, End: end, Page: page, PageSize: pageSize})
+		if errors.Is(err, ErrNotFound) && page > 1 {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(reqs) == 0 || reqs[0].ID == prevFirst {
+			break // empty, or the server repeats a page (it does not page)
+		}
+		prevFirst = reqs[0].ID
+		fresh := 0
+		for _, r := range reqs {
+			if r.Requested.Before(from) || !r.Requested.Before(to) {
+				continue // outside the window: a server that ignores the dates
+			}
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+				fresh++
+			}
+		}
+		if len(reqs) < pageSize || fresh == 0 {
+			break // a short page is the last; a page of nothing new repeats
+		}
+	}
+	return out, nil
+}
+
+// ByID fetches requests by id, in batches of 50 (to re-poll open ones).
+func (c *Client) ByID(ctx context.Context, ids []string) ([]Request, error) {
+	var out []Request
+	for len(ids) > 0 {
+		n := min(50, len(ids))
+		reqs, err := c.Requests(ctx, Query{IDs: ids[:n]})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		out = append(out, reqs...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
