@@ -18,7 +18,7 @@ func (a *app) ingestCmd() *cobra.Command {
 		Use:   "ingest",
 		Short: "Load 311 dumps, boundaries and census tables into the database",
 	}
-	c.AddCommand(a.ingestDumpCmd(), a.ingestCKANCmd(), a.ingestSocrataCmd(), a.ingestBoundariesCmd(), a.ingestCensusCmd())
+	c.AddCommand(a.ingestDumpCmd(), a.ingestCKANCmd(), a.ingestSocrataCmd(), a.ingestOpen311Cmd(), a.ingestBoundariesCmd(), a.ingestCensusCmd())
 	return c
 }
 

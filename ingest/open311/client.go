@@ -132,8 +132,9 @@ type SyncOptions struct {
 // Sync walks [From, To) window by window in time order, paging through
 // each, and hands every finished window's requests (deduplicated) to emit
 // with the window's end: once emit returns nil, everything before that
-// instant is synced. Paging stops on an empty, short or repeated page or a
-// 404; a window that comes back at the cap is halved and fetched again.
+// instant is synced. Paging stops on an empty or repeated page or a 404 (a
+// short page is confirmed by asking for the next); a window that comes
+// back at the cap is halved and fetched again.
 func (c *Client) Sync(ctx context.Context, opt SyncOptions, emit func(windowEnd time.Time, reqs []Request) error) error {
 	if opt.Window <= 0 {
 		opt.Window = 7 * 24 * time.Hour
@@ -201,9 +202,13 @@ func (c *Client) window(ctx context.Context, from, to time.Time, pageSize int) (
 				fresh++
 			}
 		}
-		if len(reqs) < pageSize || fresh == 0 {
-			break // a short page is the last; a page of nothing new repeats
+		if fresh == 0 {
+			break // a page of nothing new: the server repeats itself
 		}
+		// A short page is usually the last, but some servers send short
+		// pages before the end: the next request (empty, a repeat or a 404)
+		// confirms it, at the cost of one call per window.
+		_ = pageSize
 	}
 	return out, nil
 }
