@@ -13,6 +13,7 @@ import (
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/ingest/open311"
 	"github.com/equity311/equity311/ingest/open311/sandbox"
 	"github.com/equity311/equity311/internal/synthcity"
 )
