@@ -19,6 +19,9 @@ import (
 // extended channel: it came in through an Open311 client, an app.
 const feedChannel = "(open311 feed)"
 
+// noChannel is channel_raw for a request whose extended attributes name no channel.
+const noChannel = "(none)"
+
 // open311Profile reads requests as the Open311 client hands them over.
 const open311Profile = `
 name = "open311"
@@ -52,6 +55,8 @@ lon = "long"
 "email" = "email"
 "twitter" = "social"
 "employee" = "employee"
+"integration" = "integration"
+"(none)" = "unknown"
 `
 
 // Open311Options configure LoadOpen311.
@@ -257,9 +262,15 @@ func markSeen(ctx context.Context, st *equity311.Store, city, endpoint string, r
 	})
 }
 
+// channelRaw is what a request says of its channel: the extended channel,
+// "(none)" when the feed has extensions but no channel for it, or the
+// feed's own mark when the feed has no extensions.
 func channelRaw(r open311.Request) string {
-	if r.Channel != "" {
+	switch {
+	case r.Channel != "":
 		return r.Channel
+	case r.Extended:
+		return noChannel
 	}
 	return feedChannel
 }

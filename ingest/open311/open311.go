@@ -40,6 +40,10 @@ type Request struct {
 	// (with extensions=true): Chicago phone, web, open311; San Francisco
 	// android, iphone, ...
 	Channel string `json:"-"`
+	// Extended is true when the server sent extended_attributes at all: a
+	// request without a channel there has no known channel, while a feed
+	// without extensions is taken as its app's.
+	Extended bool `json:"-"`
 }
 
 // Service is one request type a server offers.
@@ -141,7 +145,9 @@ func (r record) request() (Request, error) {
 		Zipcode: r.str("zipcode"), MediaURL: r.str("media_url"),
 	}
 	if ext, ok := r["extended_attributes"].(map[string]any); ok {
-		q.Channel = record(ext).str("channel")
+		q.Channel, q.Extended = record(ext).str("channel"), true
+	} else if s, ok := r["extended_attributes"].(string); ok && s == "" {
+		q.Extended = true // an empty XML element
 	}
 	req, err := r.time("requested_datetime")
 	if err != nil {
