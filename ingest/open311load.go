@@ -69,8 +69,12 @@ type Open311Options struct {
 	Window   time.Duration
 	PageSize int
 	Cap      int
-	Now      func() time.Time
-	Log      *slog.Logger
+	// UpdatedAfter also asks for every request updated since the previous
+	// sync, for servers that support updated_after (the v2.1 draft):
+	// status changes of requests closed and reopened, not only open ones.
+	UpdatedAfter bool
+	Now          func() time.Time
+	Log          *slog.Logger
 }
 
 // Open311Result reports a sync.
@@ -152,6 +156,29 @@ func LoadOpen311(ctx context.Context, st *equity311.Store, opt Open311Options) (
 		})
 	if err != nil {
 		return res, err
+	}
+	if opt.UpdatedAfter {
+		uFeed := "open311-updated:" + c.Endpoint
+		last, err := loadCursor(ctx, st, uFeed)
+		if err != nil {
+			return res, err
+		}
+		if last != "" {
+			t, err := time.Parse(time.RFC3339Nano, last)
+			if err != nil {
+				return res, err
+			}
+			reqs, err := c.UpdatedAfter(ctx, t, opt.PageSize)
+			if err != nil {
+				return res, fmt.Errorf("updated_after: %w", err)
+			}
+			if err := write(reqs, "updated after "+last); err != nil {
+				return res, err
+			}
+		}
+		if err := saveCursor(ctx, st, uFeed, res.To.UTC().Format(time.RFC3339Nano)); err != nil {
+			return res, err
+		}
 	}
 	// Re-poll what is still open.
 	rows, err := st.DB().QueryContext(ctx, `SELECT t.ticket_id FROM tickets t JOIN open311_seen s USING (city, ticket_id)

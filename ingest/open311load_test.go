@@ -194,3 +194,45 @@ func TestReconcileChannelLessDump(t *testing.T) {
 		}
 	}
 }
+
+// TestOpen311XMLAndUpdatedAfter syncs in XML, lets the sandbox's clock
+// run so that requests close, and syncs again with updated_after: the
+// statuses follow.
+func TestOpen311XMLAndUpdatedAfter(t *testing.T) {
+	var mu sync.Mutex
+	now := cityEnd.Add(36 * time.Hour)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sb, err := sandbox.FromCity(context.Background(), synthcity.Options{Seed: 9, Tickets: 800, Weeks: 2, End: cityEnd},
+		sandbox.Options{Now: clock, Origin: now, Start: now, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	st := openStore(t)
+	fc := &fakeClock{t: now}
+	f := fetch.New()
+	f.Sleep = fc.Sleep
+	opt := Open311Options{City: "synthetic", Since: cityEnd.AddDate(0, 0, -21), UpdatedAfter: true, Now: clock,
+		Client: &open311.Client{Endpoint: srv.URL + "/open311/v2", Format: "xml", Extensions: true, HTTP: f}}
+	if _, err := LoadOpen311(context.Background(), st, opt); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(10 * 24 * time.Hour) // ten days on: most open requests close
+	mu.Unlock()
+	if _, err := LoadOpen311(context.Background(), st, opt); err != nil {
+		t.Fatal(err)
+	}
+	got := syncedState(t, st, "synthetic")
+	want := sb.Requests()
+	if len(got) != len(want) {
+		t.Errorf("%d tickets, sandbox %d", len(got), len(want))
+	}
+	for _, r := range want {
+		if got[r.ID] != r.Status {
+			t.Errorf("request %s: %q, sandbox %q", r.ID, got[r.ID], r.Status)
+			break
+		}
+	}
+}

@@ -24,6 +24,7 @@ func (a *app) ingestOpen311Cmd() *cobra.Command {
 	var perMinute float64
 	var window time.Duration
 	var pageSize int
+	var updatedAfter bool
 	cmd := &cobra.Command{
 		Use:   "open311 --endpoint URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
 		Short: "Sync an Open311 GeoReport v2 server, incrementally",
@@ -46,7 +47,7 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 			if perMinute > 0 {
 				c.HTTP.MinInterval = time.Duration(float64(time.Minute) / perMinute)
 			}
-			opt := ingest.Open311Options{Client: &c, City: city, Window: window, PageSize: pageSize, Log: a.logger(), Now: a.now}
+			opt := ingest.Open311Options{Client: &c, City: city, Window: window, PageSize: pageSize, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
 			if since != "" {
 				t, err := equity311.ParseDate(since, time.UTC)
 				if err != nil {
@@ -75,6 +76,7 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 	cmd.Flags().Float64Var(&perMinute, "rate", 10, "requests per minute at most")
 	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "first window of requested time")
 	cmd.Flags().IntVar(&pageSize, "page-size", 100, "requests per page where the server pages")
+	cmd.Flags().BoolVar(&updatedAfter, "updated-after", false, "also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)")
 	cmd.MarkFlagRequired("endpoint")
 	cmd.MarkFlagRequired("city")
 	return cmd

@@ -175,12 +175,32 @@ func (c *Client) Sync(ctx context.Context, opt SyncOptions, emit func(windowEnd 
 
 // window fetches every request of [from, to), page by page.
 func (c *Client) window(ctx context.Context, from, to time.Time, pageSize int) ([]Request, error) {
+	end := to.Add(-time.Second) // end_date is inclusive
+	return c.pages(ctx, Query{Start: from, End: end, PageSize: pageSize}, func(r Request) bool {
+		return !r.Requested.Before(from) && r.Requested.Before(to) // a server that ignores the dates
+	})
+}
+
+// UpdatedAfter fetches every request updated after t (the v2.1 draft's
+// updated_after, which Bloomington, Chicago and the sandbox support),
+// page by page.
+func (c *Client) UpdatedAfter(ctx context.Context, t time.Time, pageSize int) ([]Request, error) {
+	if pageSize <= 0 {
+		pageSize = 100
+	}
+	return c.pages(ctx, Query{UpdatedAfter: t, PageSize: pageSize}, func(r Request) bool { return true })
+}
+
+// pages runs q page by page until an empty or repeated page or a 404,
+// keeping the requests keep accepts, each once.
+func (c *Client) pages(ctx context.Context, q Query, keep func(Request) bool) ([]Request, error) {
 	seen := map[string]bool{}
 	var out []Request
 	var prevFirst string
-	end := to.Add(-time.Second) // end_date is inclusive
+	pageSize := q.PageSize
 	for page := 1; ; page++ {
-		reqs, err := c.Requests(ctx, Query{Start: from, End: end, Page: page, PageSize: pageSize})
+		q.Page = page
+		reqs, err := c.Requests(ctx, q)
 		if errors.Is(err, ErrNotFound) && page > 1 {
 			break
 		}
@@ -193,8 +213,8 @@ func (c *Client) window(ctx context.Context, from, to time.Time, pageSize int) (
 		prevFirst = reqs[0].ID
 		fresh := 0
 		for _, r := range reqs {
-			if r.Requested.Before(from) || !r.Requested.Before(to) {
-				continue // outside the window: a server that ignores the dates
+			if !keep(r) {
+				continue
 			}
 			if !seen[r.ID] {
 				seen[r.ID] = true
