@@ -20,13 +20,13 @@ import (
 
 func (a *app) ingestOpen311Cmd() *cobra.Command {
 	var c open311.Client
-	var keyEnv, since, city string
+	var keyEnv, since, city, discovery, discoveryType string
 	var perMinute float64
 	var window time.Duration
 	var pageSize int
 	var updatedAfter bool
 	cmd := &cobra.Command{
-		Use:   "open311 --endpoint URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
+		Use:   "open311 --endpoint URL|--discovery URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
 		Short: "Sync an Open311 GeoReport v2 server, incrementally",
 		Long: `Sync an Open311 GeoReport v2 server into tickets: its services (the request
 types its app offers), then requests window by window from where the last
@@ -46,6 +46,14 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 			c.HTTP = a.fetchClient()
 			if perMinute > 0 {
 				c.HTTP.MinInterval = time.Duration(float64(time.Minute) / perMinute)
+			}
+			switch {
+			case discovery != "":
+				if _, err := c.Discover(cmd.Context(), discovery, discoveryType); err != nil {
+					return err
+				}
+			case c.Endpoint == "":
+				return errors.New("give --endpoint, or --discovery to find it")
 			}
 			opt := ingest.Open311Options{Client: &c, City: city, Window: window, PageSize: pageSize, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
 			if since != "" {
@@ -77,7 +85,8 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "first window of requested time")
 	cmd.Flags().IntVar(&pageSize, "page-size", 100, "requests per page where the server pages")
 	cmd.Flags().BoolVar(&updatedAfter, "updated-after", false, "also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)")
-	cmd.MarkFlagRequired("endpoint")
+	cmd.Flags().StringVar(&discovery, "discovery", "", "a discovery document's URL, instead of --endpoint")
+	cmd.Flags().StringVar(&discoveryType, "type", "production", "with --discovery: the endpoint type, production or test")
 	cmd.MarkFlagRequired("city")
 	return cmd
 }

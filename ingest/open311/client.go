@@ -247,3 +247,28 @@ func (c *Client) ByID(ctx context.Context, ids []string) ([]Request, error) {
 	}
 	return out, nil
 }
+
+// Discover reads a discovery document and points the client at its
+// GeoReport v2 endpoint of the given type (XML when it offers no JSON).
+func (c *Client) Discover(ctx context.Context, discoveryURL, typ string) (Discovery, error) {
+	b, err := c.HTTP.Get(ctx, discoveryURL, nil)
+	if err != nil {
+		return Discovery{}, fmt.Errorf("discovery: %w", err)
+	}
+	d, err := ParseDiscovery(b)
+	if err != nil {
+		return d, err
+	}
+	e, ok := d.GeoReportV2(typ)
+	if !ok {
+		return d, fmt.Errorf("discovery %s lists no GeoReport v2 %s endpoint", c.HTTP.Redact(discoveryURL), typ)
+	}
+	c.Endpoint = strings.TrimRight(e.URL, "/")
+	c.Format = "xml"
+	for _, f := range e.Formats {
+		if strings.Contains(f, "json") {
+			c.Format = "json"
+		}
+	}
+	return d, nil
+}

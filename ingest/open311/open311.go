@@ -323,3 +323,53 @@ func ParseErrors(b []byte) []APIError {
 	}
 	return out
 }
+
+// ParseDiscovery reads a discovery document (JSON or XML).
+func ParseDiscovery(b []byte) (Discovery, error) {
+	var d Discovery
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &d); err != nil {
+			return d, fmt.Errorf("bad discovery JSON: %w", err)
+		}
+		return d, nil
+	}
+	var x struct {
+		Changeset string `xml:"changeset"`
+		Contact   string `xml:"contact"`
+		Key       string `xml:"key_service"`
+		Endpoints []struct {
+			Specification string   `xml:"specification"`
+			URL           string   `xml:"url"`
+			Changeset     string   `xml:"changeset"`
+			Type          string   `xml:"type"`
+			Formats       []string `xml:"formats>format"`
+		} `xml:"endpoints>endpoint"`
+	}
+	if err := xml.Unmarshal(b, &x); err != nil {
+		return d, fmt.Errorf("bad discovery XML: %w", err)
+	}
+	d = Discovery{Changeset: x.Changeset, Contact: x.Contact, KeyService: x.Key}
+	for _, e := range x.Endpoints {
+		d.Endpoints = append(d.Endpoints, Endpoint(e))
+	}
+	return d, nil
+}
+
+// GeoReportV2 returns the discovery's GeoReport v2 endpoint of the given
+// type (production or test), preferring JSON; ok is false when none.
+func (d Discovery) GeoReportV2(typ string) (e Endpoint, ok bool) {
+	for _, x := range d.Endpoints {
+		if strings.HasSuffix(strings.TrimRight(x.Specification, "/"), "GeoReport_v2") && (typ == "" || x.Type == typ) {
+			if !ok {
+				e, ok = x, true
+			}
+			for _, f := range x.Formats {
+				if strings.Contains(f, "json") {
+					return x, true
+				}
+			}
+		}
+	}
+	return e, ok
+}

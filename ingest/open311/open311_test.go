@@ -104,3 +104,19 @@ func TestRealServicesAndErrors(t *testing.T) {
 		t.Errorf("errors %+v", errs)
 	}
 }
+
+func TestRealDiscovery(t *testing.T) {
+	for _, c := range []struct{ file, url string }{
+		{"nodeopen311__discovery-boston.json", "https://mayors24.cityofboston.gov/open311/v2"},
+		{"nodeopen311__discovery-dc.xml", "http://app.311.dc.gov/cwi/Open311/v2"},
+	} {
+		d, err := ParseDiscovery(read(t, c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		e, ok := d.GeoReportV2("production")
+		if !ok || e.URL != c.url {
+			t.Errorf("%s: production GeoReport v2 endpoint %+v", c.file, e)
+		}
+	}
+}
