@@ -161,6 +161,23 @@ func Append(ctx context.Context, conn *sql.Conn, table string, ncols int, next f
 	return n, err
 }
 
+// AppendRows bulk-loads prepared rows into table on conn (see Append).
+func AppendRows(ctx context.Context, conn *sql.Conn, table string, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	i := 0
+	_, err := Append(ctx, conn, table, len(rows[0]), func(row []driver.Value) (bool, error) {
+		if i == len(rows) {
+			return false, nil
+		}
+		copy(row, rows[i])
+		i++
+		return true, nil
+	})
+	return err
+}
+
 // NewSourceID reserves the id of a new row in sources.
 func NewSourceID(ctx context.Context, conn *sql.Conn) (int64, error) {
 	var id int64

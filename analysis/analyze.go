@@ -367,7 +367,7 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 			}
 		}
 	}
-	if err := appendRows(ctx, conn, "stage_channels", chRows); err != nil {
+	if err := equity311.AppendRows(ctx, conn, "stage_channels", chRows); err != nil {
 		return err
 	}
 	var mRows [][]driver.Value
@@ -384,7 +384,7 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 			nan2nil(a.AppPer1000.Value), nan2nil(a.AppPer1000.Lo), nan2nil(a.AppPer1000.Hi),
 			a.LowCount})
 	}
-	if err := appendRows(ctx, conn, "stage_metrics", mRows); err != nil {
+	if err := equity311.AppendRows(ctx, conn, "stage_metrics", mRows); err != nil {
 		return err
 	}
 	var qRows [][]driver.Value
@@ -396,7 +396,7 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 	for _, k := range keys {
 		qRows = append(qRows, []driver.Value{p.Label, k, quality[k]})
 	}
-	if err := appendRows(ctx, conn, "stage_quality", qRows); err != nil {
+	if err := equity311.AppendRows(ctx, conn, "stage_quality", qRows); err != nil {
 		return err
 	}
 	return equity311.InTx(ctx, conn, func() error {
@@ -418,20 +418,4 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 			p.Label, p.From, p.To, minCount, st.Now(), res.Tickets, res.Resident)
 		return err
 	})
-}
-
-func appendRows(ctx context.Context, conn *sql.Conn, table string, rows [][]driver.Value) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	i := 0
-	_, err := equity311.Append(ctx, conn, table, len(rows[0]), func(row []driver.Value) (bool, error) {
-		if i == len(rows) {
-			return false, nil
-		}
-		copy(row, rows[i])
-		i++
-		return true, nil
-	})
-	return err
 }

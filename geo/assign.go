@@ -292,15 +292,7 @@ func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance
 	for rid, m := range outsideM {
 		staged = append(staged, []driver.Value{rid, int32(-1), int32(-1), m})
 	}
-	i := 0
-	if _, err := equity311.Append(ctx, conn, "stage_snap", 4, func(row []driver.Value) (bool, error) {
-		if i == len(staged) {
-			return false, nil
-		}
-		copy(row, staged[i])
-		i++
-		return true, nil
-	}); err != nil {
+	if err := equity311.AppendRows(ctx, conn, "stage_snap", staged); err != nil {
 		return err
 	}
 	for _, q := range []string{

@@ -100,15 +100,7 @@ func BuildCrosswalks(ctx context.Context, st *equity311.Store, layers []*Layer) 
 		return 0, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_xw")
-	i := 0
-	if _, err := equity311.Append(ctx, conn, "stage_xw", 5, func(row []driver.Value) (bool, error) {
-		if i == len(staged) {
-			return false, nil
-		}
-		copy(row, staged[i])
-		i++
-		return true, nil
-	}); err != nil {
+	if err := equity311.AppendRows(ctx, conn, "stage_xw", staged); err != nil {
 		return 0, err
 	}
 	err = equity311.InTx(ctx, conn, func() error {
