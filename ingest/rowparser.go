@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +51,29 @@ type rowParser struct {
 	exclude []exclusion
 	ncols   int
 	fast    bool // the profile's first time layout is "2006-01-02 15:04:05"
+	codes   codeTables
+}
+
+// codeTables number the channels, bases and geo qualities for packCode,
+// once per file rather than once per row.
+type codeTables struct {
+	channel map[equity311.Channel]int32
+	basis   map[equity311.ChannelBasis]int32
+	geo     map[equity311.GeoQuality]int32
+}
+
+func newCodeTables() codeTables {
+	t := codeTables{map[equity311.Channel]int32{}, map[equity311.ChannelBasis]int32{}, map[equity311.GeoQuality]int32{}}
+	for i, c := range equity311.Channels() {
+		t.channel[c] = int32(i)
+	}
+	for i, b := range bases() {
+		t.basis[b] = int32(i)
+	}
+	for i, q := range geoQualities() {
+		t.geo[q] = int32(i)
+	}
+	return t
 }
 
 type exclusion struct {
@@ -66,7 +88,7 @@ func newRowParser(p *Profile, headers []string) (*rowParser, error) {
 			pos[normHeader(h)] = i
 		}
 	}
-	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05"}
+	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05", codes: newCodeTables()}
 	for i := range rp.col {
 		rp.col[i] = -1
 	}
@@ -178,7 +200,7 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 	if q != equity311.GeoMissing {
 		row[11], row[12] = lat, lon
 	}
-	row[10] = packCode(ch, basis, q)
+	row[10] = rp.codes.pack(ch, basis, q)
 	return reject{}
 }
 
@@ -198,8 +220,9 @@ func geoQualities() []equity311.GeoQuality {
 	return []equity311.GeoQuality{"", equity311.GeoOK, equity311.GeoMissing, equity311.GeoDefaultPoint, equity311.GeoOutside, equity311.GeoInvalid}
 }
 
-func packCode(ch equity311.Channel, b equity311.ChannelBasis, q equity311.GeoQuality) int32 {
-	return int32(slices.Index(equity311.Channels(), ch)*64 + slices.Index(bases(), b)*8 + slices.Index(geoQualities(), q))
+// pack makes the staged code: channel × 64 + basis × 8 + geo quality.
+func (t codeTables) pack(ch equity311.Channel, b equity311.ChannelBasis, q equity311.GeoQuality) int32 {
+	return t.channel[ch]*64 + t.basis[b]*8 + t.geo[q]
 }
 
 // unpackSQL returns SQL expressions turning the staged code back into
