@@ -59,19 +59,20 @@ type Service struct {
 
 // Endpoint is one entry of a discovery document.
 type Endpoint struct {
-	Specification string   `json:"specification"`
-	URL           string   `json:"url"`
-	Changeset     string   `json:"changeset"`
-	Type          string   `json:"type"`
-	Formats       []string `json:"formats"`
+	Specification string   `json:"specification" xml:"specification"`
+	URL           string   `json:"url" xml:"url"`
+	Changeset     string   `json:"changeset" xml:"changeset"`
+	Type          string   `json:"type" xml:"type"`
+	Formats       []string `json:"formats" xml:"formats>format"`
 }
 
-// Discovery is a server's discovery document.
+// Discovery is a server's discovery document, in JSON or XML.
 type Discovery struct {
-	Changeset  string     `json:"changeset"`
-	Contact    string     `json:"contact"`
-	KeyService string     `json:"key_service"`
-	Endpoints  []Endpoint `json:"endpoints"`
+	XMLName    xml.Name   `json:"-" xml:"discovery"`
+	Changeset  string     `json:"changeset" xml:"changeset"`
+	Contact    string     `json:"contact" xml:"contact"`
+	KeyService string     `json:"key_service" xml:"key_service"`
+	Endpoints  []Endpoint `json:"endpoints" xml:"endpoints>endpoint"`
 }
 
 // APIError is one entry of an error answer.
@@ -334,24 +335,8 @@ func ParseDiscovery(b []byte) (Discovery, error) {
 		}
 		return d, nil
 	}
-	var x struct {
-		Changeset string `xml:"changeset"`
-		Contact   string `xml:"contact"`
-		Key       string `xml:"key_service"`
-		Endpoints []struct {
-			Specification string   `xml:"specification"`
-			URL           string   `xml:"url"`
-			Changeset     string   `xml:"changeset"`
-			Type          string   `xml:"type"`
-			Formats       []string `xml:"formats>format"`
-		} `xml:"endpoints>endpoint"`
-	}
-	if err := xml.Unmarshal(b, &x); err != nil {
+	if err := xml.Unmarshal(b, &d); err != nil {
 		return d, fmt.Errorf("bad discovery XML: %w", err)
-	}
-	d = Discovery{Changeset: x.Changeset, Contact: x.Contact, KeyService: x.Key}
-	for _, e := range x.Endpoints {
-		d.Endpoints = append(d.Endpoints, Endpoint(e))
 	}
 	return d, nil
 }

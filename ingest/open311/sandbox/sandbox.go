@@ -307,24 +307,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, format string
 		writeJSON(w, http.StatusOK, d)
 		return
 	}
-	type xmlEndpoint struct {
-		Specification string   `xml:"specification"`
-		URL           string   `xml:"url"`
-		Changeset     string   `xml:"changeset"`
-		Type          string   `xml:"type"`
-		Formats       []string `xml:"formats>format"`
-	}
-	out := struct {
-		XMLName   xml.Name      `xml:"discovery"`
-		Changeset string        `xml:"changeset"`
-		Contact   string        `xml:"contact"`
-		Key       string        `xml:"key_service"`
-		Endpoints []xmlEndpoint `xml:"endpoints>endpoint"`
-	}{Changeset: d.Changeset, Contact: d.Contact, Key: d.KeyService}
-	for _, e := range d.Endpoints {
-		out.Endpoints = append(out.Endpoints, xmlEndpoint(e))
-	}
-	writeXML(w, http.StatusOK, out)
+	writeXML(w, http.StatusOK, d)
 }
 
 func (s *Server) definition(w http.ResponseWriter, format, code string) {

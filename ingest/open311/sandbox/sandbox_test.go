@@ -231,3 +231,19 @@ func TestFilters(t *testing.T) {
 		t.Errorf("id list gave %d", len(two))
 	}
 }
+
+// TestDiscoveryRoundTrip reads the sandbox's discovery in both formats.
+func TestDiscoveryRoundTrip(t *testing.T) {
+	_, h := newTestServer(t, Options{})
+	for _, f := range []string{"json", "xml"} {
+		_, b := get(t, h.URL+"/open311/v2/discovery."+f)
+		d, err := open311.ParseDiscovery(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		e, ok := d.GeoReportV2("test")
+		if !ok || e.URL != h.URL+"/open311/v2" || len(e.Formats) != 2 {
+			t.Errorf("%s discovery: %+v", f, d)
+		}
+	}
+}
