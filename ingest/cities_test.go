@@ -131,18 +131,7 @@ func TestEveryCityDump(t *testing.T) {
 				}
 				want[string(ch)] += n - excluded[v]
 			}
-			got := map[string]int{}
-			rs, err := st.DB().Query("SELECT channel, count(*) FROM tickets GROUP BY channel")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rs.Next() {
-				var ch string
-				var n int
-				rs.Scan(&ch, &n)
-				got[ch] = n
-			}
-			rs.Close()
+			got := channelCounts(t, st, "true")
 			for ch, n := range want {
 				if n > 0 && got[ch] != n {
 					t.Errorf("channel %s: %d tickets, the file's raw values mapped to it count %d", ch, got[ch], n)

@@ -121,18 +121,7 @@ func TestLoadBostonSamples(t *testing.T) {
 				}
 				want[ch] += n
 			}
-			got := map[string]int{}
-			rs, err := st.DB().Query("SELECT channel, count(*) FROM tickets GROUP BY channel")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rs.Next() {
-				var c string
-				var n int
-				rs.Scan(&c, &n)
-				got[c] = n
-			}
-			rs.Close()
+			got := channelCounts(t, st, "true")
 			if res.Rejected == 0 && res.Superseded == 0 {
 				for ch, n := range want {
 					if got[ch] != n {
@@ -161,4 +150,24 @@ func TestLoadBostonSamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// channelCounts counts tickets by channel among those matching where.
+func channelCounts(t *testing.T, st *equity311.Store, where string) map[string]int {
+	t.Helper()
+	rows, err := st.DB().Query("SELECT channel, count(*) FROM tickets WHERE " + where + " GROUP BY channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var ch string
+		var n int
+		if err := rows.Scan(&ch, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[ch] = n
+	}
+	return out
 }

@@ -178,15 +178,7 @@ func TestReconcileChannelLessDump(t *testing.T) {
 	if inferred != res.Loaded || unknown != 0 {
 		t.Errorf("%d of %d dump tickets took their channel from the feed, %d left without", inferred, res.Loaded, unknown)
 	}
-	got := map[string]int{}
-	rows, _ := st.DB().Query("SELECT channel, count(*) FROM tickets WHERE channel_basis = 'open311' GROUP BY 1")
-	for rows.Next() {
-		var ch string
-		var n int
-		rows.Scan(&ch, &n)
-		got[ch] = n
-	}
-	rows.Close()
+	got := channelCounts(t, st, "channel_basis = 'open311'")
 	// The feed serves the city's own channels, so the dump's tickets get them back.
 	for ch, n := range city.Truth.ChannelCounts {
 		if got[ch] != n {
