@@ -262,10 +262,11 @@ func populations(ctx context.Context, db *sql.DB, byKey map[[2]string]*AreaMetri
 		QUALIFY row_number() OVER (PARTITION BY layer, area_id ORDER BY priority, vintage DESC) = 1)
 	SELECT layer, area_id, estimate, 'census' FROM pop
 	UNION ALL
-	SELECT c.to_layer, c.to_id, sum(c.weight * p.estimate), 'crosswalk'
+	SELECT c.to_layer, c.to_id, list_sum(list(c.weight * p.estimate ORDER BY c.from_id)), 'crosswalk'
 	FROM crosswalk c JOIN pop p ON p.layer = c.from_layer AND p.area_id = c.from_id
 	WHERE c.to_layer NOT IN (SELECT layer FROM pop)
-	GROUP BY ALL`
+	GROUP BY ALL
+	ORDER BY 1, 2, 4` // a fixed order: sums of floats must not depend on the plan
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("populations: %w", err)
