@@ -84,3 +84,20 @@ const (
 	GeoOutside      GeoQuality = "outside"       // outside every area
 	GeoInvalid      GeoQuality = "invalid"       // out of range or unparseable
 )
+
+// ResidentSQL returns an SQL expression giving resident_initiated for the
+// channel that the SQL expression ch names: true, false or NULL, as
+// Channel.ResidentInitiated says.
+func ResidentSQL(ch string) string {
+	var yes, no []string
+	for _, c := range Channels() {
+		switch r, ok := c.ResidentInitiated(); {
+		case ok && r:
+			yes = append(yes, "'"+string(c)+"'")
+		case ok:
+			no = append(no, "'"+string(c)+"'")
+		}
+	}
+	return fmt.Sprintf("(CASE WHEN %s IN (%s) THEN true WHEN %s IN (%s) THEN false END)",
+		ch, strings.Join(yes, ", "), ch, strings.Join(no, ", "))
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 // CityLayer is the layer name under which citywide totals are stored.
@@ -101,7 +102,7 @@ type Result struct {
 
 // Analyze computes the metrics for a period and replaces that period's
 // rows in the analysis tables, in one transaction.
-func Analyze(ctx context.Context, st *equity311.Store, opt Options) (Result, error) {
+func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) {
 	var res Result
 	log := opt.Log
 	if log == nil {
@@ -141,7 +142,7 @@ func Analyze(ctx context.Context, st *equity311.Store, opt Options) (Result, err
 }
 
 // resolvePeriod returns p, or the whole range of tickets.
-func resolvePeriod(ctx context.Context, st *equity311.Store, p *equity311.Period) (equity311.Period, error) {
+func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (equity311.Period, error) {
 	if p != nil {
 		if !p.From.Before(p.To) {
 			return equity311.Period{}, fmt.Errorf("period %s: from must be before to", p.Label)
@@ -165,7 +166,7 @@ func resolvePeriod(ctx context.Context, st *equity311.Store, p *equity311.Period
 	return equity311.Range(from, to), nil
 }
 
-func computeAreas(ctx context.Context, st *equity311.Store, p equity311.Period, minCount int) ([]*AreaMetrics, error) {
+func computeAreas(ctx context.Context, st *store.Store, p equity311.Period, minCount int) ([]*AreaMetrics, error) {
 	db := st.DB()
 	byKey := map[[2]string]*AreaMetrics{}
 	var order []*AreaMetrics
@@ -309,7 +310,7 @@ func populations(ctx context.Context, db *sql.DB, byKey map[[2]string]*AreaMetri
 }
 
 // qualityCounts returns the period's data-quality figures.
-func qualityCounts(ctx context.Context, st *equity311.Store, p equity311.Period) (map[string]int64, error) {
+func qualityCounts(ctx context.Context, st *store.Store, p equity311.Period) (map[string]int64, error) {
 	out := map[string]int64{}
 	queries := []string{
 		`SELECT 'geo:' || coalesce(geo_quality, 'unassigned'), count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
@@ -347,7 +348,7 @@ func nan2nil(v float64) driver.Value {
 	return v
 }
 
-func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCount int, res Result, areas []*AreaMetrics, quality map[string]int64) error {
+func write(ctx context.Context, st *store.Store, p equity311.Period, minCount int, res Result, areas []*AreaMetrics, quality map[string]int64) error {
 	conn, err := st.Conn(ctx)
 	if err != nil {
 		return err
@@ -368,7 +369,7 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 			}
 		}
 	}
-	if err := equity311.AppendRows(ctx, conn, "stage_channels", chRows); err != nil {
+	if err := store.AppendRows(ctx, conn, "stage_channels", chRows); err != nil {
 		return err
 	}
 	var mRows [][]driver.Value
@@ -385,7 +386,7 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 			nan2nil(a.AppPer1000.Value), nan2nil(a.AppPer1000.Lo), nan2nil(a.AppPer1000.Hi),
 			a.LowCount})
 	}
-	if err := equity311.AppendRows(ctx, conn, "stage_metrics", mRows); err != nil {
+	if err := store.AppendRows(ctx, conn, "stage_metrics", mRows); err != nil {
 		return err
 	}
 	var qRows [][]driver.Value
@@ -397,10 +398,10 @@ func write(ctx context.Context, st *equity311.Store, p equity311.Period, minCoun
 	for _, k := range keys {
 		qRows = append(qRows, []driver.Value{p.Label, k, quality[k]})
 	}
-	if err := equity311.AppendRows(ctx, conn, "stage_quality", qRows); err != nil {
+	if err := store.AppendRows(ctx, conn, "stage_quality", qRows); err != nil {
 		return err
 	}
-	return equity311.InTx(ctx, conn, func() error {
+	return store.InTx(ctx, conn, func() error {
 		for _, t := range []string{"analysis_area_channels", "analysis_area_metrics", "analysis_quality", "analysis_runs"} {
 			if _, err := conn.ExecContext(ctx, "DELETE FROM "+t+" WHERE period = ?", p.Label); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 // Results are a period's stored analysis, as reports read them.
@@ -26,7 +27,7 @@ type Results struct {
 var ErrNoAnalysis = errors.New("period not analysed")
 
 // LatestPeriod returns the label of the most recently computed period.
-func LatestPeriod(ctx context.Context, st *equity311.Store) (string, error) {
+func LatestPeriod(ctx context.Context, st *store.Store) (string, error) {
 	var label string
 	err := st.DB().QueryRowContext(ctx, "SELECT period FROM analysis_runs ORDER BY computed_at DESC, period DESC LIMIT 1").Scan(&label)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -36,7 +37,7 @@ func LatestPeriod(ctx context.Context, st *equity311.Store) (string, error) {
 }
 
 // Load reads a period's results from the analysis tables.
-func Load(ctx context.Context, st *equity311.Store, period string) (*Results, error) {
+func Load(ctx context.Context, st *store.Store, period string) (*Results, error) {
 	db := st.DB()
 	r := &Results{Areas: map[string][]*AreaMetrics{}, Quality: map[string]int64{}}
 	r.Period.Label = period

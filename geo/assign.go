@@ -15,10 +15,10 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/equity311/equity311/store"
+
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
-
-	"github.com/equity311/equity311"
 )
 
 // Layer is one loaded polygon layer with its index.
@@ -31,7 +31,7 @@ type Layer struct {
 }
 
 // LoadLayers reads every layer in the store and indexes it.
-func LoadLayers(ctx context.Context, st *equity311.Store) ([]*Layer, error) {
+func LoadLayers(ctx context.Context, st *store.Store) ([]*Layer, error) {
 	rows, err := st.DB().QueryContext(ctx, `SELECT layer, area_id, coalesce(name, area_id), geometry FROM areas ORDER BY layer, area_id`)
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ type AssignResult struct {
 // layer (ticket_areas) and sets its geo_quality to ok or outside. Tickets
 // flagged missing, default_point or invalid at ingest are left unplaced.
 // It runs in one transaction.
-func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (AssignResult, error) {
+func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResult, error) {
 	res := AssignResult{Placed: map[string]int64{}}
 	log := opt.Log
 	if log == nil {
@@ -133,7 +133,7 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed; DROP TABLE IF EXISTS stage_layer_areas")
 	li, ai := 0, 0
-	if _, err := equity311.Append(ctx, conn, "stage_layer_areas", 4, func(row []driver.Value) (bool, error) {
+	if _, err := store.Append(ctx, conn, "stage_layer_areas", 4, func(row []driver.Value) (bool, error) {
 		for li < len(layers) && ai == len(layers[li].IDs) {
 			li, ai = li+1, 0
 		}
@@ -156,7 +156,7 @@ func Assign(ctx context.Context, st *equity311.Store, opt AssignOptions) (Assign
 		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
 	}
 	inside := strings.Join(anyIn, " OR ")
-	err = equity311.InTx(ctx, conn, func() error {
+	err = store.InTx(ctx, conn, func() error {
 		steps := []struct{ what, q string }{
 			{"locate", `CREATE OR REPLACE TEMP TABLE stage_placed AS
 				SELECT rowid AS rid, city, ticket_id, ` + strings.Join(cols, ", ") + `
@@ -292,7 +292,7 @@ func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance
 	for rid, m := range outsideM {
 		staged = append(staged, []driver.Value{rid, int32(-1), int32(-1), m})
 	}
-	if err := equity311.AppendRows(ctx, conn, "stage_snap", staged); err != nil {
+	if err := store.AppendRows(ctx, conn, "stage_snap", staged); err != nil {
 		return err
 	}
 	for _, q := range []string{

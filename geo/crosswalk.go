@@ -7,7 +7,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 // CrosswalkSamples is the default number of grid points laid over each
@@ -62,7 +62,7 @@ func Crosswalk(from, to *Layer, samples int) map[[2]int]float64 {
 
 // BuildCrosswalks computes and stores the crosswalk for every ordered pair
 // of layers that has none yet (loading a layer clears its crosswalks).
-func BuildCrosswalks(ctx context.Context, st *equity311.Store, layers []*Layer) (int, error) {
+func BuildCrosswalks(ctx context.Context, st *store.Store, layers []*Layer) (int, error) {
 	have := map[[2]string]bool{}
 	rows, err := st.DB().QueryContext(ctx, "SELECT DISTINCT from_layer, to_layer FROM crosswalk")
 	if err != nil {
@@ -100,10 +100,10 @@ func BuildCrosswalks(ctx context.Context, st *equity311.Store, layers []*Layer) 
 		return 0, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_xw")
-	if err := equity311.AppendRows(ctx, conn, "stage_xw", staged); err != nil {
+	if err := store.AppendRows(ctx, conn, "stage_xw", staged); err != nil {
 		return 0, err
 	}
-	err = equity311.InTx(ctx, conn, func() error {
+	err = store.InTx(ctx, conn, func() error {
 		_, err := conn.ExecContext(ctx, "INSERT OR REPLACE INTO crosswalk SELECT * FROM stage_xw")
 		return err
 	})

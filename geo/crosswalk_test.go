@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/ingest"
+	"github.com/paulmach/orb"
+
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
 	"github.com/equity311/equity311/internal/shareddata"
 	"github.com/equity311/equity311/internal/synthcity"
-	"github.com/paulmach/orb"
+	"github.com/equity311/equity311/store"
 )
 
 // TestCrosswalkAggregatesBostonPopulation builds the tract → neighborhood
@@ -27,21 +29,21 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	// The city's 2020 neighborhoods, dissolved from block groups, in Massachusetts
 	// State Plane feet: the same definition as its neighborhood table.
 	hoods := shareddata.Path(t, "boston_geo/census2020_bg_neighborhoods_EPSG2249.json")
-	census := shareddata.Path(t, "census2020_boston/census-tract-data.csv")
+	censusFile := shareddata.Path(t, "census2020_boston/census-tract-data.csv")
 	table := shareddata.Path(t, "census2020_boston/boston-neighborhood-data.csv")
 	ctx := context.Background()
-	st, err := equity311.Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := ingest.LoadBoundaries(ctx, st, tracts, ingest.BoundaryOptions{Layer: "tracts"}); err != nil {
+	if _, err := boundary.Load(ctx, st, tracts, boundary.Options{Layer: "tracts"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.LoadBoundaries(ctx, st, hoods, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "BlockGr202"}); err != nil {
+	if _, err := boundary.Load(ctx, st, hoods, boundary.Options{Layer: "neighborhoods", IDProp: "BlockGr202"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.LoadCensus(ctx, st, census, ingest.CensusOptions{Layer: "tracts", IDColumn: "GEOCODE"}); err != nil {
+	if _, err := census.Load(ctx, st, censusFile, census.Options{Layer: "tracts", IDColumn: "GEOCODE"}); err != nil {
 		t.Fatal(err)
 	}
 	layers, err := LoadLayers(ctx, st)

@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311/store"
 )
 
 // TestOutsideAndSnap places a point 100 m east of a square area: outside
@@ -21,8 +22,8 @@ func TestOutsideAndSnap(t *testing.T) {
 		"geometry":{"type":"Polygon","coordinates":[[[-71.10,42.30],[-71.08,42.30],[-71.08,42.32],[-71.10,42.32],[-71.10,42.30]]]}}]}`), 0o644)
 	// 100 m east of the east edge at 42.31 N: 100 / (111320 cos 42.31°) degrees.
 	east := -71.08 + 100/(111320*math.Cos(42.31*math.Pi/180))
-	dump := filepath.Join(dir, "d.csv")
-	os.WriteFile(dump, []byte("case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source,target_dt\n"+
+	dumpFile := filepath.Join(dir, "d.csv")
+	os.WriteFile(dumpFile, []byte("case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source,target_dt\n"+
 		"1,2024-03-01 10:00:00,,Open,x,y,42.31,-71.09,Self Service,\n"+
 		"2,2024-03-01 10:00:00,,Open,x,y,42.31,"+strconv.FormatFloat(east, 'f', 7, 64)+",Self Service,\n"), 0o644)
 	for _, c := range []struct {
@@ -31,14 +32,14 @@ func TestOutsideAndSnap(t *testing.T) {
 		basis   string
 	}{{10, "outside", ""}, {150, "ok", "snapped"}} {
 		ctx := context.Background()
-		st, err := equity311.Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
+		st, err := store.Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.LoadDump(ctx, st, dump, ingest.DumpOptions{}); err != nil {
+		if _, err := dump.LoadDump(ctx, st, dumpFile, dump.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.LoadBoundaries(ctx, st, gj, ingest.BoundaryOptions{Layer: "l"}); err != nil {
+		if _, err := boundary.Load(ctx, st, gj, boundary.Options{Layer: "l"}); err != nil {
 			t.Fatal(err)
 		}
 		res, err := Assign(ctx, st, AssignOptions{SnapMetres: c.snap})

@@ -10,13 +10,13 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/simplify"
 
-	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 // layerGeoJSON returns a layer's polygons as compact GeoJSON for drawing:
 // simplified to about 5 m and rounded to 1e-5 degrees (about 1 m), each
 // feature's "name" property set to labels[area_id].
-func layerGeoJSON(ctx context.Context, st *equity311.Store, layer string, labels map[string]string) (json.RawMessage, error) {
+func layerGeoJSON(ctx context.Context, st *store.Store, layer string, labels map[string]string) (json.RawMessage, error) {
 	rows, err := st.DB().QueryContext(ctx, "SELECT area_id, geometry FROM areas WHERE layer = ? ORDER BY area_id", layer)
 	if err != nil {
 		return nil, err

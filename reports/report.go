@@ -24,6 +24,7 @@ import (
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/store"
 )
 
 //go:embed assets/echarts.min.js
@@ -52,7 +53,7 @@ type Files struct {
 }
 
 // Write renders the report for res into dir (created if needed).
-func Write(ctx context.Context, st *equity311.Store, res *analysis.Results, dir string, opt Options) (Files, error) {
+func Write(ctx context.Context, st *store.Store, res *analysis.Results, dir string, opt Options) (Files, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -175,7 +176,7 @@ type itemDetail struct {
 	Low      bool    `json:"low"`
 }
 
-func buildPage(ctx context.Context, st *equity311.Store, res *analysis.Results, opt Options) (*page, error) {
+func buildPage(ctx context.Context, st *store.Store, res *analysis.Results, opt Options) (*page, error) {
 	city := res.City()
 	p := &page{
 		Title:     opt.Title,

@@ -12,10 +12,12 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
 	"github.com/equity311/equity311/geo"
-	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/dump"
+
+	"github.com/equity311/equity311/store"
 )
 
 // Names an attacker might give an area in a published boundary file.
@@ -26,7 +28,7 @@ const (
 
 // hostileCity writes a two-area city whose names are HTML and a small
 // Boston-legacy dump, loads it and analyses it.
-func hostileCity(t testing.TB) (*equity311.Store, *analysis.Results) {
+func hostileCity(t testing.TB) (*store.Store, *analysis.Results) {
 	t.Helper()
 	dir := t.TempDir()
 	gj := `{"type":"FeatureCollection","features":[
@@ -48,19 +50,19 @@ func hostileCity(t testing.TB) (*equity311.Store, *analysis.Results) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := equity311.Open(ctx, filepath.Join(dir, "t.duckdb"))
+	st, err := store.Open(ctx, filepath.Join(dir, "t.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p, err := ingest.FindProfile("boston-legacy")
+	p, err := dump.FindProfile("boston-legacy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.LoadDump(ctx, st, dumpPath, ingest.DumpOptions{Profile: p}); err != nil {
+	if _, err := dump.LoadDump(ctx, st, dumpPath, dump.Options{Profile: p}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.LoadBoundaries(ctx, st, gjPath, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "id", NameProp: "name"}); err != nil {
+	if _, err := boundary.Load(ctx, st, gjPath, boundary.Options{Layer: "neighborhoods", IDProp: "id", NameProp: "name"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := geo.Assign(ctx, st, geo.AssignOptions{}); err != nil {

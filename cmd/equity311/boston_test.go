@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/browser"
 	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/store"
 )
 
 // TestBostonWalkthrough runs the README's walkthrough on Boston's real
@@ -28,7 +28,7 @@ func TestBostonWalkthrough(t *testing.T) {
 	runCLI(t, "--db", db, "analyze")
 	path := strings.TrimSpace(runCLI(t, "--db", db, "report", "--out", filepath.Join(dir, "report")))
 
-	st, err := equity311.Open(context.Background(), db)
+	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

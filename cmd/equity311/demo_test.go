@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/browser"
 	"github.com/equity311/equity311/internal/synthcity"
+	"github.com/equity311/equity311/store"
 )
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
@@ -57,7 +57,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
+	st, err := store.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestDemo(t *testing.T) {
 	st.Close()
 	runCLI(t, "--db", filepath.Join(dir, "equity311.duckdb"), "assign", "--all", "--quiet")
 	runCLI(t, "--db", filepath.Join(dir, "equity311.duckdb"), "assign", "--quiet")
-	if st, err = equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb")); err != nil {
+	if st, err = store.Open(ctx, filepath.Join(dir, "equity311.duckdb")); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
@@ -185,7 +185,7 @@ func TestDemoReportInChromium(t *testing.T) {
 	dir := t.TempDir()
 	path := strings.TrimSpace(runCLI(t, "demo", "--dir", dir, "--tickets", "5000", "--weeks", "2", "--quiet"))
 	ctx := context.Background()
-	st, err := equity311.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
+	st, err := store.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestDemoReportInChromium(t *testing.T) {
 	t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)
 }
 
-func countRows(t *testing.T, st *equity311.Store, table string) int {
+func countRows(t *testing.T, st *store.Store, table string) int {
 	t.Helper()
 	var n int
 	if err := st.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
@@ -231,7 +231,7 @@ func countRows(t *testing.T, st *equity311.Store, table string) int {
 }
 
 // assertKeys checks the keys of tickets and ticket_areas are unique.
-func assertKeys(t *testing.T, st *equity311.Store) {
+func assertKeys(t *testing.T, st *store.Store) {
 	t.Helper()
 	for table, key := range map[string]string{"tickets": "city, ticket_id", "ticket_areas": "city, ticket_id, layer"} {
 		var dup int

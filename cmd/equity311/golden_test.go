@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/store"
 )
 
 // The golden digests pin every table and the report's bytes for two fixed
@@ -129,7 +129,7 @@ func goldenBoston(t *testing.T, dir string) (string, string) {
 func digests(t *testing.T, path, dir string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := equity311.Open(ctx, path)
+	st, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

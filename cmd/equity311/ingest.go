@@ -8,9 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/dump"
 	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/store"
 )
 
 func (a *app) ingestCmd() *cobra.Command {
@@ -37,7 +39,7 @@ again changes nothing; a later dump updates the requests it contains.`,
 			if err != nil {
 				return err
 			}
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				for _, f := range files {
 					if _, err := a.loadDump(cmd, st, f, p, city); err != nil {
 						return err
@@ -53,7 +55,7 @@ again changes nothing; a later dump updates the requests it contains.`,
 }
 
 func (a *app) ingestCKANCmd() *cobra.Command {
-	var opt ingest.CKANOptions
+	var opt dump.CKANOptions
 	var profile string
 	c := &cobra.Command{
 		Use:   "ckan --url BASE --resource ID [--profile P]",
@@ -68,8 +70,8 @@ given. Failed requests are retried with backoff; 429 answers wait as told.`,
 				return err
 			}
 			opt.Client, opt.Log = a.fetchClient(), a.logger()
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
-				res, err := ingest.LoadCKAN(cmd.Context(), st, opt)
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				res, err := dump.LoadCKAN(cmd.Context(), st, opt)
 				if err != nil {
 					return err
 				}
@@ -89,7 +91,7 @@ given. Failed requests are retried with backoff; 429 answers wait as told.`,
 }
 
 func (a *app) ingestSocrataCmd() *cobra.Command {
-	var opt ingest.SocrataOptions
+	var opt dump.SocrataOptions
 	var profile, tokenEnv string
 	c := &cobra.Command{
 		Use:   "socrata --url BASE --dataset ID --profile P [--app-token-env VAR]",
@@ -102,7 +104,7 @@ printed. Failed requests are retried with backoff; 429 answers wait as told.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if opt.Profile, err = ingest.FindProfile(profile); err != nil {
+			if opt.Profile, err = dump.FindProfile(profile); err != nil {
 				return err
 			}
 			if tokenEnv != "" {
@@ -112,8 +114,8 @@ printed. Failed requests are retried with backoff; 429 answers wait as told.`,
 				}
 			}
 			opt.Client, opt.Log = a.fetchClient(), a.logger()
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
-				res, err := ingest.LoadSocrata(cmd.Context(), st, opt)
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				res, err := dump.LoadSocrata(cmd.Context(), st, opt)
 				if err != nil {
 					return err
 				}
@@ -137,11 +139,11 @@ printed. Failed requests are retried with backoff; 429 answers wait as told.`,
 }
 
 // optionalProfile resolves --profile, nil for auto.
-func optionalProfile(name string) (*ingest.Profile, error) {
+func optionalProfile(name string) (*dump.Profile, error) {
 	if name == "" || name == "auto" {
 		return nil, nil
 	}
-	return ingest.FindProfile(name)
+	return dump.FindProfile(name)
 }
 
 // fetchClient is the HTTP client for feeds, logging retries unless quiet.
@@ -152,7 +154,7 @@ func (a *app) fetchClient() *fetch.Client {
 }
 
 // printLoad prints a load's accounting.
-func (a *app) printLoad(res ingest.DumpResult) {
+func (a *app) printLoad(res dump.Result) {
 	if res.AlreadyLoaded {
 		fmt.Fprintf(a.summary(), "%s: already loaded as source %d; nothing changed\n", res.File, res.SourceID)
 		return
@@ -162,9 +164,9 @@ func (a *app) printLoad(res ingest.DumpResult) {
 }
 
 // loadDump loads one file and prints its accounting.
-func (a *app) loadDump(cmd *cobra.Command, st *equity311.Store, file string, p *ingest.Profile, city string) (ingest.DumpResult, error) {
+func (a *app) loadDump(cmd *cobra.Command, st *store.Store, file string, p *dump.Profile, city string) (dump.Result, error) {
 	prog, done := a.progress(filepath.Base(file))
-	res, err := ingest.LoadDump(cmd.Context(), st, file, ingest.DumpOptions{Profile: p, City: city, Progress: prog, Log: a.logger()})
+	res, err := dump.LoadDump(cmd.Context(), st, file, dump.Options{Profile: p, City: city, Progress: prog, Log: a.logger()})
 	done()
 	if err != nil {
 		return res, err
@@ -174,13 +176,13 @@ func (a *app) loadDump(cmd *cobra.Command, st *equity311.Store, file string, p *
 }
 
 func (a *app) ingestBoundariesCmd() *cobra.Command {
-	var opt ingest.BoundaryOptions
+	var opt boundary.Options
 	c := &cobra.Command{
 		Use:   "boundaries --layer L [--id-prop P] [--name-prop P] [--crs EPSG:N] FILE",
 		Short: "Load polygons (GeoJSON or ESRI shapefile: .shp, .zip or folder) as a layer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				_, err := a.loadBoundaries(cmd, st, args[0], opt)
 				return err
 			})
@@ -194,9 +196,9 @@ func (a *app) ingestBoundariesCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) loadBoundaries(cmd *cobra.Command, st *equity311.Store, file string, opt ingest.BoundaryOptions) (ingest.BoundaryResult, error) {
+func (a *app) loadBoundaries(cmd *cobra.Command, st *store.Store, file string, opt boundary.Options) (boundary.Result, error) {
 	opt.Log = a.logger()
-	res, err := ingest.LoadBoundaries(cmd.Context(), st, file, opt)
+	res, err := boundary.Load(cmd.Context(), st, file, opt)
 	if err != nil {
 		return res, err
 	}
@@ -212,13 +214,13 @@ func (a *app) loadBoundaries(cmd *cobra.Command, st *equity311.Store, file strin
 }
 
 func (a *app) ingestCensusCmd() *cobra.Command {
-	var opt ingest.CensusOptions
+	var opt census.Options
 	c := &cobra.Command{
 		Use:   "census --layer L FILE...",
 		Short: "Load census tables (CSV keyed by area id, with margins of error) for a layer",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				for _, f := range files {
 					if _, err := a.loadCensus(cmd, st, f, opt); err != nil {
 						return err
@@ -235,9 +237,9 @@ func (a *app) ingestCensusCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) loadCensus(cmd *cobra.Command, st *equity311.Store, file string, opt ingest.CensusOptions) (ingest.CensusResult, error) {
+func (a *app) loadCensus(cmd *cobra.Command, st *store.Store, file string, opt census.Options) (census.Result, error) {
 	opt.Log = a.logger()
-	res, err := ingest.LoadCensus(cmd.Context(), st, file, opt)
+	res, err := census.Load(cmd.Context(), st, file, opt)
 	if err != nil {
 		return res, err
 	}

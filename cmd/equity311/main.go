@@ -23,7 +23,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 func main() {
@@ -95,8 +95,8 @@ func (a *app) logger() *slog.Logger {
 }
 
 // open opens the database named by --db.
-func (a *app) open(ctx context.Context) (*equity311.Store, error) {
-	st, err := equity311.Open(ctx, a.db)
+func (a *app) open(ctx context.Context) (*store.Store, error) {
+	st, err := store.Open(ctx, a.db)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (a *app) open(ctx context.Context) (*equity311.Store, error) {
 }
 
 // withStore runs fn on the open database and closes it.
-func (a *app) withStore(ctx context.Context, fn func(*equity311.Store) error) (err error) {
+func (a *app) withStore(ctx context.Context, fn func(*store.Store) error) (err error) {
 	st, err := a.open(ctx)
 	if err != nil {
 		return err

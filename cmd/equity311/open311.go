@@ -12,10 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/ingest"
-	"github.com/equity311/equity311/ingest/open311"
-	"github.com/equity311/equity311/ingest/open311/sandbox"
+
+	"github.com/equity311/equity311/ingest/open311sync"
 	"github.com/equity311/equity311/internal/synthcity"
+	"github.com/equity311/equity311/open311"
+	"github.com/equity311/equity311/open311/sandbox"
+	"github.com/equity311/equity311/store"
 )
 
 func (a *app) ingestOpen311Cmd() *cobra.Command {
@@ -55,7 +57,7 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 			case c.Endpoint == "":
 				return errors.New("give --endpoint, or --discovery to find it")
 			}
-			opt := ingest.Open311Options{Client: &c, City: city, Window: window, PageSize: pageSize, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
+			opt := open311sync.Options{Client: &c, City: city, Window: window, PageSize: pageSize, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
 			if since != "" {
 				t, err := equity311.ParseDate(since, time.UTC)
 				if err != nil {
@@ -63,8 +65,8 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 				}
 				opt.Since = t
 			}
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
-				res, err := ingest.LoadOpen311(cmd.Context(), st, opt)
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				res, err := open311sync.Sync(cmd.Context(), st, opt)
 				if err != nil {
 					return err
 				}

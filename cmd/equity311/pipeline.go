@@ -13,9 +13,12 @@ import (
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
 	"github.com/equity311/equity311/geo"
-	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
+
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/reports"
+	"github.com/equity311/equity311/store"
 )
 
 func (a *app) demoCmd() *cobra.Command {
@@ -72,17 +75,17 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 	}
 	log.Info("synthetic city written", "dir", dir, "tracts", len(city.Tracts), "neighborhoods", len(city.Neighborhoods), "rows", city.Truth.Rows)
 	var report string
-	err = a.withStore(ctx, func(st *equity311.Store) error {
+	err = a.withStore(ctx, func(st *store.Store) error {
 		if _, err := a.loadDump(cmd, st, files.Dump, nil, "synthetic"); err != nil {
 			return err
 		}
-		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, ingest.BoundaryOptions{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
+		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
 			return err
 		}
-		if _, err := a.loadBoundaries(cmd, st, files.Tracts, ingest.BoundaryOptions{Layer: "tracts", IDProp: "GEOID", NameProp: "name"}); err != nil {
+		if _, err := a.loadBoundaries(cmd, st, files.Tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"}); err != nil {
 			return err
 		}
-		if _, err := a.loadCensus(cmd, st, files.Census, ingest.CensusOptions{Layer: "tracts", Vintage: "synthetic"}); err != nil {
+		if _, err := a.loadCensus(cmd, st, files.Census, census.Options{Layer: "tracts", Vintage: "synthetic"}); err != nil {
 			return err
 		}
 		if err := a.assign(ctx, st, geo.AssignOptions{}); err != nil {
@@ -107,7 +110,7 @@ func (a *app) assignCmd() *cobra.Command {
 		Short: "Put every ticket into its area of every layer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				return a.assign(cmd.Context(), st, geo.AssignOptions{All: all, SnapMetres: snap})
 			})
 		},
@@ -117,7 +120,7 @@ func (a *app) assignCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) assign(ctx context.Context, st *equity311.Store, opt geo.AssignOptions) error {
+func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions) error {
 	opt.Log = a.logger()
 	res, err := geo.Assign(ctx, st, opt)
 	if err != nil {
@@ -138,7 +141,7 @@ func (p *periodFlags) add(c *cobra.Command) {
 }
 
 // period resolves the flags in the city's time zone; nil when none is set.
-func (p *periodFlags) period(ctx context.Context, st *equity311.Store) (*equity311.Period, error) {
+func (p *periodFlags) period(ctx context.Context, st *store.Store) (*equity311.Period, error) {
 	if p.week == "" && p.from == "" && p.to == "" {
 		return nil, nil
 	}
@@ -179,7 +182,7 @@ every layer and citywide, into analysis_area_metrics, analysis_area_channels
 and analysis_quality.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				p, err := pf.period(cmd.Context(), st)
 				if err != nil {
 					return err
@@ -194,7 +197,7 @@ and analysis_quality.`,
 	return c
 }
 
-func (a *app) analyze(ctx context.Context, st *equity311.Store, p *equity311.Period, minCount int) (analysis.Result, error) {
+func (a *app) analyze(ctx context.Context, st *store.Store, p *equity311.Period, minCount int) (analysis.Result, error) {
 	res, err := analysis.Analyze(ctx, st, analysis.Options{Period: p, MinCount: minCount, Log: a.logger()})
 	if err != nil {
 		return res, err
@@ -214,7 +217,7 @@ latest analysed period by default. A period not analysed yet is analysed first.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withStore(ctx, func(st *equity311.Store) error {
+			return a.withStore(ctx, func(st *store.Store) error {
 				p, err := pf.period(ctx, st)
 				if err != nil {
 					return err
@@ -255,7 +258,7 @@ latest analysed period by default. A period not analysed yet is analysed first.`
 	return c
 }
 
-func (a *app) report(ctx context.Context, st *equity311.Store, period, dir, layer string) (string, error) {
+func (a *app) report(ctx context.Context, st *store.Store, period, dir, layer string) (string, error) {
 	res, err := analysis.Load(ctx, st, period)
 	if err != nil {
 		return "", err

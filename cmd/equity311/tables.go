@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/ingest"
+	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311/store"
 )
 
 func (a *app) exportCmd() *cobra.Command {
@@ -24,7 +24,7 @@ func (a *app) exportCmd() *cobra.Command {
 			if format != "csv" && format != "parquet" {
 				return fmt.Errorf("--format %q: want csv or parquet", format)
 			}
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				n, err := export(cmd.Context(), st, table, format, out)
 				if err != nil {
 					return err
@@ -44,7 +44,7 @@ func (a *app) exportCmd() *cobra.Command {
 
 // export copies a table to a file with DuckDB's COPY. The table must exist
 // in the main schema; its name is checked, never pasted blindly into SQL.
-func export(ctx context.Context, st *equity311.Store, table, format, out string) (int64, error) {
+func export(ctx context.Context, st *store.Store, table, format, out string) (int64, error) {
 	var name string
 	err := st.DB().QueryRowContext(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = 'main' AND table_name = ?`, table).Scan(&name)
@@ -74,14 +74,14 @@ func (a *app) profilesCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if show != "" {
-				b, err := ingest.BuiltinProfileSource(show)
+				b, err := dump.BuiltinProfileSource(show)
 				if err != nil {
 					return err
 				}
 				_, err = a.stdout.Write(b)
 				return err
 			}
-			ps, err := ingest.BuiltinProfiles()
+			ps, err := dump.BuiltinProfiles()
 			if err != nil {
 				return err
 			}
@@ -110,12 +110,12 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "What the database holds: sources, counts, date range, rejects",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(st *equity311.Store) error { return a.status(cmd.Context(), st) })
+			return a.withStore(cmd.Context(), func(st *store.Store) error { return a.status(cmd.Context(), st) })
 		},
 	}
 }
 
-func (a *app) status(ctx context.Context, st *equity311.Store) error {
+func (a *app) status(ctx context.Context, st *store.Store) error {
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	section := func(title, q string, args ...any) error {
 		rows, err := st.DB().QueryContext(ctx, q, args...)

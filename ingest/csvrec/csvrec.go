@@ -22,6 +22,21 @@ import (
 // MaxRecordBytes or before the end of the input.
 var ErrUnterminatedQuote = errors.New("unterminated quoted field")
 
+// ErrFieldCount reports a record with another number of fields than
+// Reader.FieldsPerRecord asks for (the way encoding/csv reports it).
+var ErrFieldCount = errors.New("wrong number of fields")
+
+// FieldCountError is the error of a record with the wrong number of
+// fields; it wraps ErrFieldCount.
+type FieldCountError struct{ Got, Want int }
+
+func (e *FieldCountError) Error() string {
+	return fmt.Sprintf("row has %d fields, header has %d", e.Got, e.Want)
+}
+
+// Unwrap returns ErrFieldCount.
+func (e *FieldCountError) Unwrap() error { return ErrFieldCount }
+
 // DefaultMaxRecordBytes bounds a record that spans lines inside quotes.
 const DefaultMaxRecordBytes = 1 << 20
 
@@ -32,6 +47,10 @@ type Reader struct {
 	// MaxRecordBytes bounds a multi-line record; a quote left open longer is
 	// reported as ErrUnterminatedQuote.
 	MaxRecordBytes int
+	// FieldsPerRecord, if positive, is the number of fields every record
+	// must have; a record with another number is a *RecordError wrapping
+	// ErrFieldCount (a *FieldCountError), and reading can continue.
+	FieldsPerRecord int
 
 	r       *bufio.Reader
 	pending [][]byte // lines pushed back after an unterminated quote
@@ -80,6 +99,9 @@ func (r *Reader) Read() (fields [][]byte, line int, err error) {
 		fields, err := r.parse(start)
 		if err != nil {
 			return nil, start, err
+		}
+		if r.FieldsPerRecord > 0 && len(fields) != r.FieldsPerRecord {
+			return nil, start, &RecordError{Line: start, Raw: r.raw, Err: &FieldCountError{Got: len(fields), Want: r.FieldsPerRecord}}
 		}
 		return fields, start, nil
 	}

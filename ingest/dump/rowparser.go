@@ -1,0 +1,364 @@
+package dump
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
+)
+
+// reject is one row that did not load, or one the profile excludes.
+type reject struct {
+	store.Reject
+	excluded bool // not a reject: the profile excludes the row
+}
+
+func rejectAt(line int, field, reason string) reject {
+	return reject{Reject: store.Reject{Line: int64(line), Field: field, Reason: reason}}
+}
+
+// The canonical fields a profile can map to columns.
+const (
+	fTicketID = iota
+	fOpenedAt
+	fClosedAt
+	fUpdatedAt
+	fStatus
+	fServiceCode
+	fServiceName
+	fDepartment
+	fChannel
+	fLat
+	fLon
+	fPoint
+	numFields
+)
+
+// ticketFields names each canonical field and reads its header from a
+// profile's Columns: the one list of what a dump can hold, in this order.
+var ticketFields = [numFields]struct {
+	name   string
+	header func(*Columns) string
+}{
+	fTicketID:    {"ticket_id", func(c *Columns) string { return c.TicketID }},
+	fOpenedAt:    {"opened_at", func(c *Columns) string { return c.OpenedAt }},
+	fClosedAt:    {"closed_at", func(c *Columns) string { return c.ClosedAt }},
+	fUpdatedAt:   {"updated_at", func(c *Columns) string { return c.UpdatedAt }},
+	fStatus:      {"status", func(c *Columns) string { return c.Status }},
+	fServiceCode: {"service_code", func(c *Columns) string { return c.ServiceCode }},
+	fServiceName: {"service_name", func(c *Columns) string { return c.ServiceName }},
+	fDepartment:  {"department", func(c *Columns) string { return c.Department }},
+	fChannel:     {"channel", func(c *Columns) string { return c.Channel }},
+	fLat:         {"lat", func(c *Columns) string { return c.Lat }},
+	fLon:         {"lon", func(c *Columns) string { return c.Lon }},
+	fPoint:       {"point", func(c *Columns) string { return c.Point }},
+}
+
+// rowParser turns one CSV record into a staged ticket row. It is
+// read-only after newRowParser and safe for concurrent use.
+type rowParser struct {
+	p       *Profile
+	headers []string
+	col     [numFields]int // column index of each canonical field, -1 when unmapped
+	exclude []exclusion
+	ncols   int
+	fast    bool // the profile's first time layout is "2006-01-02 15:04:05"
+	codes   codeTables
+}
+
+// codeTables number the channels, bases and geo qualities for packCode,
+// once per file rather than once per row.
+type codeTables struct {
+	channel map[equity311.Channel]int32
+	basis   map[equity311.ChannelBasis]int32
+	geo     map[equity311.GeoQuality]int32
+}
+
+func newCodeTables() codeTables {
+	t := codeTables{map[equity311.Channel]int32{}, map[equity311.ChannelBasis]int32{}, map[equity311.GeoQuality]int32{}}
+	for i, c := range equity311.Channels() {
+		t.channel[c] = int32(i)
+	}
+	for i, b := range bases() {
+		t.basis[b] = int32(i)
+	}
+	for i, q := range geoQualities() {
+		t.geo[q] = int32(i)
+	}
+	return t
+}
+
+type exclusion struct {
+	col    int
+	values map[string]bool
+}
+
+func newRowParser(p *Profile, headers []string) (*rowParser, error) {
+	pos := map[string]int{}
+	for i, h := range headers {
+		if _, dup := pos[normHeader(h)]; !dup {
+			pos[normHeader(h)] = i
+		}
+	}
+	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05", codes: newCodeTables()}
+	for i := range rp.col {
+		rp.col[i] = -1
+	}
+	var missing []string
+	for k, f := range ticketFields {
+		h := f.header(&p.Columns)
+		if h == "" {
+			continue
+		}
+		i, ok := pos[normHeader(h)]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (for %s)", h, f.name))
+			continue
+		}
+		rp.col[k] = i
+	}
+	for _, ex := range p.Exclude {
+		i, ok := pos[normHeader(ex.Column)]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (for exclude)", ex.Column))
+			continue
+		}
+		vals := map[string]bool{}
+		for _, v := range ex.Equals {
+			vals[strings.ToLower(strings.TrimSpace(v))] = true
+		}
+		rp.exclude = append(rp.exclude, exclusion{i, vals})
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("profile %s needs columns the header lacks: %s", p.Name, strings.Join(missing, ", "))
+	}
+	return rp, nil
+}
+
+// get returns the trimmed text of a canonical field, "" when the profile
+// does not map it.
+func (rp *rowParser) get(fields [][]byte, f int) string {
+	i := rp.col[f]
+	if i < 0 {
+		return ""
+	}
+	return string(bytes.TrimSpace(fields[i]))
+}
+
+// parse fills row from fields, or returns the reason the row is rejected
+// (or excluded).
+func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Value) reject {
+	bad := func(f int, format string, args ...any) reject {
+		name := ""
+		if i := rp.col[f]; i >= 0 {
+			name = rp.headers[i]
+		}
+		return rejectAt(line, name, fmt.Sprintf(format, args...))
+	}
+	for i, f := range fields {
+		if !utf8.Valid(f) {
+			return rejectAt(line, rp.headers[i], "text is not UTF-8 (Latin-1 or Windows-1252 bytes?)")
+		}
+	}
+	for _, ex := range rp.exclude {
+		if ex.values[strings.ToLower(string(bytes.TrimSpace(fields[ex.col])))] {
+			return reject{excluded: true}
+		}
+	}
+	id := rp.get(fields, fTicketID)
+	if id == "" {
+		return bad(fTicketID, "empty ticket id")
+	}
+	opened, ok, err := rp.time(rp.get(fields, fOpenedAt))
+	if err != nil || !ok {
+		if err == nil {
+			err = errors.New("empty")
+		}
+		return bad(fOpenedAt, "bad opened time: %v", err)
+	}
+	row[sLine], row[sTicketID], row[sOpenedAt] = int64(line), id, opened
+	for _, tf := range [...]struct{ f, col int }{{fClosedAt, sClosedAt}, {fUpdatedAt, sUpdatedAt}} {
+		t, ok, err := rp.time(rp.get(fields, tf.f))
+		if err != nil {
+			return bad(tf.f, "bad %s time: %v", strings.TrimSuffix(ticketFields[tf.f].name, "_at"), err)
+		}
+		if ok {
+			row[tf.col] = t
+		}
+	}
+	for _, sf := range [...]struct{ f, col int }{{fStatus, sStatus}, {fServiceCode, sServiceCode}, {fServiceName, sServiceName}, {fDepartment, sDepartment}} {
+		if sf.f == fServiceName && rp.sameServiceColumn() {
+			continue // copied from service_code in SQL
+		}
+		if v := rp.get(fields, sf.f); v != "" {
+			row[sf.col] = v
+		}
+	}
+	ch, basis := equity311.Unknown, equity311.BasisNone
+	if raw := rp.get(fields, fChannel); raw != "" {
+		row[sChannelRaw] = raw
+		basis = equity311.BasisReported
+		if c, ok := rp.p.Channel(raw); ok {
+			ch = c
+		}
+	}
+	lat, lon, q, r := rp.coords(fields, bad)
+	if r.Reason != "" {
+		return r
+	}
+	if q != equity311.GeoMissing {
+		row[sLat], row[sLon] = lat, lon
+	}
+	row[sCode] = rp.codes.pack(ch, basis, q)
+	return reject{}
+}
+
+// sameServiceColumn reports whether service_code and service_name come
+// from one column (Boston's "type").
+func (rp *rowParser) sameServiceColumn() bool {
+	return rp.col[fServiceCode] >= 0 && rp.col[fServiceCode] == rp.col[fServiceName]
+}
+
+// The staged code packs a ticket's channel, channel basis and geo quality:
+// channel index × 64 + basis index × 8 + geo index.
+func bases() []equity311.ChannelBasis {
+	return []equity311.ChannelBasis{equity311.BasisReported, equity311.BasisOpen311, equity311.BasisNone}
+}
+
+func geoQualities() []equity311.GeoQuality {
+	return []equity311.GeoQuality{"", equity311.GeoOK, equity311.GeoMissing, equity311.GeoDefaultPoint, equity311.GeoOutside, equity311.GeoInvalid}
+}
+
+// pack makes the staged code: channel × 64 + basis × 8 + geo quality.
+func (t codeTables) pack(ch equity311.Channel, b equity311.ChannelBasis, q equity311.GeoQuality) int32 {
+	return t.channel[ch]*64 + t.basis[b]*8 + t.geo[q]
+}
+
+// unpackSQL returns SQL expressions turning the staged code back into
+// channel, channel_basis, resident_initiated (one string) and geo_quality.
+func unpackSQL() (channelCols, geoCol string) {
+	var ch, res, bs, geo []string
+	for _, c := range equity311.Channels() {
+		ch = append(ch, "'"+string(c)+"'")
+		switch r, ok := c.ResidentInitiated(); {
+		case !ok:
+			res = append(res, "NULL")
+		case r:
+			res = append(res, "true")
+		default:
+			res = append(res, "false")
+		}
+	}
+	for _, b := range bases() {
+		bs = append(bs, "'"+string(b)+"'")
+	}
+	for _, q := range geoQualities() {
+		if q == "" {
+			geo = append(geo, "NULL")
+		} else {
+			geo = append(geo, "'"+string(q)+"'")
+		}
+	}
+	list := func(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+	return fmt.Sprintf("%s[code // 64 + 1], %s[(code // 8) %% 8 + 1], %s[code // 64 + 1]", list(ch), list(bs), list(res)),
+		fmt.Sprintf("%s[code %% 8 + 1]", list(geo))
+}
+
+// coords reads a row's point. q is empty when the point needs assign.
+func (rp *rowParser) coords(fields [][]byte, bad func(int, string, ...any) reject) (lat, lon float64, q equity311.GeoQuality, r reject) {
+	var latS, lonS string
+	latField, lonField := fLat, fLon
+	if rp.col[fPoint] >= 0 {
+		latField, lonField = fPoint, fPoint
+		pt := strings.Trim(rp.get(fields, fPoint), "()")
+		if pt != "" {
+			var ok bool
+			latS, lonS, ok = strings.Cut(pt, ",")
+			if !ok {
+				return 0, 0, "", bad(fPoint, "point %q is not \"(lat, lon)\"", pt)
+			}
+			latS, lonS = strings.TrimSpace(latS), strings.TrimSpace(lonS)
+		}
+	} else {
+		latS, lonS = rp.get(fields, fLat), rp.get(fields, fLon)
+	}
+	if latS == "" || lonS == "" {
+		return 0, 0, equity311.GeoMissing, reject{}
+	}
+	lat, err := strconv.ParseFloat(latS, 64)
+	if err != nil {
+		return 0, 0, "", bad(latField, "latitude %q is not a number", latS)
+	}
+	lon, err = strconv.ParseFloat(lonS, 64)
+	if err != nil {
+		return 0, 0, "", bad(lonField, "longitude %q is not a number", lonS)
+	}
+	switch {
+	case lat < -90 || lat > 90:
+		return 0, 0, "", bad(latField, "latitude %v out of range", lat)
+	case lon < -180 || lon > 180:
+		return 0, 0, "", bad(lonField, "longitude %v out of range", lon)
+	case lat == 0 && lon == 0:
+		return lat, lon, equity311.GeoInvalid, reject{}
+	case rp.p.isPlaceholder(lat, lon):
+		return lat, lon, equity311.GeoDefaultPoint, reject{}
+	case len(rp.p.Bounds) == 4 && !rp.p.inBounds(lon, lat) && rp.p.inBounds(lat, lon):
+		return 0, 0, "", bad(latField, "coordinates swapped: latitude %v, longitude %v", lat, lon)
+	}
+	return lat, lon, "", reject{}
+}
+
+// time parses s with the profile's layouts; ok is false for an empty field.
+func (rp *rowParser) time(s string) (t time.Time, ok bool, err error) {
+	if s == "" {
+		return t, false, nil
+	}
+	if rp.fast {
+		if t, ok := parseISOLocal(s, rp.p.loc); ok {
+			return t, true, nil
+		}
+	}
+	for _, layout := range rp.p.TimeFormats {
+		if t, err := time.ParseInLocation(layout, s, rp.p.loc); err == nil {
+			return t, true, nil
+		}
+	}
+	return t, false, fmt.Errorf("%q does not match %s", s, strings.Join(rp.p.TimeFormats, " or "))
+}
+
+// parseISOLocal parses exactly "YYYY-MM-DD HH:MM:SS" in loc, the commonest
+// layout in city dumps, several times faster than time.ParseInLocation.
+// It declines anything else (and out-of-range parts), leaving the general
+// parser to accept or reject it.
+func parseISOLocal(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for k := i; k < i+n; k++ {
+			c := s[k]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc)
+	if t.Day() != d { // 31 April and the like: let the general parser reject it
+		return time.Time{}, false
+	}
+	return t, true
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestOpenMigratesOnceAndReopens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.DB().QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) {
+		t.Fatalf("applied %d migrations, have %d", n, len(ms))
+	}
+	for _, table := range []string{"tickets", "rejects", "sources", "areas", "ticket_areas", "demographics"} {
+		if _, err := s.DB().Exec("SELECT * FROM " + table + " LIMIT 0"); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if err := s.DB().QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) {
+		t.Fatalf("after reopen: %d migrations recorded, want %d", n, len(ms))
+	}
+}
+
+func TestAppendInTransactionRollsBack(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conn, err := s.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE stage (id VARCHAR, ts TIMESTAMPTZ)"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 10, 7, 30, 0, 0, time.UTC)
+	i := 0
+	n, err := Append(ctx, conn, "stage", 2, func(row []driver.Value) (bool, error) {
+		if i == 3 {
+			return false, nil
+		}
+		row[0], row[1] = string(rune('a'+i)), at
+		i++
+		return true, nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("append: n=%d err=%v", n, err)
+	}
+	var got time.Time
+	if err := conn.QueryRowContext(ctx, "SELECT ts FROM stage WHERE id='b'").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(at) {
+		t.Fatalf("timestamptz round trip: got %v want %v", got, at)
+	}
+	err = InTx(ctx, conn, func() error {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO rejects (source_id, reason) SELECT 1, id FROM stage"); err != nil {
+			return err
+		}
+		return context.Canceled
+	})
+	if err == nil {
+		t.Fatal("InTx returned nil for a failing body")
+	}
+	var c int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM rejects").Scan(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c != 0 {
+		t.Fatalf("rolled back transaction left %d rows", c)
+	}
+}
