@@ -1,10 +1,13 @@
-// Package equity311 holds what every stage of the equity311 pipeline shares:
-// the canonical channel values, geo-quality flags, reporting periods and the
-// DuckDB store with its embedded schema migrations.
+// Package equity311 holds the vocabulary every stage of the equity311
+// pipeline shares: the canonical channel values and whether each is
+// resident-initiated, where a channel came from, geo-quality flags and
+// reporting periods. It imports nothing of the project and no database
+// driver; the DuckDB store is package store.
 //
-// The pipeline runs ingest → store → geo → analysis → reports; each of those
-// packages imports this one and none of the others, except reports, which
-// reads analysis results.
+// The pipeline runs ingest → store → geo → analysis → reports: the ingest
+// packages (ingest/dump, ingest/census, ingest/open311sync) and geo write
+// the store; analysis reads what they wrote and writes its own tables;
+// reports reads analysis results. cmd/equity311 wires them.
 package equity311
 
 import (

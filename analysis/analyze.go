@@ -341,13 +341,6 @@ func qualityCounts(ctx context.Context, st *store.Store, p equity311.Period) (ma
 	return out, nil
 }
 
-func nan2nil(v float64) driver.Value {
-	if math.IsNaN(v) {
-		return nil
-	}
-	return v
-}
-
 func write(ctx context.Context, st *store.Store, p equity311.Period, minCount int, res Result, areas []*AreaMetrics, quality map[string]int64) error {
 	conn, err := st.Conn(ctx)
 	if err != nil {
@@ -356,7 +349,7 @@ func write(ctx context.Context, st *store.Store, p equity311.Period, minCount in
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `
 		CREATE OR REPLACE TEMP TABLE stage_channels AS SELECT * FROM analysis_area_channels LIMIT 0;
-		CREATE OR REPLACE TEMP TABLE stage_metrics AS SELECT * FROM analysis_area_metrics LIMIT 0;
+		CREATE OR REPLACE TEMP TABLE stage_metrics AS SELECT period, `+columnList(metricColumns())+` FROM analysis_area_metrics LIMIT 0;
 		CREATE OR REPLACE TEMP TABLE stage_quality AS SELECT * FROM analysis_quality LIMIT 0;`); err != nil {
 		return err
 	}
@@ -372,19 +365,14 @@ func write(ctx context.Context, st *store.Store, p equity311.Period, minCount in
 	if err := store.AppendRows(ctx, conn, "stage_channels", chRows); err != nil {
 		return err
 	}
+	cols := metricColumns()
 	var mRows [][]driver.Value
 	for _, a := range areas {
-		var basis driver.Value
-		if a.PopulationBasis != "" {
-			basis = a.PopulationBasis
+		row := []driver.Value{p.Label}
+		for _, c := range cols {
+			row = append(row, c.get(a))
 		}
-		mRows = append(mRows, []driver.Value{p.Label, a.Layer, a.AreaID, a.Name, nan2nil(a.Population), basis,
-			a.Tickets, a.Resident, a.App, a.Digital,
-			nan2nil(a.AppShare.Value), nan2nil(a.AppShare.Lo), nan2nil(a.AppShare.Hi),
-			nan2nil(a.DigitalShare.Value), nan2nil(a.DigitalShare.Lo), nan2nil(a.DigitalShare.Hi),
-			nan2nil(a.ResidentPer1000.Value), nan2nil(a.ResidentPer1000.Lo), nan2nil(a.ResidentPer1000.Hi),
-			nan2nil(a.AppPer1000.Value), nan2nil(a.AppPer1000.Lo), nan2nil(a.AppPer1000.Hi),
-			a.LowCount})
+		mRows = append(mRows, row)
 	}
 	if err := store.AppendRows(ctx, conn, "stage_metrics", mRows); err != nil {
 		return err
@@ -409,7 +397,7 @@ func write(ctx context.Context, st *store.Store, p equity311.Period, minCount in
 		}
 		for _, s := range []string{
 			"INSERT INTO analysis_area_channels SELECT * FROM stage_channels",
-			"INSERT INTO analysis_area_metrics SELECT * FROM stage_metrics",
+			"INSERT INTO analysis_area_metrics (period, " + columnList(cols) + ") SELECT period, " + columnList(cols) + " FROM stage_metrics",
 			"INSERT INTO analysis_quality SELECT * FROM stage_quality",
 		} {
 			if _, err := conn.ExecContext(ctx, s); err != nil {

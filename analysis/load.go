@@ -52,10 +52,8 @@ func Load(ctx context.Context, st *store.Store, period string) (*Results, error)
 	if loc, err := st.Location(ctx); err == nil {
 		r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT layer, area_id, coalesce(name, area_id), population, coalesce(population_basis, ''),
-		tickets, resident, app, digital, app_share, app_share_lo, app_share_hi, digital_share, digital_share_lo, digital_share_hi,
-		resident_per_1000, resident_per_1000_lo, resident_per_1000_hi, app_per_1000, app_per_1000_lo, app_per_1000_hi, low_count
-		FROM analysis_area_metrics WHERE period = ? ORDER BY layer, area_id`, period)
+	cols := metricColumns()
+	rows, err := db.QueryContext(ctx, `SELECT `+columnList(cols)+` FROM analysis_area_metrics WHERE period = ? ORDER BY layer, area_id`, period)
 	if err != nil {
 		return nil, err
 	}
@@ -63,22 +61,30 @@ func Load(ctx context.Context, st *store.Store, period string) (*Results, error)
 	byKey := map[[2]string]*AreaMetrics{}
 	for rows.Next() {
 		a := &AreaMetrics{Counts: Counts{}}
-		var f [13]sql.NullFloat64
-		if err := rows.Scan(&a.Layer, &a.AreaID, &a.Name, &f[0], &a.PopulationBasis, &a.Tickets, &a.Resident, &a.App, &a.Digital,
-			&f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11], &f[12], &a.LowCount); err != nil {
+		floats := make([]sql.NullFloat64, len(cols))
+		dest := make([]any, len(cols))
+		for i, c := range cols {
+			if c.dest != nil {
+				dest[i] = c.dest(a)
+			} else {
+				dest[i] = &floats[i]
+			}
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		v := func(i int) float64 {
-			if f[i].Valid {
-				return f[i].Float64
+		for i, c := range cols {
+			if c.set != nil {
+				v := math.NaN()
+				if floats[i].Valid {
+					v = floats[i].Float64
+				}
+				c.set(a, v)
 			}
-			return math.NaN()
 		}
-		a.Population = v(0)
-		a.AppShare = Estimate{v(1), v(2), v(3)}
-		a.DigitalShare = Estimate{v(4), v(5), v(6)}
-		a.ResidentPer1000 = Estimate{v(7), v(8), v(9)}
-		a.AppPer1000 = Estimate{v(10), v(11), v(12)}
+		if a.Name == "" {
+			a.Name = a.AreaID
+		}
 		if len(r.Areas[a.Layer]) == 0 && a.Layer != CityLayer {
 			r.Layers = append(r.Layers, a.Layer)
 		}

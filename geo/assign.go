@@ -115,95 +115,22 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 		return res, err
 	}
 	defer conn.Close()
-	// Each layer's index becomes a SQL function locate_N(lon, lat) → area
-	// number, so DuckDB places the tickets in parallel without shipping
-	// them to Go and back. Names are unique per run: a registration lives
-	// as long as the database, and must not answer for an older layer.
-	run := time.Now().UnixNano()
-	fn := make([]string, len(layers))
-	for li, l := range layers {
-		fn[li] = fmt.Sprintf("e311_locate_%d_%d", run, li)
-		if err := duckdb.RegisterScalarUDF(conn, fn[li], locateUDF{l.Index}); err != nil {
-			return res, fmt.Errorf("register %s: %w", fn[li], err)
-		}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed; DROP TABLE IF EXISTS stage_layer_areas")
+	fn, err := registerLocators(ctx, conn, layers)
+	if err != nil {
+		return res, err
+	}
+	for _, l := range layers {
 		res.Layers = append(res.Layers, l.Name)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, area_no INTEGER, layer VARCHAR, area_id VARCHAR)`); err != nil {
-		return res, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed; DROP TABLE IF EXISTS stage_layer_areas")
-	li, ai := 0, 0
-	if _, err := store.Append(ctx, conn, "stage_layer_areas", 4, func(row []driver.Value) (bool, error) {
-		for li < len(layers) && ai == len(layers[li].IDs) {
-			li, ai = li+1, 0
-		}
-		if li == len(layers) {
-			return false, nil
-		}
-		row[0], row[1], row[2], row[3] = int32(li), int32(ai), layers[li].Name, layers[li].IDs[ai]
-		ai++
-		return true, nil
-	}); err != nil {
-		return res, err
-	}
-	where := "geo_quality IS NULL"
-	if opt.All {
-		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
-	}
-	var cols, anyIn []string
-	for li := range layers {
-		cols = append(cols, fmt.Sprintf("%s(lon, lat) AS a%d", fn[li], li))
-		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
-	}
-	inside := strings.Join(anyIn, " OR ")
 	err = store.InTx(ctx, conn, func() error {
-		steps := []struct{ what, q string }{
-			{"locate", `CREATE OR REPLACE TEMP TABLE stage_placed AS
-				SELECT rowid AS rid, city, ticket_id, ` + strings.Join(cols, ", ") + `
-				FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND ` + where},
-			{"clear old places", `DELETE FROM ticket_areas WHERE (city, ticket_id) IN (SELECT city, ticket_id FROM stage_placed)`},
-		}
-		if opt.All {
-			// Every placeable ticket is placed again: clear all places at once.
-			steps[1].q = `DELETE FROM ticket_areas`
-		}
-		for li := range layers {
-			steps = append(steps, struct{ what, q string }{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_areas
-				SELECT p.city, p.ticket_id, la.layer, la.area_id, 'point'
-				FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d`, li, li)})
-		}
-		steps = append(steps, struct{ what, q string }{"set geo quality", `UPDATE tickets
-			SET geo_quality = CASE WHEN ` + inside + ` THEN 'ok' ELSE 'outside' END
-			FROM stage_placed p WHERE tickets.rowid = p.rid`})
-		for _, s := range steps {
-			start := time.Now()
-			if _, err := conn.ExecContext(ctx, s.q); err != nil {
-				return fmt.Errorf("assign: %s: %w", s.what, err)
-			}
-			log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
+		if err := placeTickets(ctx, conn, layers, fn, opt.All, log); err != nil {
+			return err
 		}
 		if err := snapOutside(ctx, conn, layers, opt.SnapMetres, &res); err != nil {
 			return fmt.Errorf("assign: snap: %w", err)
 		}
-		if err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE t.geo_quality = 'outside')
-			FROM stage_placed p JOIN tickets t ON t.rowid = p.rid`).Scan(&res.Tickets, &res.Outside); err != nil {
-			return err
-		}
-		rows, err := conn.QueryContext(ctx, `SELECT ta.layer, count(*) FROM ticket_areas ta
-			SEMI JOIN stage_placed p ON p.city = ta.city AND p.ticket_id = ta.ticket_id GROUP BY 1`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var l string
-			var n int64
-			if err := rows.Scan(&l, &n); err != nil {
-				return err
-			}
-			res.Placed[l] = n
-		}
-		return rows.Err()
+		return countPlaced(ctx, conn, &res)
 	})
 	if err != nil {
 		return res, err
@@ -213,6 +140,99 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 	}
 	log.Info("assigned tickets", "tickets", res.Tickets, "layers", res.Layers, "outside", res.Outside)
 	return res, nil
+}
+
+// registerLocators makes each layer's index a SQL function locate_N(lon,
+// lat) → area number on conn, so DuckDB places the tickets in parallel
+// without shipping them to Go and back, and stages the table from area
+// numbers to ids (stage_layer_areas). Names are unique per run: a
+// registration lives as long as the database, and must not answer for an
+// older layer.
+func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]string, error) {
+	run := time.Now().UnixNano()
+	fn := make([]string, len(layers))
+	for li, l := range layers {
+		fn[li] = fmt.Sprintf("e311_locate_%d_%d", run, li)
+		if err := duckdb.RegisterScalarUDF(conn, fn[li], locateUDF{l.Index}); err != nil {
+			return nil, fmt.Errorf("register %s: %w", fn[li], err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, area_no INTEGER, layer VARCHAR, area_id VARCHAR)`); err != nil {
+		return nil, err
+	}
+	var rows [][]driver.Value
+	for li, l := range layers {
+		for ai, id := range l.IDs {
+			rows = append(rows, []driver.Value{int32(li), int32(ai), l.Name, id})
+		}
+	}
+	return fn, store.AppendRows(ctx, conn, "stage_layer_areas", rows)
+}
+
+// placeTickets locates the tickets to place (all placeable ones with all)
+// in every layer, replaces their rows in ticket_areas and sets their geo
+// quality to ok or outside. It runs inside Assign's transaction.
+func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []string, all bool, log *slog.Logger) error {
+	where := "geo_quality IS NULL"
+	if all {
+		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
+	}
+	var cols, anyIn []string
+	for li := range layers {
+		cols = append(cols, fmt.Sprintf("%s(lon, lat) AS a%d", fn[li], li))
+		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
+	}
+	type step struct{ what, q string }
+	steps := []step{
+		{"locate", `CREATE OR REPLACE TEMP TABLE stage_placed AS
+			SELECT rowid AS rid, city, ticket_id, ` + strings.Join(cols, ", ") + `
+			FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND ` + where},
+		{"clear old places", `DELETE FROM ticket_areas WHERE (city, ticket_id) IN (SELECT city, ticket_id FROM stage_placed)`},
+	}
+	if all {
+		// Every placeable ticket is placed again: clear all places at once.
+		steps[1].q = `DELETE FROM ticket_areas`
+	}
+	for li := range layers {
+		steps = append(steps, step{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_areas
+			SELECT p.city, p.ticket_id, la.layer, la.area_id, 'point'
+			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d`, li, li)})
+	}
+	steps = append(steps, step{"set geo quality", `UPDATE tickets
+		SET geo_quality = CASE WHEN ` + strings.Join(anyIn, " OR ") + ` THEN 'ok' ELSE 'outside' END
+		FROM stage_placed p WHERE tickets.rowid = p.rid`})
+	for _, s := range steps {
+		start := time.Now()
+		if _, err := conn.ExecContext(ctx, s.q); err != nil {
+			return fmt.Errorf("assign: %s: %w", s.what, err)
+		}
+		log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// countPlaced counts the tickets this run placed, those left outside every
+// layer, and the placements per layer.
+func countPlaced(ctx context.Context, conn *sql.Conn, res *AssignResult) error {
+	if err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE t.geo_quality = 'outside')
+		FROM stage_placed p JOIN tickets t ON t.rowid = p.rid`).Scan(&res.Tickets, &res.Outside); err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT ta.layer, count(*) FROM ticket_areas ta
+		SEMI JOIN stage_placed p ON p.city = ta.city AND p.ticket_id = ta.ticket_id GROUP BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		var n int64
+		if err := rows.Scan(&l, &n); err != nil {
+			return err
+		}
+		res.Placed[l] = n
+	}
+	return rows.Err()
 }
 
 // snapOutside measures how far the points outside a layer lie from its

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +88,12 @@ func TestBostonSamplesLandInNeighborhoods(t *testing.T) {
 	for _, layer := range []string{"boston_geo/Boston_Neighborhoods.geojson", "boston_geo/bpda_boston_tracts_2020.geojson"} {
 		areas := readLayer(t, layer)
 		ix := NewIndex(areas, 0)
+		// orb's test recomputes every ring's bounds on each call: look only
+		// at areas whose bounds hold the point.
+		bounds := make([]orb.Bound, len(areas))
+		for a, mp := range areas {
+			bounds[a] = mp.Bound()
+		}
 		for _, sample := range []string{"boston311/qsv_boston311-100.csv", "boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv"} {
 			pts := bostonPoints(t, sample)
 			in := 0
@@ -94,12 +101,12 @@ func TestBostonSamplesLandInNeighborhoods(t *testing.T) {
 				got := ix.Locate(p[0], p[1])
 				var want []int
 				for a, mp := range areas {
-					if planar.MultiPolygonContains(mp, p) {
+					if bounds[a].Contains(p) && planar.MultiPolygonContains(mp, p) {
 						want = append(want, a)
 					}
 				}
 				switch {
-				case len(want) == 0 && got != -1, len(want) == 1 && got != want[0], len(want) > 1 && !contains(want, got):
+				case len(want) == 0 && got != -1, len(want) == 1 && got != want[0], len(want) > 1 && !slices.Contains(want, got):
 					t.Errorf("%s %v: index says %d, orb says %v", layer, p, got, want)
 				}
 				if got >= 0 {
@@ -113,13 +120,4 @@ func TestBostonSamplesLandInNeighborhoods(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(l []int, v int) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 )
 
 // Client talks to one GeoReport v2 endpoint.

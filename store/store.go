@@ -1,3 +1,9 @@
+// Package store keeps equity311's data in one DuckDB file: opening it with
+// its embedded, numbered schema migrations, one writer connection per job,
+// transactions and bulk appends, the one load sequence every loader
+// follows (Store.Load: already loaded? → stage → one transaction with the
+// sources row and its accounting), feed cursors, and the status and
+// export that researchers and operators read.
 package store
 
 import (

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311/internal/browser"
+	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
 )
@@ -35,7 +36,8 @@ func runCLI(t *testing.T, args ...string) string {
 }
 
 // TestDemo runs the whole pipeline on a small synthetic city and checks the
-// report against plain SQL on the database and against what the city planted.
+// report against plain SQL on the database and against what the city
+// planted, then opens the report in Chromium.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	out := runCLI(t, "demo", "--dir", dir, "--tickets", "30000", "--weeks", "6", "--seed", "5", "--quiet")
@@ -73,30 +75,23 @@ func TestDemo(t *testing.T) {
 		t.Errorf("load: read %d loaded %d rejected %d superseded %d; truth rows %d tickets %d malformed %d duplicates %d",
 			read, loaded, rejected, superseded, truth.Rows, truth.Tickets, truth.Dirt.MalformedDates, truth.Dirt.Duplicates)
 	}
-	rows, err := db.Query("SELECT channel, count(*) FROM tickets GROUP BY channel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for rows.Next() {
-		var ch string
-		var n int
-		rows.Scan(&ch, &n)
-		got[ch] = n
-	}
-	rows.Close()
+	got := storetest.ChannelCounts(t, st, "true")
 	for ch, n := range truth.ChannelCounts {
 		if got[ch] != n {
 			t.Errorf("channel %s: %d tickets, the city wrote %d", ch, got[ch], n)
 		}
 	}
 	var placeholder, missing int
-	db.QueryRow("SELECT count(*) FILTER (WHERE geo_quality = 'default_point'), count(*) FILTER (WHERE geo_quality = 'missing') FROM tickets").Scan(&placeholder, &missing)
+	if err := db.QueryRow("SELECT count(*) FILTER (WHERE geo_quality = 'default_point'), count(*) FILTER (WHERE geo_quality = 'missing') FROM tickets").Scan(&placeholder, &missing); err != nil {
+		t.Fatal(err)
+	}
 	if placeholder == 0 || missing == 0 {
 		t.Errorf("geo quality: %d default_point, %d missing; the city planted both", placeholder, missing)
 	}
 	var unassigned int
-	db.QueryRow("SELECT count(*) FROM tickets WHERE geo_quality IS NULL OR geo_quality = 'outside'").Scan(&unassigned)
+	if err := db.QueryRow("SELECT count(*) FROM tickets WHERE geo_quality IS NULL OR geo_quality = 'outside'").Scan(&unassigned); err != nil {
+		t.Fatal(err)
+	}
 	if unassigned != 0 {
 		t.Errorf("%d tickets unplaced inside a city that covers every generated point", unassigned)
 	}
@@ -121,7 +116,7 @@ func TestDemo(t *testing.T) {
 	// The report's numbers equal plain SQL on the database.
 	type cnt struct{ resident, app int64 }
 	want := map[string]cnt{}
-	rows, err = db.Query(`SELECT a.name, count(*) FILTER (WHERE t.resident_initiated), count(*) FILTER (WHERE t.channel = 'app')
+	rows, err := db.Query(`SELECT a.name, count(*) FILTER (WHERE t.resident_initiated), count(*) FILTER (WHERE t.channel = 'app')
 		FROM tickets t JOIN ticket_areas ta USING (city, ticket_id) JOIN areas a ON a.layer = ta.layer AND a.area_id = ta.area_id
 		WHERE ta.layer = 'neighborhoods' GROUP BY a.name`)
 	if err != nil {
@@ -130,7 +125,9 @@ func TestDemo(t *testing.T) {
 	for rows.Next() {
 		var name string
 		var c cnt
-		rows.Scan(&name, &c.resident, &c.app)
+		if err := rows.Scan(&name, &c.resident, &c.app); err != nil {
+			t.Fatal(err)
+		}
 		want[name] = c
 	}
 	rows.Close()
@@ -172,53 +169,36 @@ func TestDemo(t *testing.T) {
 		t.Errorf("checked only %d neighborhoods", checked)
 	}
 	var cityRes, cityApp int64
-	db.QueryRow("SELECT count(*) FILTER (WHERE resident_initiated), count(*) FILTER (WHERE channel = 'app') FROM tickets").Scan(&cityRes, &cityApp)
+	if err := db.QueryRow("SELECT count(*) FILTER (WHERE resident_initiated), count(*) FILTER (WHERE channel = 'app') FROM tickets").Scan(&cityRes, &cityApp); err != nil {
+		t.Fatal(err)
+	}
 	if s := fmt.Sprintf("(%s of %s)", commas(cityApp), commas(cityRes)); !bytes.Contains(page, []byte(s)) {
 		t.Errorf("key findings lack the citywide counts %s", s)
 	}
-}
 
-// TestDemoReportInChromium opens the demo's report offline in Chromium:
-// both maps draw every area and nothing is fetched.
-func TestDemoReportInChromium(t *testing.T) {
-	browser.Path(t)
-	dir := t.TempDir()
-	path := strings.TrimSpace(runCLI(t, "demo", "--dir", dir, "--tickets", "5000", "--weeks", "2", "--quiet"))
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "equity311.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	areas := map[string]int{}
-	rows, err := st.DB().Query("SELECT layer, count(*) FROM areas GROUP BY layer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var l string
-		var n int
-		rows.Scan(&l, &n)
-		areas[l] = n
-	}
-	rows.Close()
-	st.Close()
-	p := browser.Open(t, "file://"+path, nil)
-	if len(p.Exceptions) > 0 {
-		t.Errorf("JavaScript exceptions: %v", p.Exceptions)
-	}
-	if ext := p.External(); len(ext) > 0 {
-		t.Errorf("the report fetched from outside the file: %v", ext)
-	}
-	// Layers are in name order: map-0 neighborhoods, map-1 tracts.
-	for id, layer := range map[string]string{"map-0": "neighborhoods", "map-1": "tracts"} {
-		if p.Charts[id] < areas[layer] {
-			t.Errorf("%s drew %d paths for %d %s", id, p.Charts[id], areas[layer], layer)
+	// The report opens offline in Chromium: both maps draw every area and
+	// nothing is fetched.
+	t.Run("chromium", func(t *testing.T) {
+		browser.Path(t)
+		areas := storetest.CountBy(t, st, "SELECT layer, count(*) FROM areas GROUP BY layer")
+		p := browser.Open(t, "file://"+path, nil)
+		if len(p.Exceptions) > 0 {
+			t.Errorf("JavaScript exceptions: %v", p.Exceptions)
 		}
-	}
-	if p.Charts["rank-0"] == 0 {
-		t.Errorf("ranking drew nothing: %v", p.Charts)
-	}
-	t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)
+		if ext := p.External(); len(ext) > 0 {
+			t.Errorf("the report fetched from outside the file: %v", ext)
+		}
+		// Layers are in name order: map-0 neighborhoods, map-1 tracts.
+		for id, layer := range map[string]string{"map-0": "neighborhoods", "map-1": "tracts"} {
+			if p.Charts[id] < areas[layer] {
+				t.Errorf("%s drew %d paths for %d %s", id, p.Charts[id], areas[layer], layer)
+			}
+		}
+		if p.Charts["rank-0"] == 0 {
+			t.Errorf("ranking drew nothing: %v", p.Charts)
+		}
+		t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)
+	})
 }
 
 func countRows(t *testing.T, st *store.Store, table string) int {

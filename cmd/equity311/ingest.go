@@ -11,7 +11,7 @@ import (
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
 	"github.com/equity311/equity311/ingest/dump"
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/store"
 )
 

@@ -1,3 +1,7 @@
+// Package boundary reads area boundaries — GeoJSON FeatureCollections and
+// ESRI shapefiles (.shp, .zip or a folder), in WGS84 or a projected
+// coordinate system converted with geo/proj — and loads them as a layer of
+// areas for geo to place tickets in.
 package boundary
 
 import (

@@ -3,6 +3,7 @@ package boundary
 import (
 	"context"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -184,5 +185,50 @@ func TestSelfIntersectionReported(t *testing.T) {
 	square := orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}
 	if n := selfIntersections(square, 100); n != 0 {
 		t.Errorf("square: %d crossings", n)
+	}
+}
+
+// TestSelfIntersectionsSweepMatchesAllPairs compares the sweep with the
+// plain comparison of every pair of edges on every ring of Boston's
+// neighborhoods (Hyde Park's outline crosses itself).
+func TestSelfIntersectionsSweepMatchesAllPairs(t *testing.T) {
+	allPairs := func(r orb.Ring) int {
+		n, count := len(r)-1, 0
+		for i := 0; i < n; i++ {
+			for j := i + 2; j < n; j++ {
+				if i == 0 && j == n-1 {
+					continue
+				}
+				if segmentsMeet(r[i], r[i+1], r[j], r[j+1]) {
+					count++
+				}
+			}
+		}
+		return count
+	}
+	crossing := 0
+	for _, rel := range []string{"boston_geo/Boston_Neighborhoods.geojson"} {
+		b, err := os.ReadFile(shareddata.Path(t, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		areas, _, _, err := readFeatures(rel, b, nil, Options{Layer: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range areas {
+			for _, poly := range a.geom {
+				for _, ring := range poly {
+					got, want := selfIntersections(ring, 1<<20), allPairs(ring)
+					if got != want {
+						t.Errorf("%s %s: sweep finds %d crossings, all pairs %d", rel, a.id, got, want)
+					}
+					crossing += want
+				}
+			}
+		}
+	}
+	if crossing == 0 {
+		t.Error("no crossing found: Hyde Park's outline crosses itself")
 	}
 }

@@ -3,12 +3,14 @@ package boundary
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,30 +347,37 @@ func readDbf(b []byte) ([]map[string]any, error) {
 }
 
 // selfIntersections counts pairs of non-adjacent edges of a closed ring
-// that cross or touch. Rings over maxVertices are not checked (-1).
+// that cross or touch. Rings over maxVertices are not checked (-1). Edges
+// are swept in order of their lowest y, so each is compared only with the
+// edges whose y-range overlaps its own.
 func selfIntersections(r orb.Ring, maxVertices int) int {
 	n := len(r) - 1 // edges
 	if n > maxVertices {
 		return -1
 	}
-	type seg struct{ a, b orb.Point }
+	type seg struct {
+		a, b       orb.Point
+		minY, maxY float64
+		minX, maxX float64
+		k          int // edge number along the ring
+	}
 	segs := make([]seg, n)
 	for i := 0; i < n; i++ {
-		segs[i] = seg{r[i], r[i+1]}
+		a, b := r[i], r[i+1]
+		segs[i] = seg{a, b, math.Min(a[1], b[1]), math.Max(a[1], b[1]), math.Min(a[0], b[0]), math.Max(a[0], b[0]), i}
 	}
+	slices.SortFunc(segs, func(x, y seg) int { return cmp.Compare(x.minY, y.minY) })
 	count := 0
-	for i := 0; i < n; i++ {
-		si := segs[i]
-		minX, maxX := math.Min(si.a[0], si.b[0]), math.Max(si.a[0], si.b[0])
-		minY, maxY := math.Min(si.a[1], si.b[1]), math.Max(si.a[1], si.b[1])
-		for j := i + 2; j < n; j++ {
-			if i == 0 && j == n-1 {
-				continue // the closing edge meets the first at the start point
-			}
-			sj := segs[j]
-			if math.Max(sj.a[0], sj.b[0]) < minX || math.Min(sj.a[0], sj.b[0]) > maxX ||
-				math.Max(sj.a[1], sj.b[1]) < minY || math.Min(sj.a[1], sj.b[1]) > maxY {
+	for p := range segs {
+		si := segs[p]
+		for q := p + 1; q < n && segs[q].minY <= si.maxY; q++ {
+			sj := segs[q]
+			if sj.maxX < si.minX || sj.minX > si.maxX {
 				continue
+			}
+			lo, hi := min(si.k, sj.k), max(si.k, sj.k)
+			if hi-lo == 1 || lo == 0 && hi == n-1 {
+				continue // neighbours along the ring meet at their shared vertex
 			}
 			if segmentsMeet(si.a, si.b, sj.a, sj.b) {
 				count++

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/shareddata"
 	"github.com/equity311/equity311/internal/storetest"
 )

@@ -1,6 +1,10 @@
-// Package ingest loads what cities publish into the equity311 store: 311
-// dumps (CSV, plain or gzipped) read through a Profile, area boundaries
-// (GeoJSON) and census tables.
+// Package dump loads city 311 service requests into tickets: CSV dumps
+// (plain or gzipped) read through a Profile that maps a publisher's columns
+// and channel values to equity311's, and their API forms — CKAN datastore
+// resources and Socrata datasets — through the same profiles. LoadRecords
+// takes records from any reader (ingest/open311sync feeds it Open311
+// requests). Tickets without a channel take the one their Open311 feed
+// recorded (Reconcile).
 package dump
 
 import (
@@ -225,7 +229,7 @@ func stageTickets(ctx context.Context, conn *sql.Conn, spec Records, rp *rowPars
 	if err := st8.wait(); err != nil {
 		return out, 0, fmt.Errorf("read %s: %w", spec.Name, err)
 	}
-	out.Rejects, out.Read, out.Excluded = st8.rejects, st8.read, st8.excluded
+	out.Rejects, out.Read, out.Excluded = st8.rejects, st8.nread.Load(), st8.excluded
 	if out.Checksum, err = spec.Checksum(); err != nil {
 		return out, 0, fmt.Errorf("read %s: %w", spec.Name, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/jsontext"
 	"github.com/equity311/equity311/store"
 )

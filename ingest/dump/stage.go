@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/equity311/equity311/ingest/csvrec"
 	"github.com/equity311/equity311/store"
@@ -75,7 +76,8 @@ type stager struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	err      error
-	read     int64
+	nread    atomic.Int64 // records read, good and bad
+	mu       sync.Mutex   // guards excluded and rejects
 	excluded int64
 	rejects  []store.Reject
 }
@@ -88,102 +90,17 @@ func stageRecords(ctx context.Context, rd RecordReader, rp *rowParser, progress 
 	ctx, cancel := context.WithCancel(ctx)
 	s := &stager{rows: make(chan rowBatch, 4), cancel: cancel, done: make(chan struct{})}
 	raw := make(chan recordBatch, 4)
-	var mu sync.Mutex
-	addRejects := func(r []store.Reject, excluded int64) {
-		mu.Lock()
-		s.rejects = append(s.rejects, r...)
-		s.excluded += excluded
-		mu.Unlock()
-	}
 	var readErr error
-	go func() { // reader
+	go func() {
 		defer close(raw)
-		b := recordBatch{}
-		var rej []store.Reject
-		send := func() bool {
-			select {
-			case raw <- b:
-			case <-ctx.Done():
-				return false
-			}
-			b = recordBatch{arena: make([]byte, 0, len(b.arena)), ends: make([]int, 0, len(b.ends))}
-			progress()
-			return true
-		}
-		for {
-			fields, line, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				var re *csvrec.RecordError
-				if !errors.As(err, &re) {
-					readErr = err
-					return
-				}
-				s.read++
-				rej = append(rej, store.Reject{Line: int64(re.Line), Reason: re.Err.Error(), Raw: string(re.Raw)})
-				continue
-			}
-			s.read++
-			ref := recordRef{line: line, first: len(b.ends), fields: len(fields)}
-			for _, f := range fields {
-				b.arena = append(b.arena, f...)
-				b.ends = append(b.ends, len(b.arena))
-			}
-			b.arena = append(b.arena, rd.Raw()...)
-			b.ends = append(b.ends, len(b.arena))
-			b.recs = append(b.recs, ref)
-			if len(b.recs) == batchRecords && !send() {
-				return
-			}
-		}
-		if len(b.recs) > 0 {
-			send()
-		}
-		addRejects(rej, 0)
+		readErr = s.read(ctx, rd, raw, progress)
 	}()
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
-		go func() { // converter
+		go func() {
 			defer wg.Done()
-			var rej []store.Reject
-			var excluded int64
-			var fields [][]byte
-			for b := range raw {
-				out := rowBatch{rows: make([][stageCols]driver.Value, 0, len(b.recs))}
-				for _, r := range b.recs {
-					fields = fields[:0]
-					start := 0
-					if r.first > 0 {
-						start = b.ends[r.first-1]
-					}
-					for k := r.first; k < r.first+r.fields; k++ {
-						fields = append(fields, b.arena[start:b.ends[k]])
-						start = b.ends[k]
-					}
-					var row [stageCols]driver.Value
-					switch res := rp.parse(fields, r.line, &row); {
-					case res.excluded:
-						excluded++
-					case res.Reason != "":
-						res.Raw = string(b.arena[start:b.ends[r.first+r.fields]])
-						rej = append(rej, res.Reject)
-					default:
-						out.rows = append(out.rows, row)
-					}
-				}
-				select {
-				case s.rows <- out:
-				case <-ctx.Done():
-					for range raw {
-					}
-					addRejects(rej, excluded)
-					return
-				}
-			}
-			addRejects(rej, excluded)
+			s.convert(ctx, raw, rp)
 		}()
 	}
 	go func() {
@@ -196,6 +113,102 @@ func stageRecords(ctx context.Context, rd RecordReader, rp *rowParser, progress 
 		close(s.done)
 	}()
 	return s
+}
+
+// read copies records out of rd into batches of batchRecords and sends
+// them on raw; bad records become rejects. It returns the reader's error.
+func (s *stager) read(ctx context.Context, rd RecordReader, raw chan<- recordBatch, progress func()) error {
+	b := recordBatch{}
+	var rej []store.Reject
+	send := func() bool {
+		select {
+		case raw <- b:
+		case <-ctx.Done():
+			return false
+		}
+		b = recordBatch{arena: make([]byte, 0, len(b.arena)), ends: make([]int, 0, len(b.ends))}
+		progress()
+		return true
+	}
+	for {
+		fields, line, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var re *csvrec.RecordError
+			if !errors.As(err, &re) {
+				return err
+			}
+			s.nread.Add(1)
+			rej = append(rej, store.Reject{Line: int64(re.Line), Reason: re.Err.Error(), Raw: string(re.Raw)})
+			continue
+		}
+		s.nread.Add(1)
+		ref := recordRef{line: line, first: len(b.ends), fields: len(fields)}
+		for _, f := range fields {
+			b.arena = append(b.arena, f...)
+			b.ends = append(b.ends, len(b.arena))
+		}
+		b.arena = append(b.arena, rd.Raw()...)
+		b.ends = append(b.ends, len(b.arena))
+		b.recs = append(b.recs, ref)
+		if len(b.recs) == batchRecords && !send() {
+			return nil
+		}
+	}
+	if len(b.recs) > 0 {
+		send()
+	}
+	s.addRejects(rej, 0)
+	return nil
+}
+
+// convert turns batches of records into rows with rp until raw closes or
+// the pipeline is cancelled.
+func (s *stager) convert(ctx context.Context, raw <-chan recordBatch, rp *rowParser) {
+	var rej []store.Reject
+	var excluded int64
+	defer func() { s.addRejects(rej, excluded) }()
+	var fields [][]byte
+	for b := range raw {
+		out := rowBatch{rows: make([][stageCols]driver.Value, 0, len(b.recs))}
+		for _, r := range b.recs {
+			fields = fields[:0]
+			start := 0
+			if r.first > 0 {
+				start = b.ends[r.first-1]
+			}
+			for k := r.first; k < r.first+r.fields; k++ {
+				fields = append(fields, b.arena[start:b.ends[k]])
+				start = b.ends[k]
+			}
+			var row [stageCols]driver.Value
+			switch res := rp.parse(fields, r.line, &row); {
+			case res.excluded:
+				excluded++
+			case res.Reason != "":
+				res.Raw = string(b.arena[start:b.ends[r.first+r.fields]])
+				rej = append(rej, res.Reject)
+			default:
+				out.rows = append(out.rows, row)
+			}
+		}
+		select {
+		case s.rows <- out:
+		case <-ctx.Done():
+			for range raw {
+			}
+			return
+		}
+	}
+}
+
+func (s *stager) addRejects(r []store.Reject, excluded int64) {
+	s.mu.Lock()
+	s.rejects = append(s.rejects, r...)
+	s.excluded += excluded
+	s.mu.Unlock()
 }
 
 // wait waits for the pipeline to finish and returns its error.

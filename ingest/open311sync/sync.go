@@ -18,7 +18,7 @@ import (
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest/dump"
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/open311"
 	"github.com/equity311/equity311/store"
 )

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311/ingest/dump"
-	"github.com/equity311/equity311/ingest/fetch"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/open311"

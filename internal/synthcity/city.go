@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -384,14 +383,4 @@ func (t *Tract) AppProbability(week int) float64 {
 	eta := betaIntercept + betaLogIncome*math.Log(t.MedianIncome/60000) + beta65*t.Share65Plus +
 		betaLEP*t.ShareLimitedEnglish + betaBroadband*t.ShareBroadband + betaTrend*float64(week) + t.AreaNoise
 	return 1 / (1 + math.Exp(-eta))
-}
-
-// sortedKeys returns a map's keys in order (deterministic output).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Section is one titled table of the store's status.
+type Section struct {
+	Title   string
+	Columns []string
+	Rows    [][]string // cells as text; "" for NULL
+	// More counts rows left out of Rows by the section's limit (0 when none).
+	More int
+}
+
+// StatusOptions configure Status.
+type StatusOptions struct {
+	// Full lists every id in sections that otherwise show a few examples.
+	Full bool
+}
+
+// statusQuery is one section of Status.
+type statusQuery struct {
+	title string
+	q     string
+	limit int // rows shown at most; 0 for all
+}
+
+// examples is how many ids a summary line shows unless Full.
+const examples = 8
+
+func statusQueries(opt StatusOptions) []statusQuery {
+	ex := fmt.Sprintf("list_slice(list(%%s ORDER BY %%s), 1, %d)", examples)
+	if opt.Full {
+		ex = "list(%s ORDER BY %s)"
+	}
+	list := func(col string) string { return "array_to_string(" + fmt.Sprintf(ex, col, col) + ", ' ')" }
+	return []statusQuery{
+		{"Sources", `SELECT source_id AS id, kind, name, coalesce(profile, '') AS profile, rows_read AS read, rows_loaded AS loaded,
+			rows_rejected AS rejected, rows_excluded AS excluded, rows_superseded AS superseded, strftime(loaded_at, '%Y-%m-%d %H:%M') AS loaded_at
+			FROM sources ORDER BY source_id`, 0},
+		{"Tickets", `SELECT city, count(*) AS tickets, strftime(min(opened_at), '%Y-%m-%d') AS first, strftime(max(opened_at), '%Y-%m-%d') AS last,
+			count(*) FILTER (WHERE resident_initiated) AS resident, count(*) FILTER (WHERE channel = 'unknown') AS unknown_channel,
+			count(*) FILTER (WHERE channel_basis = 'open311') AS channel_from_open311
+			FROM tickets GROUP BY city ORDER BY city`, 0},
+		{"Channels", `SELECT city, channel, count(*) AS n FROM tickets GROUP BY ALL ORDER BY city, n DESC`, 0},
+		{"Channel values loaded as unknown (not in the profile's map, or UNKNOWN in the source)", `SELECT city, channel_raw, count(*) AS n FROM tickets
+			WHERE channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL ORDER BY n DESC, channel_raw`, 20},
+		{"Geo quality", `SELECT coalesce(geo_quality, 'not yet assigned') AS geo_quality, count(*) AS n,
+			round(median(outside_m)) AS median_m_from_nearest_area FROM tickets GROUP BY ALL ORDER BY n DESC`, 0},
+		{"Rejects by reason", `SELECT source_id, coalesce(field, '') AS field, regexp_replace(reason, '"[^"]*"', '"…"', 'g') AS reason, count(*) AS n
+			FROM rejects GROUP BY ALL ORDER BY source_id, n DESC, reason`, 30},
+		{"Layers", `SELECT l.layer, l.areas, l.id_prop, l.name_prop,
+			(SELECT count(DISTINCT ticket_id) FROM ticket_areas ta WHERE ta.layer = l.layer) AS tickets_placed,
+			(SELECT count(DISTINCT area_id) FROM demographics d WHERE d.layer = l.layer) AS areas_with_census
+			FROM layers l ORDER BY layer`, 0},
+		{"Areas with no census population", `SELECT a.layer, count(*) AS areas, ` + list("a.area_id") + ` AS ids
+			FROM areas a WHERE EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer)
+			AND NOT EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer AND d.area_id = a.area_id)
+			GROUP BY 1 ORDER BY 1`, 0},
+		{"Census ids with no area", `SELECT layer, count(*) AS ids, ` + list("area_id") + ` AS examples
+			FROM (SELECT DISTINCT d.layer, d.area_id FROM demographics d
+				WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id))
+			GROUP BY 1 ORDER BY 1`, 0},
+		{"Feeds (incremental syncs)", `SELECT feed, cursor, strftime(synced_at, '%Y-%m-%d %H:%M') AS synced_at FROM sync_state ORDER BY feed`, 0},
+		{"Analysed periods", `SELECT period, strftime(computed_at, '%Y-%m-%d %H:%M') AS computed, tickets, resident
+			FROM analysis_runs ORDER BY computed_at DESC, period`, 10},
+		{"Tables (equity311 export --table T)", `SELECT table_name AS "table", estimated_size AS rows, column_count AS columns
+			FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary ORDER BY 1`, 0},
+	}
+}
+
+// Status describes what the store holds: sources and their accounting,
+// tickets by city and channel, geo quality, rejects, layers and census
+// coverage, feeds, analysed periods, and the tables there are.
+func (s *Store) Status(ctx context.Context, opt StatusOptions) ([]Section, error) {
+	var out []Section
+	for _, sq := range statusQueries(opt) {
+		sec, err := s.section(ctx, sq)
+		if err != nil {
+			return nil, fmt.Errorf("status %s: %w", sq.title, err)
+		}
+		out = append(out, sec)
+	}
+	return out, nil
+}
+
+func (s *Store) section(ctx context.Context, sq statusQuery) (Section, error) {
+	sec := Section{Title: sq.title}
+	rows, err := s.db.QueryContext(ctx, sq.q)
+	if err != nil {
+		return sec, err
+	}
+	defer rows.Close()
+	if sec.Columns, err = rows.Columns(); err != nil {
+		return sec, err
+	}
+	vals := make([]any, len(sec.Columns))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if sq.limit > 0 && len(sec.Rows) == sq.limit {
+			sec.More++
+			continue
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return sec, err
+		}
+		cells := make([]string, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				cells[i] = fmt.Sprint(v)
+			}
+		}
+		sec.Rows = append(sec.Rows, cells)
+	}
+	return sec, rows.Err()
+}
+
+// ErrNoTable is returned by Export for a name that is not a table.
+var ErrNoTable = errors.New("no such table")
+
+// Export copies a table to a CSV or Parquet file with DuckDB's COPY and
+// returns the rows written. The table must exist in the main schema; its
+// name is checked, never pasted blindly into SQL.
+func (s *Store) Export(ctx context.Context, table, format, out string) (int64, error) {
+	if format != "csv" && format != "parquet" {
+		return 0, fmt.Errorf("format %q: want csv or parquet", format)
+	}
+	var name string
+	err := s.db.QueryRowContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'main' AND table_name = ?`, table).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: %q (equity311 status lists the tables)", ErrNoTable, table)
+	}
+	if err != nil {
+		return 0, err
+	}
+	opts := "FORMAT csv, HEADER"
+	if format == "parquet" {
+		opts = "FORMAT parquet"
+	}
+	q := fmt.Sprintf(`COPY (SELECT * FROM "%s") TO '%s' (%s)`, name, strings.ReplaceAll(out, "'", "''"), opts)
+	res, err := s.db.ExecContext(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("export %s: %w", table, err)
+	}
+	return res.RowsAffected()
+}
