@@ -104,3 +104,32 @@ func ResidentSQL(ch string) string {
 	return fmt.Sprintf("(CASE WHEN %s IN (%s) THEN true WHEN %s IN (%s) THEN false END)",
 		ch, strings.Join(yes, ", "), ch, strings.Join(no, ", "))
 }
+
+// Meaning explains a channel in plain words, for reports.
+func (c Channel) Meaning() string {
+	switch c {
+	case App:
+		return "a smartphone app (the city's own or an Open311 client)"
+	case Web:
+		return "a web form or self-service portal"
+	case Online:
+		return "the app or the web: the source records only that the request came online, not which"
+	case Phone:
+		return "a call to the 311 centre"
+	case Email:
+		return "e-mail or a letter"
+	case Social:
+		return "Twitter or another social network"
+	case WalkIn:
+		return "in person at a city office"
+	case Employee:
+		return "city staff, including city-worker apps: not a resident's request"
+	case Integration:
+		return "another city system: not a resident's request"
+	case Other:
+		return "a channel the source names but equity311 does not group"
+	case Unknown:
+		return "not recorded, or a value the source's profile does not map"
+	}
+	return ""
+}

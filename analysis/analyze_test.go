@@ -30,10 +30,10 @@ func TestShareAndRateUndefined(t *testing.T) {
 	if e := share(0, 0); !math.IsNaN(e.Value) || !math.IsNaN(e.Lo) {
 		t.Errorf("share of nothing: %+v, want NaN", e)
 	}
-	if e := per1000(5, math.NaN()); !math.IsNaN(e.Value) {
+	if e := per1000(5, math.NaN(), 1); !math.IsNaN(e.Value) {
 		t.Errorf("rate without population: %+v", e)
 	}
-	if e := per1000(5, 0); !math.IsNaN(e.Value) {
+	if e := per1000(5, 0, 1); !math.IsNaN(e.Value) {
 		t.Errorf("rate over zero population: %+v", e)
 	}
 	lo, hi := Wilson(3, 5, z95)
@@ -41,8 +41,8 @@ func TestShareAndRateUndefined(t *testing.T) {
 		t.Errorf("share(3, 5) = %+v", e)
 	}
 	plo, phi := PoissonExact(5, 0.95)
-	if e := per1000(5, 250); e.Value != 20 || math.Abs(e.Lo-plo*4) > 1e-12 || math.Abs(e.Hi-phi*4) > 1e-12 {
-		t.Errorf("per1000(5, 250) = %+v", e)
+	if e := per1000(5, 250, 0.5); e.Value != 40 || math.Abs(e.Lo-plo*8) > 1e-12 || math.Abs(e.Hi-phi*8) > 1e-12 {
+		t.Errorf("per1000(5, 250, half a year) = %+v, want 40 a year", e)
 	}
 }
 
@@ -57,7 +57,8 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 	exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
 	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ''::BLOB), ('hoods', 'B', 'Beta', 1, ''::BLOB),
 		('tracts', 'T1', 'T1', 1, ''::BLOB), ('tracts', 'T2', 'T2', 1, ''::BLOB)`)
-	exec(t, st, `INSERT INTO demographics VALUES ('tracts', 'T1', 'population', 100, NULL, ''), ('tracts', 'T2', 'population', 300, NULL, '')`)
+	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now()), (2, 'census', 'c.csv', now())`)
+	exec(t, st, `INSERT INTO demographics VALUES ('tracts', 'T1', 'population', 100, NULL, '', 2, 'P0020001'), ('tracts', 'T2', 'population', 300, NULL, '', 2, 'P0020001')`)
 	exec(t, st, `INSERT INTO crosswalk VALUES ('tracts', 'T1', 'hoods', 'A', 1.0), ('tracts', 'T2', 'hoods', 'A', 0.5), ('tracts', 'T2', 'hoods', 'B', 0.5)`)
 	n := 0
 	add := func(area, channel string, k int, at time.Time) {
@@ -108,12 +109,15 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 	check("A tickets", float64(a.Tickets), 6)
 	check("A app share", a.AppShare.Value, 0.6)
 	check("A population (100 + 300/2 through the crosswalk)", a.Population, 250)
-	check("A resident per 1000", a.ResidentPer1000.Value, 20)
+	check("A resident per 1000 per year (5 requests in a week)", a.ResidentPer1000.Value, 5/0.25/(7/365.25))
 	check("B population", b.Population, 150)
 	check("B digital share", b.DigitalShare.Value, 0.1)
 	check("B app share", b.AppShare.Value, 0)
-	if a.PopulationBasis != "crosswalk" {
+	if a.PopulationBasis != "crosswalk from tracts" {
 		t.Errorf("A population basis %q, want crosswalk", a.PopulationBasis)
+	}
+	if a.ShareBase != 5 || b.ShareBase != 10 {
+		t.Errorf("share bases %d, %d", a.ShareBase, b.ShareBase)
 	}
 	if !a.LowCount || b.LowCount {
 		t.Errorf("low_count A %v (5 < 10) B %v (10)", a.LowCount, b.LowCount)
@@ -131,5 +135,75 @@ func exec(t *testing.T, st *store.Store, q string, args ...any) {
 	t.Helper()
 	if _, err := st.DB().Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// TestPopulationRule: of two census files giving a layer's population, the
+// decennial count wins by default and the ACS one when asked, whichever
+// was loaded first; a source that cannot record the app stays out of the
+// shares but counts in the rates.
+func TestPopulationRule(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p := equity311.Range(day.Truncate(24*time.Hour), day.Truncate(24*time.Hour).AddDate(0, 0, 7))
+	for _, order := range [][2]int{{2, 3}, {3, 2}} {
+		st := storetest.Open(t)
+		exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
+		exec(t, st, `INSERT INTO areas VALUES ('tracts', 'T1', 'T1', 1, ''::BLOB)`)
+		exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at, records_app) VALUES
+			(1, 'dump', 'app.csv', now(), true), (4, 'dump', 'calls.csv', now(), false),
+			(?, 'census', 'census2020.csv', now(), NULL), (?, 'census', 'acs.csv', now(), NULL)`, order[0], order[1])
+		exec(t, st, `INSERT INTO demographics VALUES ('tracts', 'T1', 'population', 1000, NULL, '2020', ?, 'P0020001'),
+			('tracts', 'T1', 'population', 900, 50, 'acs2019', ?, 'B01003_001')`, order[0], order[1])
+		for i, c := range []struct{ ch, src string }{{"app", "1"}, {"phone", "1"}, {"phone", "4"}, {"online", "4"}} {
+			exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, resident_initiated, source_id)
+				VALUES ('c', 't%d', ?, '%s', 'reported', true, %s)`, i, c.ch, c.src), day)
+			exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas VALUES ('c', 't%d', 'tracts', 'T1', 'point')`, i))
+		}
+		for from, want := range map[string]float64{"": 1000, "decennial": 1000, "acs": 900} {
+			if _, err := Analyze(ctx, st, Options{Period: &p, PopulationFrom: from, MinCount: 1}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Load(ctx, st, p.Label)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := r.Areas["tracts"][0]
+			if a.Population != want {
+				t.Errorf("sources in order %v, population from %q: %v (%s), want %v", order, from, a.Population, a.PopulationBasis, want)
+			}
+			if a.Resident != 4 || a.ShareBase != 2 || a.AppShare.Value != 0.5 || a.DigitalShare.Value != 0.5 {
+				t.Errorf("resident %d, share base %d, app share %v, digital share %v; want 4, 2, 0.5, 0.5 (calls.csv cannot record the app)",
+					a.Resident, a.ShareBase, a.AppShare.Value, a.DigitalShare.Value)
+			}
+		}
+	}
+}
+
+// TestDefaultPeriod: the last 52 complete weeks of the data, never before
+// its first complete week.
+func TestDefaultPeriod(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		first, last string // dates of the earliest and latest requests
+		from, to    string
+	}{
+		{"2026-01-05", "2026-03-01", "2026-01-05", "2026-03-02"}, // Monday to Sunday: all of it
+		{"2026-01-07", "2026-03-03", "2026-01-12", "2026-03-02"}, // partial weeks at both ends are left out
+		{"2020-01-06", "2026-03-01", "2025-03-03", "2026-03-02"}, // six years: the last 52 weeks
+	} {
+		st := storetest.Open(t)
+		exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
+		for i, d := range []string{c.first, c.last} {
+			exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id)
+				VALUES ('c', 't%d', TIMESTAMPTZ '%s 12:00:00+00', 'phone', 'reported', 1)`, i, d))
+		}
+		p, err := DefaultPeriod(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.From.Format("2006-01-02") + ".." + p.To.Format("2006-01-02"); got != c.from+".."+c.to {
+			t.Errorf("data %s..%s: period %s, want %s..%s", c.first, c.last, got, c.from, c.to)
+		}
 	}
 }

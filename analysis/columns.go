@@ -38,6 +38,7 @@ func metricColumns() []metricColumn {
 		{name: "resident", get: func(a *AreaMetrics) driver.Value { return a.Resident }, dest: func(a *AreaMetrics) any { return &a.Resident }},
 		{name: "app", get: func(a *AreaMetrics) driver.Value { return a.App }, dest: func(a *AreaMetrics) any { return &a.App }},
 		{name: "digital", get: func(a *AreaMetrics) driver.Value { return a.Digital }, dest: func(a *AreaMetrics) any { return &a.Digital }},
+		{name: "share_base", get: func(a *AreaMetrics) driver.Value { return a.ShareBase }, dest: func(a *AreaMetrics) any { return &a.ShareBase }},
 	}
 	cols = append(cols, estimateColumns("app_share", func(a *AreaMetrics) *Estimate { return &a.AppShare })...)
 	cols = append(cols, estimateColumns("digital_share", func(a *AreaMetrics) *Estimate { return &a.DigitalShare })...)

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,14 +14,29 @@ import (
 
 // Results are a period's stored analysis, as reports read them.
 type Results struct {
-	Period   equity311.Period
-	MinCount int
-	Tickets  int64
-	Resident int64
+	Period      equity311.Period
+	PeriodBasis string  // "requested", or how the default period was chosen
+	Years       float64 // the period's length: rates are per 1,000 residents per year
+	MinCount    int
+	Tickets     int64
+	Resident    int64
 	// Areas by layer, in area id order; CityLayer holds citywide totals.
 	Areas   map[string][]*AreaMetrics
 	Layers  []string // polygon layers, in name order
 	Quality map[string]int64
+	// Sources are the period's requests by source and channel.
+	Sources []SourceChannel
+}
+
+// SourceChannel is a row of analysis_source_channels: one source's
+// requests on one channel in the period.
+type SourceChannel struct {
+	City, Source, Profile string
+	SourceID              int64
+	RecordsApp            bool
+	Channel               equity311.Channel
+	Resident              sql.NullBool
+	N                     int64
 }
 
 // ErrNoAnalysis is returned by Load when a period has not been analysed.
@@ -41,14 +57,17 @@ func Load(ctx context.Context, st *store.Store, period string) (*Results, error)
 	db := st.DB()
 	r := &Results{Areas: map[string][]*AreaMetrics{}, Quality: map[string]int64{}}
 	r.Period.Label = period
-	err := db.QueryRowContext(ctx, "SELECT period_from, period_to, min_count, tickets, resident FROM analysis_runs WHERE period = ?", period).
-		Scan(&r.Period.From, &r.Period.To, &r.MinCount, &r.Tickets, &r.Resident)
+	var years sql.NullFloat64
+	err := db.QueryRowContext(ctx, `SELECT period_from, period_to, min_count, tickets, resident, coalesce(period_basis, 'requested'), years
+		FROM analysis_runs WHERE period = ?`, period).
+		Scan(&r.Period.From, &r.Period.To, &r.MinCount, &r.Tickets, &r.Resident, &r.PeriodBasis, &years)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s (run analyze for it first)", ErrNoAnalysis, period)
 	}
 	if err != nil {
 		return nil, err
 	}
+	r.Years = cmp.Or(years.Float64, Years(r.Period))
 	if loc, err := st.Location(ctx); err == nil {
 		r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
 	}
@@ -125,7 +144,25 @@ func Load(ctx context.Context, st *store.Store, period string) (*Results, error)
 		}
 		r.Quality[item] = n
 	}
-	return r, qrows.Err()
+	if err := qrows.Err(); err != nil {
+		return nil, err
+	}
+	srows, err := db.QueryContext(ctx, `SELECT city, source_id, source, coalesce(profile, ''), records_app, channel, resident, n
+		FROM analysis_source_channels WHERE period = ? ORDER BY city, source_id, n DESC, channel`, period)
+	if err != nil {
+		return nil, err
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var sc SourceChannel
+		var ch string
+		if err := srows.Scan(&sc.City, &sc.SourceID, &sc.Source, &sc.Profile, &sc.RecordsApp, &ch, &sc.Resident, &sc.N); err != nil {
+			return nil, err
+		}
+		sc.Channel = equity311.Channel(ch)
+		r.Sources = append(r.Sources, sc)
+	}
+	return r, srows.Err()
 }
 
 // City returns the citywide totals (the first city when there are several).

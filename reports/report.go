@@ -127,6 +127,17 @@ type page struct {
 	Quality                        []qualityRow
 	Charts                         []chartSpec
 	Channels                       []channelRow
+	PeriodBasis                    string // how the period was chosen
+	Sources                        []sourceRow
+}
+
+// sourceRow is one source's resident requests by channel, for the data
+// quality section: which sources the shares rest on.
+type sourceRow struct {
+	Source, Profile string
+	RecordsApp      bool
+	Resident        int64
+	ByChannel       string // "app 120, phone 80, ..."
 }
 
 type layerView struct {
@@ -150,6 +161,7 @@ type channelRow struct {
 	N        int64
 	Share    float64
 	Resident string
+	Meaning  string
 }
 
 // chartSpec is one chart: the echarts option (built with go-echarts), the
@@ -244,9 +256,36 @@ func buildPage(ctx context.Context, st *store.Store, res *analysis.Results, opt 
 		} else if ri {
 			r = "yes"
 		}
-		p.Channels = append(p.Channels, channelRow{Channel: string(ch), N: n, Share: float64(n) / float64(total), Resident: r})
+		p.Channels = append(p.Channels, channelRow{Channel: string(ch), N: n, Share: float64(n) / float64(total), Resident: r, Meaning: ch.Meaning()})
 	}
+	p.PeriodBasis = res.PeriodBasis
+	p.Sources = sourceRows(res)
 	return p, nil
+}
+
+// sourceRows sums each source's resident requests by channel.
+func sourceRows(res *analysis.Results) []sourceRow {
+	var out []sourceRow
+	idx := map[int64]int{}
+	var parts [][]string
+	for _, sc := range res.Sources {
+		if !sc.Resident.Valid || !sc.Resident.Bool {
+			continue
+		}
+		k, ok := idx[sc.SourceID]
+		if !ok {
+			k = len(out)
+			idx[sc.SourceID] = k
+			out = append(out, sourceRow{Source: filepath.Base(sc.Source), Profile: sc.Profile, RecordsApp: sc.RecordsApp})
+			parts = append(parts, nil)
+		}
+		out[k].Resident += sc.N
+		parts[k] = append(parts[k], fmt.Sprintf("%s %s", sc.Channel, num(sc.N)))
+	}
+	for k := range out {
+		out[k].ByChannel = strings.Join(parts[k], ", ")
+	}
+	return out
 }
 
 func layerTitle(l string) string {
@@ -385,8 +424,16 @@ func findings(res *analysis.Results, main *layerView) []string {
 	if c.Resident == 0 {
 		return []string{"No resident-initiated requests were recorded in this period."}
 	}
-	out = append(out, fmt.Sprintf("Across the city, %s of resident requests (%s of %s) came through the smartphone app (95%% interval %s); %s came through the app or the web.",
-		pct(c.AppShare.Value), num(c.App), num(c.Resident), ci(c.AppShare), pct(c.DigitalShare.Value)))
+	if c.ShareBase == 0 {
+		out = append(out, fmt.Sprintf("None of the %s resident requests came from a source that can record the app, so no app share can be given.", num(c.Resident)))
+	} else {
+		out = append(out, fmt.Sprintf("Across the city, %s of resident requests (%s of %s) came through the smartphone app (95%% interval %s); %s came through the app or the web.",
+			pct(c.AppShare.Value), num(c.App), num(c.ShareBase), ci(c.AppShare), pct(c.DigitalShare.Value)))
+	}
+	if left := c.Resident - c.ShareBase; left > 0 {
+		out = append(out, fmt.Sprintf("%s resident requests came from sources whose records cannot tell app requests from others (see Data quality); they count in the rates but not in the app and digital shares.",
+			num(left)))
+	}
 	if main != nil {
 		var shown []*analysis.AreaMetrics
 		for _, a := range main.Rows {
@@ -415,7 +462,7 @@ func findings(res *analysis.Results, main *layerView) []string {
 		}
 	}
 	if !math.IsNaN(c.ResidentPer1000.Value) {
-		out = append(out, fmt.Sprintf("Residents made %s requests per 1,000 residents in the period, %s of them through the app.",
+		out = append(out, fmt.Sprintf("Residents made %s requests per 1,000 residents a year, %s of them through the app.",
 			rate(c.ResidentPer1000.Value), rate(c.AppPer1000.Value)))
 	}
 	q := res.Quality

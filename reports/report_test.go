@@ -43,7 +43,7 @@ func hostileCity(t testing.TB) (*store.Store, *analysis.Results) {
 	for i := 0; i < 60; i++ {
 		lon := -71.09 + float64(i%2)*0.05
 		src := []string{"Citizens Connect App", "Constituent Call", "Self Service", "<b>Fax</b>"}[i%4]
-		fmt.Fprintf(&b, "%d,2024-03-0%d 10:00:00,,Open,\"Pothole <script>\",PWDx,42.32,%.4f,%s\n", 1000+i, 1+i%7, lon, src)
+		fmt.Fprintf(&b, "%d,2024-03-%02d 10:00:00,,Open,\"Pothole <script>\",PWDx,42.32,%.4f,%s\n", 1000+i, 4+i%7, lon, src) // Monday 4 to Sunday 10 March: one complete week
 	}
 	dumpPath := filepath.Join(dir, "dump.csv")
 	if err := os.WriteFile(dumpPath, []byte(b.String()), 0o644); err != nil {

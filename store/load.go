@@ -9,7 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -48,6 +52,9 @@ type Load struct {
 	City     string
 	Options  string // the load's options that change what it writes, as text ("" for none)
 	Checksum string // sha256 of the content; "" until staging has read it all
+	// Channels are the canonical channels the source's vocabulary can
+	// record (dumps and feeds); nil for census and boundary files.
+	Channels []string
 
 	// Current, if set, is an SQL condition on the earlier sources row s
 	// that must hold for it to count as "already loaded": a boundary file
@@ -55,6 +62,13 @@ type Load struct {
 	// are CurrentArgs.
 	Current     string
 	CurrentArgs []any
+}
+
+// Written is what a loader's write step did inside the load's transaction.
+type Written struct {
+	Loaded     int64 // rows now in the target table
+	Superseded int64 // rows that lost to a more recent version of the same id
+	Merged     int64 // ids that were already in the store from another source
 }
 
 // Staged is what a loader's staging step hands back: the content's
@@ -77,6 +91,7 @@ type LoadResult struct {
 	// with other options, when one exists and nothing was loaded because of it.
 	PriorOptions string
 	Checksum     string
+	Merged       int64 // ids already in the store from another source
 	Counts
 }
 
@@ -98,7 +113,7 @@ var ErrOptionsDiffer = errors.New("already loaded with other options")
 // options; without it such a load fails with ErrOptionsDiffer.
 func (s *Store) Load(ctx context.Context, l Load, force bool,
 	stage func(conn *sql.Conn) (Staged, error),
-	write func(conn *sql.Conn, sourceID int64) (loaded, superseded int64, err error)) (LoadResult, error) {
+	write func(conn *sql.Conn, sourceID int64) (Written, error)) (LoadResult, error) {
 	res := LoadResult{Checksum: l.Checksum}
 	conn, err := s.Conn(ctx)
 	if err != nil {
@@ -118,8 +133,8 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 			return false, nil
 		}
 		res.SourceID, res.PriorOptions = id, opts
-		return true, fmt.Errorf("%s was loaded as source %d with %s, now %s (give --force to load it again): %w",
-			l.Name, id, describeOptions(opts), describeOptions(l.Options), ErrOptionsDiffer)
+		return true, fmt.Errorf("%s was loaded as source %d with other options (%s); give --force to load it again: %w",
+			l.Name, id, DiffOptions(opts, l.Options), ErrOptionsDiffer)
 	}
 	if l.Checksum != "" {
 		if done, err := prior(); done || err != nil {
@@ -142,6 +157,10 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_rejects")
 	res.Read, res.Excluded = staged.Read, staged.Excluded
 	res.Rejected = rowsRejected(staged.Rejects)
+	var channels, recordsApp driver.Value
+	if l.Channels != nil {
+		channels, recordsApp = strings.Join(l.Channels, " "), slices.Contains(l.Channels, "app")
+	}
 	err = InTx(ctx, conn, func() error {
 		id, err := NewSourceID(ctx, conn)
 		if err != nil {
@@ -151,18 +170,22 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 		if _, err := conn.ExecContext(ctx, `INSERT INTO rejects SELECT ?, line, field, reason, raw FROM stage_rejects`, id); err != nil {
 			return fmt.Errorf("insert rejects: %w", err)
 		}
-		if res.Loaded, res.Superseded, err = write(conn, id); err != nil {
+		w, err := write(conn, id)
+		if err != nil {
 			return err
 		}
+		res.Loaded, res.Superseded, res.Merged = w.Loaded, w.Superseded, w.Merged
 		if !res.Counts.Balanced() {
 			return fmt.Errorf("accounting does not balance: %d read ≠ %d loaded + %d rejected + %d excluded + %d superseded",
 				res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded)
 		}
 		_, err = conn.ExecContext(ctx, `INSERT INTO sources (source_id, kind, name, profile, city, checksum,
-			rows_read, rows_loaded, rows_rejected, rows_excluded, rows_superseded, loaded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rows_read, rows_loaded, rows_rejected, rows_excluded, rows_superseded, loaded_at, options,
+			channels, records_app, rows_merged)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, l.Kind, l.Name, nullIfEmpty(l.Profile), nullIfEmpty(l.City), l.Checksum,
-			res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded, s.Now())
+			res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded, s.Now(), l.Options,
+			channels, recordsApp, res.Merged)
 		return err
 	})
 	if err != nil {
@@ -174,13 +197,14 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 // prior returns the id and options of the latest earlier load of the
 // same content that still counts (l.Current), or 0.
 func (s *Store) prior(ctx context.Context, conn *sql.Conn, l Load) (int64, string, error) {
-	q := `SELECT s.source_id, '' FROM sources s WHERE s.kind = ? AND s.checksum = ?`
+	q := `SELECT s.source_id, coalesce(s.options, '') FROM sources s WHERE s.kind = ? AND s.checksum = ?`
 	args := []any{l.Kind, l.Checksum}
 	if l.Current != "" {
 		q += " AND (" + l.Current + ")"
 		args = append(args, l.CurrentArgs...)
 	}
-	q += " ORDER BY s.source_id DESC LIMIT 1"
+	q += " ORDER BY (coalesce(s.options, '') = ?) DESC, s.source_id DESC LIMIT 1"
+	args = append(args, l.Options)
 	var id int64
 	var opts string
 	err := conn.QueryRowContext(ctx, q, args...).Scan(&id, &opts)
@@ -193,11 +217,46 @@ func (s *Store) prior(ctx context.Context, conn *sql.Conn, l Load) (int64, strin
 	return id, opts, nil
 }
 
-func describeOptions(o string) string {
-	if o == "" {
-		return "no options"
+// Options encodes a load's options for Load.Options: deterministic
+// (keys sorted), with empty values left out.
+func Options(kv map[string]string) string {
+	v := url.Values{}
+	for k, x := range kv {
+		if x != "" {
+			v.Set(k, x)
+		}
 	}
-	return o
+	return v.Encode()
+}
+
+// DiffOptions says how two encoded option sets differ, option by option:
+// "city was boston, now cambridge".
+func DiffOptions(before, after string) string {
+	b, _ := url.ParseQuery(before)
+	a, _ := url.ParseQuery(after)
+	keys := map[string]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		was, now := b.Get(k), a.Get(k)
+		if was == now {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s was %s, now %s", k, orNone(was), orNone(now)))
+	}
+	return strings.Join(out, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return strconv.Quote(s)
 }
 
 // rowsRejected counts the rows among rejects: a reject naming a line

@@ -58,6 +58,22 @@ func statusQueries(opt StatusOptions) []statusQuery {
 			(SELECT count(DISTINCT ticket_id) FROM ticket_areas ta WHERE ta.layer = l.layer) AS tickets_placed,
 			(SELECT count(DISTINCT area_id) FROM demographics d WHERE d.layer = l.layer) AS areas_with_census
 			FROM layers l ORDER BY layer`, 0},
+		{"Census files by layer (each keeps its own values)", `SELECT d.layer, regexp_extract(s.name, '[^/\\]*$') AS file, d.vintage,
+			count(DISTINCT d.variable) AS variables, count(DISTINCT d.area_id) AS ids,
+			count(DISTINCT d.area_id) FILTER (WHERE EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id)) AS areas_matched,
+			coalesce(max(d.measure) FILTER (WHERE d.variable = 'population'), '') AS population_measure
+			FROM demographics d JOIN sources s USING (source_id) GROUP BY d.layer, s.name, d.vintage, d.source_id ORDER BY 1, 2`, 0},
+		{"Population by layer (analysis: the layer's own census, else the crosswalk from the finest layer that has one)", `WITH own AS (
+				SELECT layer, count(DISTINCT area_id) AS n FROM demographics SEMI JOIN areas USING (layer, area_id)
+				WHERE variable = 'population' AND estimate IS NOT NULL GROUP BY layer),
+			via AS (SELECT layer FROM own ORDER BY n DESC, layer LIMIT 1)
+			SELECT l.layer, l.areas,
+				CASE WHEN o.layer IS NOT NULL THEN 'census of the layer' WHEN v.layer IS NOT NULL THEN 'crosswalk from ' || v.layer ELSE 'none' END AS population_from,
+				CASE WHEN o.layer IS NOT NULL THEN (SELECT count(DISTINCT d.area_id) FROM demographics d JOIN areas a USING (layer, area_id)
+						WHERE d.layer = l.layer AND d.variable = 'population' AND d.estimate IS NOT NULL)
+					WHEN v.layer IS NOT NULL THEN (SELECT count(DISTINCT c.to_id) FROM crosswalk c WHERE c.to_layer = l.layer AND c.from_layer = v.layer)
+					ELSE 0 END AS areas_with_population
+			FROM layers l LEFT JOIN own o USING (layer) LEFT JOIN via v ON true ORDER BY 1`, 0},
 		{"Areas with no census population", `SELECT a.layer, count(*) AS areas, ` + list("a.area_id") + ` AS ids
 			FROM areas a WHERE EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer)
 			AND NOT EXISTS (SELECT 1 FROM demographics d WHERE d.layer = a.layer AND d.area_id = a.area_id)
@@ -127,7 +143,8 @@ func (s *Store) section(ctx context.Context, sq statusQuery) (Section, error) {
 var ErrNoTable = errors.New("no such table")
 
 // Export copies a table to a CSV or Parquet file with DuckDB's COPY and
-// returns the rows written. The table must exist in the main schema; its
+// returns the rows written. In CSV, geometry columns are WKT text; Parquet
+// keeps them as WKB (as GeoParquet readers expect). The table must exist in the main schema; its
 // name is checked, never pasted blindly into SQL.
 func (s *Store) Export(ctx context.Context, table, format, out string) (int64, error) {
 	if format != "csv" && format != "parquet" {
@@ -143,10 +160,33 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 		return 0, err
 	}
 	opts := "FORMAT csv, HEADER"
+	sel := "*"
 	if format == "parquet" {
 		opts = "FORMAT parquet"
+	} else {
+		// Geometry is WKB in the store; a CSV gets it as WKT text.
+		var geom []string
+		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = 'main' AND table_name = ? AND data_type = 'BLOB' AND column_name = 'geometry'`, name)
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			geom = append(geom, fmt.Sprintf(`ST_AsText(ST_GeomFromWKB("%s")) AS "%s"`, c, c))
+		}
+		if err := rows.Close(); err != nil {
+			return 0, err
+		}
+		if len(geom) > 0 {
+			sel = "* REPLACE (" + strings.Join(geom, ", ") + ")"
+		}
 	}
-	q := fmt.Sprintf(`COPY (SELECT * FROM "%s") TO '%s' (%s)`, name, strings.ReplaceAll(out, "'", "''"), opts)
+	q := fmt.Sprintf(`COPY (SELECT %s FROM "%s") TO '%s' (%s)`, sel, name, strings.ReplaceAll(out, "'", "''"), opts)
 	res, err := s.db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("export %s: %w", table, err)

@@ -26,6 +26,7 @@ func (a *app) ingestCmd() *cobra.Command {
 
 func (a *app) ingestDumpCmd() *cobra.Command {
 	var profile, city string
+	var force bool
 	c := &cobra.Command{
 		Use:   "dump [--profile P|auto] FILE...",
 		Short: "Load city CSV dumps (plain or .gz)",
@@ -41,7 +42,7 @@ again changes nothing; a later dump updates the requests it contains.`,
 			}
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				for _, f := range files {
-					if _, err := a.loadDump(cmd, st, f, p, city); err != nil {
+					if _, err := a.loadDump(cmd, st, f, dump.Options{Profile: p, City: city, Force: force}); err != nil {
 						return err
 					}
 				}
@@ -51,6 +52,7 @@ again changes nothing; a later dump updates the requests it contains.`,
 	}
 	c.Flags().StringVar(&profile, "profile", "auto", "dump profile: a built-in name, a .toml file, or auto")
 	c.Flags().StringVar(&city, "city", "", "city name for the tickets (default: the profile's)")
+	c.Flags().BoolVar(&force, "force", false, "load a file again that was loaded before with other options")
 	return c
 }
 
@@ -164,9 +166,10 @@ func (a *app) printLoad(res dump.Result) {
 }
 
 // loadDump loads one file and prints its accounting.
-func (a *app) loadDump(cmd *cobra.Command, st *store.Store, file string, p *dump.Profile, city string) (dump.Result, error) {
+func (a *app) loadDump(cmd *cobra.Command, st *store.Store, file string, opt dump.Options) (dump.Result, error) {
 	prog, done := a.progress(filepath.Base(file))
-	res, err := dump.LoadDump(cmd.Context(), st, file, dump.Options{Profile: p, City: city, Progress: prog, Log: a.logger()})
+	opt.Progress, opt.Log = prog, a.logger()
+	res, err := dump.LoadDump(cmd.Context(), st, file, opt)
 	done()
 	if err != nil {
 		return res, err
@@ -192,6 +195,7 @@ func (a *app) ingestBoundariesCmd() *cobra.Command {
 	c.Flags().StringVar(&opt.IDProp, "id-prop", "", "feature property with the area id (default: GEOID, geoid20, ... or the feature id)")
 	c.Flags().StringVar(&opt.NameProp, "name-prop", "", "feature property with the area name (default: name, Name, ...)")
 	c.Flags().StringVar(&opt.CRS, "crs", "", "coordinate system of the file when it does not say, e.g. EPSG:2249 (projected ones are converted to WGS84)")
+	c.Flags().BoolVar(&opt.Force, "force", false, "load a file again that was loaded before with other options")
 	c.MarkFlagRequired("layer")
 	return c
 }
@@ -233,6 +237,8 @@ func (a *app) ingestCensusCmd() *cobra.Command {
 	c.Flags().StringVar(&opt.Layer, "layer", "", "layer whose area ids the file uses (required)")
 	c.Flags().StringVar(&opt.IDColumn, "id-col", "", "key column (default: GEOID, GEOCODE, ... or the first column)")
 	c.Flags().StringVar(&opt.Vintage, "vintage", "", "vintage label stored with the estimates, e.g. acs2022-5yr")
+	c.Flags().BoolVar(&opt.Partial, "partial", false, "load a file whose ids cover less than 90% of the layer's areas (a table for part of the city)")
+	c.Flags().BoolVar(&opt.Force, "force", false, "load a file again that was loaded before with other options")
 	c.MarkFlagRequired("layer")
 	return c
 }
@@ -247,7 +253,11 @@ func (a *app) loadCensus(cmd *cobra.Command, st *store.Store, file string, opt c
 		fmt.Fprintf(a.summary(), "%s: already loaded for layer %s; nothing changed\n", file, res.Layer)
 		return res, nil
 	}
-	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas, %d variables (derived: %s), %d rows rejected", file, res.Layer, res.Areas, len(res.Variables), strings.Join(res.Derived, ", "), res.Rejected)
+	derived := "none"
+	if len(res.Derived) > 0 {
+		derived = strings.Join(res.Derived, ", ")
+	}
+	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas, %d variables (derived: %s), %d rows rejected", file, res.Layer, res.Areas, len(res.Variables), derived, res.Rejected)
 	if len(res.Unmatched) > 0 {
 		fmt.Fprintf(a.summary(), ", %d ids match no area of the layer", len(res.Unmatched))
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // city time zones on machines without a zoneinfo database
@@ -79,7 +80,33 @@ Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.analyzeCmd(), a.reportCmd(),
 		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd())
+	requireSubcommands(root)
 	return root
+}
+
+// requireSubcommands makes every command that only groups others fail on a
+// missing or unknown subcommand, instead of printing its help and exiting
+// 0 as cobra does below the root.
+func requireSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		requireSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		var names []string
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
+			}
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
+		}
+		return fmt.Errorf("unknown command %q for %s; its subcommands are %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+	}
 }
 
 // logger logs to stderr unless --quiet.

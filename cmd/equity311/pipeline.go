@@ -15,6 +15,7 @@ import (
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/dump"
 
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/reports"
@@ -76,7 +77,7 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 	log.Info("synthetic city written", "dir", dir, "tracts", len(city.Tracts), "neighborhoods", len(city.Neighborhoods), "rows", city.Truth.Rows)
 	var report string
 	err = a.withStore(ctx, func(st *store.Store) error {
-		if _, err := a.loadDump(cmd, st, files.Dump, nil, "synthetic"); err != nil {
+		if _, err := a.loadDump(cmd, st, files.Dump, dump.Options{City: "synthetic"}); err != nil {
 			return err
 		}
 		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
@@ -91,7 +92,7 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 		if err := a.assign(ctx, st, geo.AssignOptions{}); err != nil {
 			return err
 		}
-		res, err := a.analyze(ctx, st, nil, 0)
+		res, err := a.analyze(ctx, st, analysis.Options{})
 		if err != nil {
 			return err
 		}
@@ -173,13 +174,12 @@ func (p *periodFlags) period(ctx context.Context, st *store.Store) (*equity311.P
 
 func (a *app) analyzeCmd() *cobra.Command {
 	var pf periodFlags
-	var minCount int
+	var opt analysis.Options
 	c := &cobra.Command{
 		Use:   "analyze [--week W | --from T --to T]",
 		Short: "Compute channel-use metrics per area into the analysis tables",
-		Long: `Compute channel-use metrics for a period (default: all tickets) per area of
-every layer and citywide, into analysis_area_metrics, analysis_area_channels
-and analysis_quality.`,
+		Long: `Compute channel-use metrics for a period (default: the last 52 complete weeks
+of the data) per area of every layer and citywide, into the analysis_* tables.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
@@ -187,22 +187,26 @@ and analysis_quality.`,
 				if err != nil {
 					return err
 				}
-				_, err = a.analyze(cmd.Context(), st, p, minCount)
+				opt.Period = p
+				_, err = a.analyze(cmd.Context(), st, opt)
 				return err
 			})
 		},
 	}
 	pf.add(c)
-	c.Flags().IntVar(&minCount, "min-count", analysis.DefaultMinCount, "areas with fewer resident requests are flagged and not shown in reports")
+	c.Flags().IntVar(&opt.MinCount, "min-count", analysis.DefaultMinCount, "areas with fewer resident requests (from sources that record the app) are flagged and not shown in reports")
+	c.Flags().StringVar(&opt.PopulationFrom, "population-from", "decennial", "census program that gives population when several do: decennial or acs")
 	return c
 }
 
-func (a *app) analyze(ctx context.Context, st *store.Store, p *equity311.Period, minCount int) (analysis.Result, error) {
-	res, err := analysis.Analyze(ctx, st, analysis.Options{Period: p, MinCount: minCount, Log: a.logger()})
+func (a *app) analyze(ctx context.Context, st *store.Store, opt analysis.Options) (analysis.Result, error) {
+	opt.Log = a.logger()
+	res, err := analysis.Analyze(ctx, st, opt)
 	if err != nil {
 		return res, err
 	}
-	fmt.Fprintf(a.summary(), "analyze: period %s, %d requests, %d resident-initiated, layers %v\n", res.Period.Label, res.Tickets, res.Resident, res.Layers)
+	fmt.Fprintf(a.summary(), "analyze: period %s (%s), %d requests, %d resident-initiated, layers %v\n",
+		res.Period.Label, res.PeriodBasis, res.Tickets, res.Resident, res.Layers)
 	return res, nil
 }
 
@@ -225,7 +229,7 @@ latest analysed period by default. A period not analysed yet is analysed first.`
 				var label string
 				if p == nil {
 					if label, err = analysis.LatestPeriod(ctx, st); err != nil {
-						res, err := a.analyze(ctx, st, nil, 0)
+						res, err := a.analyze(ctx, st, analysis.Options{})
 						if err != nil {
 							return err
 						}
@@ -234,7 +238,7 @@ latest analysed period by default. A period not analysed yet is analysed first.`
 				} else {
 					label = p.Label
 					if _, err := analysis.Load(ctx, st, label); errors.Is(err, analysis.ErrNoAnalysis) {
-						if _, err := a.analyze(ctx, st, p, 0); err != nil {
+						if _, err := a.analyze(ctx, st, analysis.Options{Period: p}); err != nil {
 							return err
 						}
 					}

@@ -37,7 +37,9 @@ type Options struct {
 	// CRS names the coordinate system when the file does not (or says it
 	// wrongly), e.g. "EPSG:2249"; projected coordinates become WGS84.
 	CRS string
-	Log *slog.Logger
+	// Force loads a file again that was loaded before with other options.
+	Force bool
+	Log   *slog.Logger
 }
 
 // Result reports a boundary load.
@@ -74,11 +76,12 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 	if err != nil {
 		return res, err
 	}
-	load := store.Load{Kind: "boundaries", Name: path, Profile: opt.Layer, Checksum: checksum,
+	options := store.Options(map[string]string{"id_prop": opt.IDProp, "name_prop": opt.NameProp, "crs": opt.CRS})
+	load := store.Load{Kind: "boundaries", Name: path, Profile: opt.Layer, Checksum: checksum, Options: options,
 		Current:     `EXISTS (SELECT 1 FROM layers l WHERE l.source_id = s.source_id AND l.layer = ?)`,
 		CurrentArgs: []any{opt.Layer}}
 	var areas []area
-	res.LoadResult, err = st.Load(ctx, load, false,
+	res.LoadResult, err = st.Load(ctx, load, opt.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
 			if areas, res.IDProp, res.NameProp, err = readFeatures(path, data, shp, opt); err != nil {
 				return store.Staged{}, err
@@ -86,8 +89,9 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 			res.Areas, res.Warnings = len(areas), selfIntersecting(areas)
 			return store.Staged{Read: int64(len(areas))}, stageAreas(ctx, conn, path, areas)
 		},
-		func(conn *sql.Conn, id int64) (int64, int64, error) {
-			return int64(len(areas)), 0, replaceLayer(ctx, conn, id, opt.Layer, res.IDProp, res.NameProp, len(areas), st.Now())
+		func(conn *sql.Conn, id int64) (store.Written, error) {
+			err := replaceLayer(ctx, conn, id, opt.Layer, res.IDProp, res.NameProp, len(areas), st.Now())
+			return store.Written{Loaded: int64(len(areas))}, err
 		})
 	if err != nil || res.AlreadyLoaded {
 		return res, err

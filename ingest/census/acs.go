@@ -3,6 +3,7 @@ package census
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // derivation makes one of equity311's canonical variables from census
@@ -32,7 +33,10 @@ func seq(table string, from, to int) []string {
 func derivations() []derivation {
 	age65 := append(seq("B01001", 20, 25), seq("B01001", 44, 49)...)
 	return []derivation{
-		{name: "population", kind: "copy", num: []string{"B01003_001", "total_pop", "B28008_001_total_pop"}},
+		// Total population only: the decennial census count, else ACS
+		// B01003 (BARI's total_pop is B01003). Never a table's universe
+		// such as B28008_001 (people in households: dormitories excluded).
+		{name: "population", kind: "copy", num: []string{"P1_001N", "P0010001", "P2_001N", "P0020001", "B01003_001", "total_pop"}},
 		{name: "median_income", kind: "copy", num: []string{"B19013_001", "med_house_income"}},
 		{name: "per_capita_income", kind: "copy", num: []string{"B19301_001"}},
 		{name: "share_65plus", kind: "share", num: age65, den: "B01001_001"},
@@ -62,8 +66,12 @@ func derivations() []derivation {
 }
 
 // estimate is a value with its margin of error (90%, as the ACS
-// publishes); moe is NaN when unknown.
-type estimate struct{ est, moe float64 }
+// publishes); moe is NaN when unknown. measure names what it measures:
+// the census variable it is, or the ones it was derived from.
+type estimate struct {
+	est, moe float64
+	measure  string
+}
 
 // SumMOE is the Census Bureau's approximation for the margin of error of
 // a sum: the square root of the sum of squared margins.
@@ -105,7 +113,11 @@ func derive(vars map[string]estimate) map[string]estimate {
 			for _, n := range d.num {
 				if v, ok := vars[n]; ok {
 					if d.kind == "scale" {
-						v = estimate{v.est * d.scale, v.moe * d.scale}
+						v = estimate{v.est * d.scale, v.moe * d.scale, n}
+					}
+					v.measure = n
+					if d.kind == "scale" {
+						v.measure = fmt.Sprintf("%s×%g", n, d.scale)
 					}
 					out[d.name] = v
 					break
@@ -131,7 +143,7 @@ func derive(vars map[string]estimate) map[string]estimate {
 			if !all {
 				continue
 			}
-			e := estimate{est: sum / den.est, moe: math.NaN()}
+			e := estimate{est: sum / den.est, moe: math.NaN(), measure: strings.Join(d.num, "+") + "/" + d.den}
 			if m := SumMOE(moes...); !math.IsNaN(m) && !math.IsNaN(den.moe) {
 				e.moe = ProportionMOE(sum, m, den.est, den.moe)
 			}

@@ -33,8 +33,19 @@ type Options struct {
 	Layer    string // the layer whose area ids the file's keys are (required)
 	IDColumn string // the key column; "" picks GEOID, GEOCODE, ... or the first column
 	Vintage  string // e.g. "acs2018-5yr"; stored with every estimate
-	Log      *slog.Logger
+	// Partial loads a file whose ids cover less than MinCoverage of the
+	// layer's areas (a table for part of the city).
+	Partial bool
+	// Force loads a file again that was loaded before with other options.
+	Force bool
+	Log   *slog.Logger
 }
+
+// MinCoverage is the share of a layer's areas a census file's ids must
+// cover: a file keyed to another geography or vintage (2010 tract GEOIDs
+// against 2020 tracts) matches only the tracts that did not change, and is
+// refused rather than attached to part of the layer.
+const MinCoverage = 0.9
 
 // Result reports a census load.
 type Result struct {
@@ -65,12 +76,17 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 	if err != nil {
 		return res, err
 	}
-	load := store.Load{Kind: "census", Name: path, Profile: opt.Layer, Checksum: checksum,
-		// Already loaded, and no later census file has been loaded for the layer since.
-		Current:     `s.profile = ? AND s.source_id = (SELECT max(source_id) FROM sources WHERE kind = 'census' AND profile = ?)`,
-		CurrentArgs: []any{opt.Layer, opt.Layer}}
+	layerIDs, err := layerAreas(ctx, st, opt.Layer)
+	if err != nil {
+		return res, err
+	}
+	options := store.Options(map[string]string{"layer": opt.Layer, "id_col": opt.IDColumn, "vintage": opt.Vintage})
+	// Already loaded onto this layer (and its values still there).
+	load := store.Load{Kind: "census", Name: path, Profile: opt.Layer, Checksum: checksum, Options: options,
+		Current:     `s.profile = ? AND EXISTS (SELECT 1 FROM demographics d WHERE d.source_id = s.source_id)`,
+		CurrentArgs: []any{opt.Layer}}
 	var rowsLoaded int64
-	res.LoadResult, err = st.Load(ctx, load, false,
+	res.LoadResult, err = st.Load(ctx, load, opt.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
 			t, err := readTable(path, data, opt.IDColumn)
 			if err != nil {
@@ -81,19 +97,17 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 			res.Variables = p.variables
 			res.Derived = p.deriveCanonical()
 			res.Areas = p.areas()
+			if err := checkCoverage(ctx, st, path, opt, p.ids(), layerIDs); err != nil {
+				return store.Staged{}, err
+			}
 			rowsLoaded = p.staged.Read - p.rowsRejected
 			return p.staged, stageCells(ctx, conn, p.cells)
 		},
-		func(conn *sql.Conn, _ int64) (int64, int64, error) {
-			if _, err := conn.ExecContext(ctx, `DELETE FROM demographics WHERE layer = ? AND vintage = ?
-				AND variable IN (SELECT DISTINCT variable FROM stage_demo)`, opt.Layer, opt.Vintage); err != nil {
-				return 0, 0, err
-			}
-			if _, err := conn.ExecContext(ctx, `INSERT INTO demographics SELECT ?, area_id, variable, estimate, moe, ? FROM stage_demo`,
-				opt.Layer, opt.Vintage); err != nil {
-				return 0, 0, err
-			}
-			return rowsLoaded, 0, nil
+		func(conn *sql.Conn, id int64) (store.Written, error) {
+			// Each file keeps its own values: another file's never overwrite them.
+			_, err := conn.ExecContext(ctx, `INSERT INTO demographics (layer, area_id, variable, estimate, moe, vintage, source_id, measure)
+				SELECT ?, area_id, variable, estimate, moe, ?, ?, measure FROM stage_demo`, opt.Layer, opt.Vintage, id)
+			return store.Written{Loaded: rowsLoaded}, err
 		})
 	if err != nil || res.AlreadyLoaded {
 		return res, err
@@ -217,6 +231,7 @@ type cell struct {
 	est, moe     *float64
 	line         int
 	raw          string
+	measure      string // for a derived variable, what it was derived from; "" for the file's own
 }
 
 // parsed is a table's rows turned into cells, with its rejects and counts.
@@ -320,7 +335,7 @@ func (p *parsed) deriveCanonical() []string {
 			byArea[c.id] = map[string]estimate{}
 			order = append(order, c.id)
 		}
-		byArea[c.id][c.variable] = estimate{*c.est, m}
+		byArea[c.id][c.variable] = estimate{*c.est, m, c.variable}
 	}
 	derived := map[string]bool{}
 	for _, id := range order {
@@ -328,7 +343,7 @@ func (p *parsed) deriveCanonical() []string {
 		for _, name := range slices.Sorted(maps.Keys(d)) {
 			e := d[name]
 			est := e.est
-			c := cell{id: id, variable: name, est: &est}
+			c := cell{id: id, variable: name, est: &est, measure: e.measure}
 			if !math.IsNaN(e.moe) {
 				m := e.moe
 				c.moe = &m
@@ -340,27 +355,131 @@ func (p *parsed) deriveCanonical() []string {
 	return slices.Sorted(maps.Keys(derived))
 }
 
-// areas counts the areas with at least one cell.
-func (p *parsed) areas() int {
+// ids returns the ids of the areas with at least one cell.
+func (p *parsed) ids() map[string]bool {
 	ids := map[string]bool{}
 	for _, c := range p.cells {
 		ids[c.id] = true
 	}
-	return len(ids)
+	return ids
+}
+
+// areas counts the areas with at least one cell.
+func (p *parsed) areas() int { return len(p.ids()) }
+
+// layerAreas returns the ids of the layer's areas, or an error naming the
+// layers there are when it has none.
+func layerAreas(ctx context.Context, st *store.Store, layer string) (map[string]bool, error) {
+	byLayer := map[string]map[string]bool{}
+	rows, err := st.DB().QueryContext(ctx, "SELECT layer, area_id FROM areas")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l, id string
+		if err := rows.Scan(&l, &id); err != nil {
+			return nil, err
+		}
+		if byLayer[l] == nil {
+			byLayer[l] = map[string]bool{}
+		}
+		byLayer[l][id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if ids, ok := byLayer[layer]; ok {
+		return ids, nil
+	}
+	if len(byLayer) == 0 {
+		return nil, fmt.Errorf("census: no layer %q: no boundaries are loaded (run ingest boundaries --layer %s first)", layer, layer)
+	}
+	return nil, fmt.Errorf("census: no layer %q; the layers are %s", layer, strings.Join(slices.Sorted(maps.Keys(byLayer)), ", "))
+}
+
+// checkCoverage refuses a file whose ids cover less than MinCoverage of
+// the layer's areas, naming a layer they do cover when there is one.
+func checkCoverage(ctx context.Context, st *store.Store, path string, opt Options, fileIDs, layerIDs map[string]bool) error {
+	share := coverage(fileIDs, layerIDs)
+	if opt.Partial || share >= MinCoverage || len(layerIDs) == 0 {
+		return nil
+	}
+	rows, err := st.DB().QueryContext(ctx, "SELECT layer, list(area_id) FROM areas WHERE layer <> ? GROUP BY layer ORDER BY layer", opt.Layer)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var better []string
+	for rows.Next() {
+		var l string
+		var ids duckdbList
+		if err := rows.Scan(&l, &ids); err != nil {
+			return err
+		}
+		other := map[string]bool{}
+		for _, id := range ids {
+			other[id] = true
+		}
+		if c := coverage(fileIDs, other); c >= MinCoverage {
+			better = append(better, fmt.Sprintf("%s (%.0f%% of its areas)", l, 100*c))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("census %s: its ids cover only %.0f%% of layer %s's %d areas: the file is keyed to another geography or vintage (2010 and 2020 tract GEOIDs differ where tracts were split or merged)",
+		path, 100*share, opt.Layer, len(layerIDs))
+	if len(better) > 0 {
+		return fmt.Errorf("%s; it matches layer %s: load it with --layer onto that layer, and analysis converts its figures to %s through the area-overlap crosswalk",
+			msg, strings.Join(better, ", "), opt.Layer)
+	}
+	return fmt.Errorf("%s; load the boundaries it is keyed to as their own layer and the file onto it (analysis converts through the area-overlap crosswalk), or give --partial to load it as it is", msg)
+}
+
+// coverage is the share of layer's ids that ids has.
+func coverage(ids, layer map[string]bool) float64 {
+	if len(layer) == 0 {
+		return 0
+	}
+	n := 0
+	for id := range layer {
+		if ids[id] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(layer))
+}
+
+// duckdbList scans a DuckDB LIST of VARCHAR.
+type duckdbList []string
+
+func (l *duckdbList) Scan(v any) error {
+	xs, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("list: got %T", v)
+	}
+	*l = (*l)[:0]
+	for _, x := range xs {
+		if s, ok := x.(string); ok {
+			*l = append(*l, s)
+		}
+	}
+	return nil
 }
 
 // stageCells writes the cells into the TEMP table stage_demo on conn.
 func stageCells(ctx context.Context, conn *sql.Conn, cells []cell) error {
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_demo (area_id VARCHAR, variable VARCHAR, estimate DOUBLE, moe DOUBLE)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_demo (area_id VARCHAR, variable VARCHAR, estimate DOUBLE, moe DOUBLE, measure VARCHAR)`); err != nil {
 		return err
 	}
 	i := 0
-	_, err := store.Append(ctx, conn, "stage_demo", 4, func(row []driver.Value) (bool, error) {
+	_, err := store.Append(ctx, conn, "stage_demo", 5, func(row []driver.Value) (bool, error) {
 		if i == len(cells) {
 			return false, nil
 		}
 		c := cells[i]
-		row[0], row[1] = c.id, c.variable
+		row[0], row[1], row[4] = c.id, c.variable, cmp.Or(c.measure, c.variable)
 		if c.est != nil {
 			row[2] = *c.est
 		}

@@ -2,7 +2,11 @@ package census
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/equity311/equity311/geo/boundary"
@@ -28,6 +32,16 @@ func TestProportionMOE(t *testing.T) {
 // county and tract make the GEOID) and derives shares with their margins.
 func TestCensusAPIJSON(t *testing.T) {
 	st := storetest.Open(t)
+	gj := filepath.Join(t.TempDir(), "tracts.geojson")
+	square := func(id string, x float64) string {
+		return fmt.Sprintf(`{"type":"Feature","properties":{"GEOID":%q},"geometry":{"type":"Polygon","coordinates":[[[%g,0],[%g,0],[%g,1],[%g,1],[%g,0]]]}}`, id, x, x+1, x+1, x, x)
+	}
+	if err := os.WriteFile(gj, []byte(`{"type":"FeatureCollection","features":[`+square("25025000101", 0)+`,`+square("25025000202", 1)+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boundary.Load(context.Background(), st, gj, boundary.Options{Layer: "tracts"}); err != nil {
+		t.Fatal(err)
+	}
 	res, err := Load(context.Background(), st, "testdata/census_api_sample.json", Options{Layer: "tracts", Vintage: "acs-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +72,16 @@ func TestCensusAPIJSON(t *testing.T) {
 }
 
 // TestACSFilesJoinTracts loads the real ACS-derived tables against the
-// 2010 tract layers: at least 99% of the layer's tracts get figures.
+// 2010 tract layers: at least 99% of the layer's tracts get figures, and
+// only BARI's table gives a total population.
 func TestACSFilesJoinTracts(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []struct{ file, id string }{
-		{"acs/aclum_acs2018_5yr_MA_tract_internet_income_language.csv", "GEOID"},
-		{"acs/BARI_ACS_2013_2017_MA_tracts.csv", "ct_id_10"},
+	for _, c := range []struct {
+		file, id string
+		noPop    bool // the file has no total population (B28008_001 is a universe, not one)
+	}{
+		{"acs/aclum_acs2018_5yr_MA_tract_internet_income_language.csv", "GEOID", true},
+		{"acs/BARI_ACS_2013_2017_MA_tracts.csv", "ct_id_10", false},
 	} {
 		st := storetest.Open(t)
 		if _, err := boundary.Load(ctx, st, shareddata.Path(t, "boston_geo/bpda_boston_tracts_2010.geojson"), boundary.Options{Layer: "tracts"}); err != nil {
@@ -74,12 +92,17 @@ func TestACSFilesJoinTracts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var tracts, matched int
-		st.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM demographics d
-			WHERE d.layer = 'tracts' AND d.area_id = a.area_id AND d.variable = 'population' AND d.estimate IS NOT NULL))
-			FROM areas a WHERE layer = 'tracts'`).Scan(&tracts, &matched)
-		t.Logf("%s: %d of %d tracts have population; derived %v", c.file, matched, tracts, res.Derived)
+		if err := st.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM demographics d
+			WHERE d.layer = 'tracts' AND d.area_id = a.area_id AND d.estimate IS NOT NULL))
+			FROM areas a WHERE layer = 'tracts'`).Scan(&tracts, &matched); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d of %d tracts have figures; derived %v", c.file, matched, tracts, res.Derived)
 		if float64(matched) < 0.99*float64(tracts) {
 			t.Errorf("%s: %d of %d tracts matched", c.file, matched, tracts)
+		}
+		if slices.Contains(res.Derived, "population") == c.noPop {
+			t.Errorf("%s: derived %v; population expected: %v", c.file, res.Derived, !c.noPop)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/equity311/equity311/ingest/csvrec"
@@ -36,6 +37,8 @@ type Options struct {
 	// Progress, if set, is called now and then with the bytes read so far
 	// and the file's size.
 	Progress func(done, total int64)
+	// Force loads a file again that was loaded before with other options.
+	Force bool
 	// Log receives one line per load; nil discards.
 	Log *slog.Logger
 }
@@ -87,7 +90,7 @@ func LoadDump(ctx context.Context, st *store.Store, path string, opt Options) (R
 		}
 	}
 	res, err = LoadRecords(ctx, st, Records{
-		Kind: "dump", Name: path, Profile: p, City: opt.City, Headers: headers, Reader: rd, Log: opt.Log,
+		Kind: "dump", Name: path, Profile: p, City: opt.City, Headers: headers, Reader: rd, Log: opt.Log, Force: opt.Force,
 		Progress: func() {
 			if opt.Progress != nil {
 				opt.Progress(counter.n, info.Size())
@@ -145,7 +148,9 @@ type Records struct {
 	// Checksum is called once every record is read; a checksum already in
 	// sources for the same kind means the load changes nothing.
 	Checksum func() (string, error)
-	Log      *slog.Logger
+	// Force loads content again that was loaded before with other options.
+	Force bool
+	Log   *slog.Logger
 }
 
 // LoadRecords stages every record through the profile, then writes
@@ -161,7 +166,8 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 	var staged int64
 	tStage := time.Now()
 	var tUpsert time.Time
-	res.LoadResult, err = st.Load(ctx, store.Load{Kind: spec.Kind, Name: spec.Name, Profile: p.Name, City: res.City}, false,
+	load := store.Load{Kind: spec.Kind, Name: spec.Name, Profile: p.Name, City: res.City, Options: p.options(res.City), Channels: p.Recorded()}
+	res.LoadResult, err = st.Load(ctx, load, spec.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
 			s, n, err := stageTickets(ctx, conn, spec, rp)
 			staged = n
@@ -169,15 +175,16 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 			tUpsert = time.Now()
 			return s, err
 		},
-		func(conn *sql.Conn, id int64) (int64, int64, error) {
-			loaded, err := upsertTickets(ctx, conn, res.City, id, rp.sameServiceColumn())
+		func(conn *sql.Conn, id int64) (store.Written, error) {
+			w, err := upsertTickets(ctx, conn, res.City, id, rp.sameServiceColumn())
 			if err != nil {
-				return 0, 0, err
+				return w, err
 			}
 			if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO cities VALUES (?, ?)`, res.City, p.loc.String()); err != nil {
-				return 0, 0, err
+				return w, err
 			}
-			return loaded, staged - loaded, nil
+			w.Superseded = staged - w.Loaded
+			return w, nil
 		})
 	if err != nil {
 		return res, err
@@ -261,49 +268,60 @@ func decompress(r io.Reader) (io.Reader, error) {
 	return br, nil
 }
 
-// upsertTickets writes the staged rows into tickets for city and returns
-// how many it wrote. Of an id staged several times it keeps the latest
-// version (latest updated, closed or opened time, then the later line). A
-// stored ticket is replaced unless it was updated later than the staged
-// one. The key (city, ticket_id) is kept here, not by an index (see
-// migration 0003): it must run inside the load's transaction.
-func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool) (int64, error) {
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest")
+// versionKey is an SQL expression ordering the versions of one ticket
+// (columns of table alias t) from oldest to most recent: by the latest
+// change known (updated_at, else closed_at), then closed before open,
+// then by status progression (closed > in progress > open), then by close
+// time. Across loads, versions equal on all of these are ordered by a
+// hash of their content (withHash), so that the same versions give the
+// same winner in any order; within one file, the later line wins.
+func versionKey(t string, withHash bool) string {
+	h := "0"
+	if withHash {
+		h = fmt.Sprintf(`(hash(%[1]s.opened_at, %[1]s.closed_at, %[1]s.updated_at, %[1]s.status, %[1]s.service_code, %[1]s.department,
+			%[1]s.channel_raw, %[1]s.lat, %[1]s.lon) >> 1)::BIGINT`, t)
+	}
+	return fmt.Sprintf(`[coalesce(epoch_us(coalesce(%[1]s.updated_at, %[1]s.closed_at)), -9223372036854775807),
+		(%[1]s.closed_at IS NOT NULL)::BIGINT,
+		CASE WHEN regexp_matches(lower(coalesce(%[1]s.status, '')), 'clos|resolv|complet|cancel') THEN 2
+			WHEN regexp_matches(lower(coalesce(%[1]s.status, '')), 'progress|assign|pending|review|work') THEN 1 ELSE 0 END,
+		coalesce(epoch_us(%[1]s.closed_at), -9223372036854775807), %[2]s]`, t, h)
+}
+
+// upsertTickets writes the staged rows into tickets for city. Of an id
+// staged several times it keeps the most recent version (versionKey, then
+// the later line). An id already stored — from this source or another —
+// keeps whichever version is the most recent, never simply the one loaded
+// last, so loading files in any order gives the same tickets; when the
+// winner has no real coordinates (missing, or the city's placeholder
+// point) and the other version has, the real ones are kept. The key (city,
+// ticket_id) is kept here, not by an index (see migration 0003): it must
+// run inside the load's transaction.
+func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool) (store.Written, error) {
+	var w store.Written
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest; DROP TABLE IF EXISTS stage_cmp")
 	var stored, dups bool
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = ?)", city).Scan(&stored); err != nil {
-		return 0, err
+		return w, err
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_dups AS
 		SELECT ticket_id FROM stage_tickets GROUP BY ticket_id HAVING count(*) > 1`); err != nil {
-		return 0, fmt.Errorf("find duplicate ids: %w", err)
+		return w, fmt.Errorf("find duplicate ids: %w", err)
 	}
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM stage_dups)").Scan(&dups); err != nil {
-		return 0, err
+		return w, err
 	}
 	latest := "SELECT * FROM stage_tickets"
 	if dups {
 		latest = `SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
 			UNION ALL
 			(SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
-			 QUALIFY row_number() OVER (PARTITION BY ticket_id
-				ORDER BY coalesce(updated_at, closed_at, opened_at) DESC, line DESC) = 1)`
+			 QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY ` + versionKey("s", false) + ` DESC, line DESC) = 1)`
 	}
 	if stored {
-		steps := []struct{ what, q string }{
-			{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS ` + latest},
-			{"keep newer stored tickets", `DELETE FROM stage_latest l USING tickets t
-				WHERE t.city = $1 AND t.ticket_id = l.ticket_id AND t.updated_at > l.updated_at`},
-			{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
-			{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_latest)`},
-		}
-		for k, s := range steps {
-			var args []any
-			if k > 0 {
-				args = []any{city}
-			}
-			if _, err := conn.ExecContext(ctx, s.q, args...); err != nil {
-				return 0, fmt.Errorf("%s: %w", s.what, err)
-			}
+		var err error
+		if w.Merged, err = mergeStored(ctx, conn, city, latest); err != nil {
+			return w, err
 		}
 		latest = "SELECT * FROM stage_latest"
 	}
@@ -315,7 +333,53 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2
 		FROM (`+latest+`)`, city, sourceID, sameServiceColumn)
 	if err != nil {
-		return 0, fmt.Errorf("insert tickets: %w", err)
+		return w, fmt.Errorf("insert tickets: %w", err)
 	}
-	return r.RowsAffected()
+	w.Loaded, err = r.RowsAffected()
+	return w, err
+}
+
+// mergeStored compares the staged versions (query latest) with the stored
+// tickets of the same ids: it leaves in stage_latest only the staged
+// versions that are more recent, moves real coordinates to whichever
+// version wins, and removes the stored tickets (and their places) that the
+// staged ones replace. It returns how many staged ids were stored already.
+func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string) (int64, error) {
+	real := func(t string) string {
+		return fmt.Sprintf("(%[1]s.lat IS NOT NULL AND coalesce(%[1]s.geo_quality, 'ok') IN ('ok', 'outside'))", t)
+	}
+	_, geo := unpackSQL()
+	steps := []struct{ what, q string }{
+		{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS ` + latest},
+		{"compare with stored versions", `CREATE OR REPLACE TEMP TABLE stage_cmp AS
+			SELECT l.ticket_id, ` + versionKey("l", true) + ` > ` + versionKey("t", true) + ` AS staged_wins,
+				` + real("l") + ` AS staged_real, ` + real("t") + ` AS stored_real,
+				t.lat AS stored_lat, t.lon AS stored_lon
+			FROM (SELECT *, ` + geo + ` AS geo_quality FROM stage_latest) l
+			JOIN tickets t ON t.city = $1 AND t.ticket_id = l.ticket_id`},
+		// A stored ticket that stays but lacks real coordinates takes the staged ones, to be placed again.
+		{"move real coordinates to stored winners", `UPDATE tickets SET lat = l.lat, lon = l.lon, geo_quality = NULL, outside_m = NULL
+			FROM stage_cmp c JOIN stage_latest l USING (ticket_id)
+			WHERE tickets.city = $1 AND tickets.ticket_id = c.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real`},
+		{"replace their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN
+			(SELECT ticket_id FROM stage_cmp WHERE NOT staged_wins AND staged_real AND NOT stored_real)`},
+		// A staged winner without real coordinates takes the stored ones (placed again by assign).
+		{"move real coordinates to staged winners", `UPDATE stage_latest SET lat = c.stored_lat, lon = c.stored_lon, code = code - code % 8
+			FROM stage_cmp c WHERE stage_latest.ticket_id = c.ticket_id AND c.staged_wins AND c.stored_real AND NOT c.staged_real`},
+		{"keep more recent stored tickets", `DELETE FROM stage_latest WHERE ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE NOT staged_wins)`},
+		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},
+		{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},
+	}
+	for k, s := range steps {
+		var args []any
+		if k > 0 && strings.Contains(s.q, "$1") {
+			args = []any{city}
+		}
+		if _, err := conn.ExecContext(ctx, s.q, args...); err != nil {
+			return 0, fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	var merged int64
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM stage_cmp").Scan(&merged)
+	return merged, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
 )
 
 //go:embed profiles/*.toml
@@ -50,6 +51,7 @@ type Profile struct {
 
 	loc      *time.Location
 	channels map[string]equity311.Channel // lower-cased raw value → channel
+	sum      string                       // checksum of the profile's TOML
 }
 
 // Columns names the header of each canonical field.
@@ -121,6 +123,7 @@ func ParseProfile(name string, data []byte) (*Profile, error) {
 	if err := p.init(); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", name, err)
 	}
+	p.sum = store.Checksum(data)
 	return &p, nil
 }
 
@@ -174,6 +177,28 @@ func (p *Profile) init() error {
 func (p *Profile) Channel(raw string) (c equity311.Channel, ok bool) {
 	c, ok = p.channels[strings.ToLower(strings.TrimSpace(raw))]
 	return c, ok
+}
+
+// Recorded returns the canonical channels the profile's vocabulary can
+// record, in report order: a source whose map has no app channel cannot
+// tell app requests from others, and app shares leave it out.
+func (p *Profile) Recorded() []string {
+	var out []string
+	for _, c := range equity311.Channels() {
+		for _, m := range p.channels {
+			if m == c {
+				out = append(out, string(c))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// options are the options of a load through p for sources.options: the
+// profile (by name and content) and the city.
+func (p *Profile) options(city string) string {
+	return store.Options(map[string]string{"profile": p.Name, "profile_sha256": p.sum[:12], "city": city})
 }
 
 // Location returns the zone naive times are read in.

@@ -24,28 +24,44 @@ func Open(t testing.TB) *store.Store {
 // counts by key.
 func CountBy(t testing.TB, st *store.Store, query string, args ...any) map[string]int {
 	t.Helper()
-	rows, err := st.DB().Query(query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = n
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return pairs[int](t, st, query, args...)
 }
 
 // ChannelCounts returns the tickets matching where (an SQL condition) by channel.
 func ChannelCounts(t testing.TB, st *store.Store, where string) map[string]int {
 	t.Helper()
 	return CountBy(t, st, "SELECT channel, count(*) FROM tickets WHERE "+where+" GROUP BY channel")
+}
+
+// Strings runs a query of two text columns and returns the second by the
+// first; a key that comes twice fails the test.
+func Strings(t testing.TB, st *store.Store, query string, args ...any) map[string]string {
+	t.Helper()
+	return pairs[string](t, st, query, args...)
+}
+
+// pairs runs a query of two columns, a text key and a value.
+func pairs[V any](t testing.TB, st *store.Store, query string, args ...any) map[string]V {
+	t.Helper()
+	rows, err := st.DB().Query(query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]V{}
+	for rows.Next() {
+		var k string
+		var v V
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[k]; dup {
+			t.Fatalf("%s: key %q comes twice", query, k)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
