@@ -37,15 +37,20 @@ func (e *FieldCountError) Error() string {
 // Unwrap returns ErrFieldCount.
 func (e *FieldCountError) Unwrap() error { return ErrFieldCount }
 
-// DefaultMaxRecordBytes bounds a record that spans lines inside quotes.
+// ErrLineTooLong reports a line longer than MaxRecordBytes; the reader
+// skips it without holding it in memory.
+var ErrLineTooLong = errors.New("line longer than the limit")
+
+// DefaultMaxRecordBytes bounds a record: one line, or lines joined inside
+// quotes.
 const DefaultMaxRecordBytes = 1 << 20
 
 // Reader reads comma-separated records.
 type Reader struct {
 	// Comma is the field delimiter (default ',').
 	Comma byte
-	// MaxRecordBytes bounds a multi-line record; a quote left open longer is
-	// reported as ErrUnterminatedQuote.
+	// MaxRecordBytes bounds a record: a longer line is skipped and reported
+	// as ErrLineTooLong, a quote left open longer as ErrUnterminatedQuote.
 	MaxRecordBytes int
 	// FieldsPerRecord, if positive, is the number of fields every record
 	// must have; a record with another number is a *RecordError wrapping
@@ -84,6 +89,9 @@ func (e *RecordError) Unwrap() error { return e.Err }
 func (r *Reader) Read() (fields [][]byte, line int, err error) {
 	for {
 		l, err := r.nextLine()
+		if errors.Is(err, ErrLineTooLong) {
+			return nil, r.line, &RecordError{Line: r.line, Raw: l, Err: fmt.Errorf("%w (%d bytes)", ErrLineTooLong, r.MaxRecordBytes)}
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -124,6 +132,19 @@ func (r *Reader) nextLine() ([]byte, error) {
 		long := append([]byte(nil), l...)
 		for err == bufio.ErrBufferFull {
 			l, err = r.r.ReadSlice('\n')
+			if len(long)+len(l) > r.MaxRecordBytes {
+				// Too long to be a record: skip to the end of the line
+				// without keeping it, and report its start.
+				head := long[:min(len(long), 200)]
+				for err == bufio.ErrBufferFull {
+					_, err = r.r.ReadSlice('\n')
+				}
+				if err != nil && err != io.EOF {
+					return nil, err
+				}
+				r.line++
+				return head, ErrLineTooLong
+			}
 			long = append(long, l...)
 		}
 		l = long
@@ -164,6 +185,10 @@ func (r *Reader) parse(start int) ([][]byte, error) {
 					l, err := r.nextLine()
 					if err == io.EOF {
 						return nil, r.unterminated(start, firstLineEnd, extra)
+					}
+					if errors.Is(err, ErrLineTooLong) {
+						// The record and the lines it swallowed go as one bad record.
+						return nil, &RecordError{Line: start, Raw: append([]byte(nil), r.raw[:firstLineEnd]...), Err: fmt.Errorf("%w (%d bytes)", ErrLineTooLong, r.MaxRecordBytes)}
 					}
 					if err != nil {
 						return nil, err

@@ -1,10 +1,13 @@
 package csvrec
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -117,4 +120,36 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLongLineSkipped: a line far over the limit is one bad record,
+// skipped without being held, and reading goes on after it.
+func TestLongLineSkipped(t *testing.T) {
+	long := strings.Repeat("x", 5<<20)
+	in := "a,b\n1,2\n" + long + ",3\n4,5\n\"6\n" + long + "\n7,8\n"
+	r := NewReader(strings.NewReader(in))
+	var got []string
+	var bad []int
+	for {
+		f, line, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var re *RecordError
+		if errors.As(err, &re) {
+			if !errors.Is(err, ErrLineTooLong) || len(re.Raw) > 200 {
+				t.Fatalf("line %d: %v (raw %d bytes)", re.Line, err, len(re.Raw))
+			}
+			bad = append(bad, re.Line)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d:%s", line, bytes.Join(f, []byte("|"))))
+	}
+	want := []string{"1:a|b", "2:1|2", "4:4|5", "7:7|8"}
+	if !slices.Equal(got, want) || !slices.Equal(bad, []int{3, 5}) {
+		t.Errorf("records %v, bad lines %v; want %v and [3 5]", got, bad, want)
+	}
 }

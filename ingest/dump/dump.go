@@ -159,7 +159,7 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 	p := spec.Profile
 	res := Result{File: spec.Name, Profile: p.Name, City: cmp.Or(spec.City, p.City)}
 	log := cmp.Or(spec.Log, slog.New(slog.DiscardHandler))
-	rp, err := newRowParser(p, spec.Headers)
+	rp, err := newRowParser(p, spec.Headers, st.Now())
 	if err != nil {
 		return res, fmt.Errorf("read %s line 1 (header): %w", spec.Name, err)
 	}

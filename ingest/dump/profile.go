@@ -48,8 +48,13 @@ type Profile struct {
 	PlaceholderPoints []LatLon `toml:"placeholder_points"`
 	// Exclude lists rows that are not service requests.
 	Exclude []Exclusion `toml:"exclude"`
+	// Earliest is the earliest plausible opened date, YYYY-MM-DD (default
+	// 1990-01-01: before any 311 system); earlier dates, and dates more than
+	// two days after the load, are rejected as implausible.
+	Earliest string `toml:"earliest"`
 
 	loc      *time.Location
+	earliest time.Time
 	channels map[string]equity311.Channel // lower-cased raw value → channel
 	sum      string                       // checksum of the profile's TOML
 }
@@ -149,8 +154,9 @@ func (p *Profile) init() error {
 	if len(p.TimeFormats) == 0 {
 		return fmt.Errorf("time_formats is required")
 	}
-	if p.Bounds != nil && len(p.Bounds) != 4 {
-		return fmt.Errorf("bounds must be [minLon, minLat, maxLon, maxLat]")
+	if p.Bounds != nil && (len(p.Bounds) != 4 || p.Bounds[0] >= p.Bounds[2] || p.Bounds[1] >= p.Bounds[3] ||
+		p.Bounds[0] < -180 || p.Bounds[2] > 180 || p.Bounds[1] < -90 || p.Bounds[3] > 90) {
+		return fmt.Errorf("bounds %v: want [minLon, minLat, maxLon, maxLat] in degrees, each minimum below its maximum", p.Bounds)
 	}
 	tz := p.Timezone
 	if tz == "" {
@@ -161,6 +167,12 @@ func (p *Profile) init() error {
 		return fmt.Errorf("timezone: %w", err)
 	}
 	p.loc = loc
+	p.earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, loc)
+	if p.Earliest != "" {
+		if p.earliest, err = time.ParseInLocation("2006-01-02", p.Earliest, loc); err != nil {
+			return fmt.Errorf("earliest %q: want YYYY-MM-DD", p.Earliest)
+		}
+	}
 	p.channels = make(map[string]equity311.Channel, len(p.Channels))
 	for raw, c := range p.Channels {
 		ch, err := equity311.ParseChannel(c)

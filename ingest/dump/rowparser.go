@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ type rowParser struct {
 	ncols   int
 	fast    bool // the profile's first time layout is "2006-01-02 15:04:05"
 	codes   codeTables
+	// Times outside [earliest, latest] are implausible: the profile's
+	// earliest date, and two days after the load's clock.
+	earliest, latest time.Time
 }
 
 // codeTables number the channels, bases and geo qualities for packCode,
@@ -100,14 +104,15 @@ type exclusion struct {
 	values map[string]bool
 }
 
-func newRowParser(p *Profile, headers []string) (*rowParser, error) {
+func newRowParser(p *Profile, headers []string, now time.Time) (*rowParser, error) {
 	pos := map[string]int{}
 	for i, h := range headers {
 		if _, dup := pos[normHeader(h)]; !dup {
 			pos[normHeader(h)] = i
 		}
 	}
-	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05", codes: newCodeTables()}
+	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05", codes: newCodeTables(),
+		earliest: p.earliest, latest: now.Add(48 * time.Hour)}
 	for i := range rp.col {
 		rp.col[i] = -1
 	}
@@ -153,8 +158,9 @@ func (rp *rowParser) get(fields [][]byte, f int) string {
 }
 
 // parse fills row from fields, or returns the reason the row is rejected
-// (or excluded).
-func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Value) reject {
+// (or excluded). A row that loads without one of its values returns a
+// Partial reject saying which.
+func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Value) (warn reject) {
 	bad := func(f int, format string, args ...any) reject {
 		name := ""
 		if i := rp.col[f]; i >= 0 {
@@ -183,13 +189,27 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 		}
 		return bad(fOpenedAt, "bad opened time: %v", err)
 	}
+	if opened.Before(rp.earliest) || opened.After(rp.latest) {
+		return bad(fOpenedAt, "implausible opened time %s (outside %s..%s)", opened.Format("2006-01-02"), rp.earliest.Format("2006-01-02"), rp.latest.Format("2006-01-02"))
+	}
 	row[sLine], row[sTicketID], row[sOpenedAt] = int64(line), id, opened
 	for _, tf := range [...]struct{ f, col int }{{fClosedAt, sClosedAt}, {fUpdatedAt, sUpdatedAt}} {
 		t, ok, err := rp.time(rp.get(fields, tf.f))
 		if err != nil {
 			return bad(tf.f, "bad %s time: %v", strings.TrimSuffix(ticketFields[tf.f].name, "_at"), err)
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		// An impossible close or update time is dropped, not the request:
+		// the row loads without it and the reject records what was dropped.
+		name := strings.TrimSuffix(ticketFields[tf.f].name, "_at")
+		switch {
+		case t.Before(opened):
+			warn = bad(tf.f, "%s time %s is before the opened time %s: loaded without it", name, t.Format(time.RFC3339), opened.Format(time.RFC3339))
+		case t.After(rp.latest):
+			warn = bad(tf.f, "implausible %s time %s (after %s): loaded without it", name, t.Format("2006-01-02"), rp.latest.Format("2006-01-02"))
+		default:
 			row[tf.col] = t
 		}
 	}
@@ -217,7 +237,10 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 		row[sLat], row[sLon] = lat, lon
 	}
 	row[sCode] = rp.codes.pack(ch, basis, q)
-	return reject{}
+	if warn.Reason != "" {
+		warn.Partial = true
+	}
+	return warn
 }
 
 // sameServiceColumn reports whether service_code and service_name come
@@ -293,11 +316,11 @@ func (rp *rowParser) coords(fields [][]byte, bad func(int, string, ...any) rejec
 		return 0, 0, equity311.GeoMissing, reject{}
 	}
 	lat, err := strconv.ParseFloat(latS, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(lat) || math.IsInf(lat, 0) {
 		return 0, 0, "", bad(latField, "latitude %q is not a number", latS)
 	}
 	lon, err = strconv.ParseFloat(lonS, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(lon) || math.IsInf(lon, 0) {
 		return 0, 0, "", bad(lonField, "longitude %q is not a number", lonS)
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -120,6 +121,7 @@ func stageRecords(ctx context.Context, rd RecordReader, rp *rowParser, progress 
 func (s *stager) read(ctx context.Context, rd RecordReader, raw chan<- recordBatch, progress func()) error {
 	b := recordBatch{}
 	var rej []store.Reject
+	last := 1 // the line of the last good record (1: the header)
 	send := func() bool {
 		select {
 		case raw <- b:
@@ -138,13 +140,14 @@ func (s *stager) read(ctx context.Context, rd RecordReader, raw chan<- recordBat
 		if err != nil {
 			var re *csvrec.RecordError
 			if !errors.As(err, &re) {
-				return err
+				return fmt.Errorf("after line %d: %w", last, err)
 			}
 			s.nread.Add(1)
 			rej = append(rej, store.Reject{Line: int64(re.Line), Reason: re.Err.Error(), Raw: string(re.Raw)})
 			continue
 		}
 		s.nread.Add(1)
+		last = line
 		ref := recordRef{line: line, first: len(b.ends), fields: len(fields)}
 		for _, f := range fields {
 			b.arena = append(b.arena, f...)
@@ -187,9 +190,13 @@ func (s *stager) convert(ctx context.Context, raw <-chan recordBatch, rp *rowPar
 			switch res := rp.parse(fields, r.line, &row); {
 			case res.excluded:
 				excluded++
-			case res.Reason != "":
+			case res.Reason != "" && !res.Partial:
 				res.Raw = string(b.arena[start:b.ends[r.first+r.fields]])
 				rej = append(rej, res.Reject)
+			case res.Partial:
+				res.Raw = string(b.arena[start:b.ends[r.first+r.fields]])
+				rej = append(rej, res.Reject)
+				out.rows = append(out.rows, row)
 			default:
 				out.rows = append(out.rows, row)
 			}
