@@ -1,7 +1,10 @@
 package open311
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +24,52 @@ type Client struct {
 	APIKey       string // sent as api_key; kept out of errors and logs
 	Extensions   bool   // ask for extensions=true (extended_attributes)
 	HTTP         *fetch.Client
+}
+
+// Prepare takes credentials out of sight: an api_key in the endpoint's
+// query becomes APIKey (sent as a parameter, redacted everywhere), and a
+// user:password in the endpoint stays for the requests but is redacted
+// from every error and log. Call it before the first request.
+func (c *Client) Prepare() error {
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return fmt.Errorf("endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("endpoint %s: want an http or https URL", c.Name())
+	}
+	q := u.Query()
+	for _, k := range []string{"api_key", "apikey", "key"} {
+		if v := q.Get(k); v != "" {
+			if c.APIKey == "" {
+				c.APIKey = v
+			}
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	c.Endpoint = u.String()
+	if c.HTTP != nil {
+		c.HTTP.Secret(c.APIKey)
+		if u.User != nil {
+			if p, ok := u.User.Password(); ok {
+				c.HTTP.Secret(p)
+			}
+			c.HTTP.Secret(u.User.Username())
+		}
+	}
+	return nil
+}
+
+// Name is the endpoint without credentials (user info, query): the name
+// a feed is known by in the store.
+func (c *Client) Name() string {
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return "(unparseable endpoint)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return strings.TrimRight(u.String(), "/")
 }
 
 // Redacted returns the endpoint with the API key removed, for logs.
@@ -52,7 +101,17 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		q.Set("api_key", c.APIKey)
 		c.HTTP.Secret(c.APIKey)
 	}
-	u := strings.TrimRight(c.Endpoint, "/") + "/" + path + "." + c.format()
+	base, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	for k, vs := range base.Query() { // parameters the endpoint carries (other than a key: see Prepare)
+		if !q.Has(k) {
+			q[k] = vs
+		}
+	}
+	base.RawQuery = ""
+	u := strings.TrimRight(base.String(), "/") + "/" + path + "." + c.format()
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -61,7 +120,60 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {
 		return nil, ErrNotFound
 	}
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAnswer(b, c.format(), path); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", c.HTTP.Redact(u), err)
+	}
+	return b, nil
+}
+
+// ErrNotGeoReport is an answer that is not what was asked for: a
+// maintenance page served with 200, another format, another document.
+var ErrNotGeoReport = errors.New("the answer is not a GeoReport v2 document")
+
+// checkAnswer makes sure a 200 answer is the requested format and
+// resource: JSON that is an array or object; XML whose root element is the
+// resource's (service_requests, services, service_definition, discovery),
+// not an HTML page. An answer taken for an empty list when it is a
+// maintenance page would move a sync's cursor past a window never fetched.
+func checkAnswer(b []byte, format, path string) error {
+	t := bytes.TrimSpace(b)
+	start := string(t[:min(len(t), 40)])
+	if format == "json" {
+		if len(t) > 0 && (t[0] == '[' || t[0] == '{') && json.Valid(t) || string(t) == "null" {
+			return nil // null: some servers' empty list
+		}
+		return fmt.Errorf("%w: asked for JSON, got %q…", ErrNotGeoReport, start)
+	}
+	want := map[string]string{"requests": "service_requests", "services": "services", "discovery": "discovery"}[path]
+	if want == "" && strings.HasPrefix(path, "services/") {
+		want = "service_definition"
+	}
+	if strings.HasPrefix(path, "requests/") || strings.HasPrefix(path, "tokens/") {
+		want = "service_requests"
+	}
+	root, err := rootElement(t)
+	if err != nil || (want != "" && root != want) {
+		return fmt.Errorf("%w: asked for XML <%s>, got %q…", ErrNotGeoReport, want, start)
+	}
+	return nil
+}
+
+// rootElement returns the name of an XML document's root element.
+func rootElement(b []byte) (string, error) {
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local, nil
+		}
+	}
 }
 
 // Services returns the server's service list.
@@ -127,7 +239,17 @@ type SyncOptions struct {
 	// then halved and fetched again.
 	Cap       int
 	MinWindow time.Duration // smallest window (default 1 minute)
+	// MaxPages stops a window that pages on past this many pages (default
+	// DefaultMaxPages) with ErrTooManyPages: a server that invents new
+	// ids on every page would otherwise be paged forever.
+	MaxPages int
 }
+
+// DefaultMaxPages is the default cap on pages per window.
+const DefaultMaxPages = 1000
+
+// ErrTooManyPages is a window that did not end within MaxPages pages.
+var ErrTooManyPages = errors.New("too many pages")
 
 // Sync walks [From, To) window by window in time order, paging through
 // each, and hands every finished window's requests (deduplicated) to emit
@@ -154,7 +276,7 @@ func (c *Client) Sync(ctx context.Context, opt SyncOptions, emit func(windowEnd 
 		if to.After(opt.To) {
 			to = opt.To
 		}
-		reqs, err := c.window(ctx, from, to, opt.PageSize)
+		reqs, err := c.window(ctx, from, to, opt.PageSize, opt.MaxPages)
 		if err != nil {
 			return fmt.Errorf("requests %s..%s: %w", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
 		}
@@ -174,9 +296,12 @@ func (c *Client) Sync(ctx context.Context, opt SyncOptions, emit func(windowEnd 
 }
 
 // window fetches every request of [from, to), page by page.
-func (c *Client) window(ctx context.Context, from, to time.Time, pageSize int) ([]Request, error) {
+func (c *Client) window(ctx context.Context, from, to time.Time, pageSize, maxPages int) ([]Request, error) {
 	end := to.Add(-time.Second) // end_date is inclusive
-	return c.pages(ctx, Query{Start: from, End: end, PageSize: pageSize}, func(r Request) bool {
+	return c.pages(ctx, Query{Start: from, End: end, PageSize: pageSize}, maxPages, func(r Request) bool {
+		if r.Err != nil {
+			return true // a bad record is kept, to be rejected with its reason
+		}
 		return !r.Requested.Before(from) && r.Requested.Before(to) // a server that ignores the dates
 	})
 }
@@ -188,17 +313,23 @@ func (c *Client) UpdatedAfter(ctx context.Context, t time.Time, pageSize int) ([
 	if pageSize <= 0 {
 		pageSize = 100
 	}
-	return c.pages(ctx, Query{UpdatedAfter: t, PageSize: pageSize}, func(r Request) bool { return true })
+	return c.pages(ctx, Query{UpdatedAfter: t, PageSize: pageSize}, 0, func(r Request) bool { return true })
 }
 
 // pages runs q page by page until an empty or repeated page or a 404,
 // keeping the requests keep accepts, each once.
-func (c *Client) pages(ctx context.Context, q Query, keep func(Request) bool) ([]Request, error) {
+func (c *Client) pages(ctx context.Context, q Query, maxPages int, keep func(Request) bool) ([]Request, error) {
+	if maxPages <= 0 {
+		maxPages = DefaultMaxPages
+	}
 	seen := map[string]bool{}
 	var out []Request
 	var prevFirst string
 	pageSize := q.PageSize
 	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, fmt.Errorf("%w: the server was still sending new requests after %d pages (SyncOptions.MaxPages)", ErrTooManyPages, maxPages)
+		}
 		q.Page = page
 		reqs, err := c.Requests(ctx, q)
 		if errors.Is(err, ErrNotFound) && page > 1 {
@@ -216,7 +347,7 @@ func (c *Client) pages(ctx context.Context, q Query, keep func(Request) bool) ([
 			if !keep(r) {
 				continue
 			}
-			if !seen[r.ID] {
+			if r.ID == "" || !seen[r.ID] {
 				seen[r.ID] = true
 				out = append(out, r)
 				fresh++

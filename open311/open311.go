@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,11 @@ type Request struct {
 	// request without a channel there has no known channel, while a feed
 	// without extensions is taken as its app's.
 	Extended bool `json:"-"`
+	// Err is set on a record that could not be read (a bad date, a
+	// coordinate that is not a number): the rest of the answer still
+	// loads, and the record goes to rejects with Err and Raw.
+	Err error  `json:"-"`
+	Raw string `json:"-"`
 }
 
 // Service is one request type a server offers.
@@ -97,7 +103,7 @@ func (r record) num(k string) (*float64, error) {
 		return nil, nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil, fmt.Errorf("%s %q is not a number", k, s)
 	}
 	return &v, nil
@@ -174,7 +180,7 @@ func (r record) service() Service {
 // root holds elements named item (request, service).
 func decodeRecords(b []byte, item string) ([]record, error) {
 	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
 	}
 	if b[0] == '[' || b[0] == '{' {
@@ -268,7 +274,9 @@ func decodeXML(b []byte, item string) ([]record, error) {
 
 // ParseRequests reads a GET requests answer (JSON or XML). Records that
 // carry neither an id nor a requested time (a server still processing
-// them) are skipped and counted.
+// them) are skipped and counted. A record with a value that cannot be read
+// comes back with Err and Raw set, so that one bad record does not stop
+// the rest from loading.
 func ParseRequests(b []byte) (reqs []Request, skipped int, err error) {
 	recs, err := decodeRecords(b, "request")
 	if err != nil {
@@ -277,7 +285,10 @@ func ParseRequests(b []byte) (reqs []Request, skipped int, err error) {
 	for i, r := range recs {
 		q, err := r.request()
 		if err != nil {
-			return nil, 0, fmt.Errorf("request %d: %w", i+1, err)
+			raw, _ := json.Marshal(map[string]any(r))
+			q.Err, q.Raw = fmt.Errorf("request %d: %w", i+1, err), string(raw)
+			reqs = append(reqs, q)
+			continue
 		}
 		if q.ID == "" || q.Requested.IsZero() {
 			skipped++

@@ -14,6 +14,7 @@ import (
 	"github.com/equity311/equity311"
 
 	"github.com/equity311/equity311/ingest/open311sync"
+	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/open311"
 	"github.com/equity311/equity311/open311/sandbox"
@@ -25,7 +26,8 @@ func (a *app) ingestOpen311Cmd() *cobra.Command {
 	var keyEnv, since, city, discovery, discoveryType string
 	var perMinute float64
 	var window time.Duration
-	var pageSize int
+	var pageSize, maxPages int
+	var maxMB int64
 	var updatedAfter bool
 	cmd := &cobra.Command{
 		Use:   "open311 --endpoint URL|--discovery URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
@@ -46,6 +48,7 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 				}
 			}
 			c.HTTP = a.fetchClient()
+			c.HTTP.MaxBytes = maxMB << 20
 			if perMinute > 0 {
 				c.HTTP.MinInterval = time.Duration(float64(time.Minute) / perMinute)
 			}
@@ -57,7 +60,7 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 			case c.Endpoint == "":
 				return errors.New("give --endpoint, or --discovery to find it")
 			}
-			opt := open311sync.Options{Client: &c, City: city, Window: window, PageSize: pageSize, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
+			opt := open311sync.Options{Client: &c, City: city, Window: window, PageSize: pageSize, MaxPages: maxPages, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
 			if since != "" {
 				t, err := equity311.ParseDate(since, time.UTC)
 				if err != nil {
@@ -86,6 +89,8 @@ The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
 	cmd.Flags().Float64Var(&perMinute, "rate", 10, "requests per minute at most")
 	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "first window of requested time")
 	cmd.Flags().IntVar(&pageSize, "page-size", 100, "requests per page where the server pages")
+	cmd.Flags().IntVar(&maxPages, "max-pages", open311.DefaultMaxPages, "pages per window before giving up (a server that never stops paging)")
+	cmd.Flags().Int64Var(&maxMB, "max-response-mb", fetch.DefaultMaxBytes>>20, "largest answer read, in MiB")
 	cmd.Flags().BoolVar(&updatedAfter, "updated-after", false, "also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)")
 	cmd.Flags().StringVar(&discovery, "discovery", "", "a discovery document's URL, instead of --endpoint")
 	cmd.Flags().StringVar(&discoveryType, "type", "production", "with --discovery: the endpoint type, production or test")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/ingest/csvrec"
 	"github.com/equity311/equity311/ingest/dump"
 	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/open311"
@@ -77,6 +78,7 @@ type Options struct {
 	Window   time.Duration
 	PageSize int
 	Cap      int
+	MaxPages int // pages per window before ErrTooManyPages (default open311.DefaultMaxPages)
 	// UpdatedAfter also asks for every request updated since the previous
 	// sync, for servers that support updated_after (the v2.1 draft):
 	// status changes of requests closed and reopened, not only open ones.
@@ -119,6 +121,9 @@ func Sync(ctx context.Context, st *store.Store, opt Options) (Result, error) {
 	if c.HTTP == nil {
 		c.HTTP = fetch.New()
 	}
+	if err := c.Prepare(); err != nil {
+		return Result{}, fmt.Errorf("open311: %w", err)
+	}
 	if opt.City == "" {
 		return Result{}, fmt.Errorf("open311: a city name is required (--city)")
 	}
@@ -146,13 +151,13 @@ func (s *syncer) services() error {
 		return err
 	}
 	s.res.Services = len(services)
-	return saveServices(s.ctx, s.st, s.c.Endpoint, services)
+	return saveServices(s.ctx, s.st, s.c.Name(), services)
 }
 
 // windows fetches requests from the saved cursor (or Since) to now,
 // window by window, saving the cursor after each.
 func (s *syncer) windows() error {
-	feed := "open311:" + s.c.Endpoint
+	feed := "open311:" + s.c.Name()
 	cursor, err := s.st.Cursor(s.ctx, feed)
 	if err != nil {
 		return err
@@ -166,7 +171,7 @@ func (s *syncer) windows() error {
 		from = s.opt.Now().Add(-90 * 24 * time.Hour)
 	}
 	s.res.From, s.res.To = from, s.opt.Now()
-	return s.c.Sync(s.ctx, open311.SyncOptions{From: from, To: s.res.To, Window: s.opt.Window, PageSize: s.opt.PageSize, Cap: s.opt.Cap},
+	return s.c.Sync(s.ctx, open311.SyncOptions{From: from, To: s.res.To, Window: s.opt.Window, PageSize: s.opt.PageSize, Cap: s.opt.Cap, MaxPages: s.opt.MaxPages},
 		func(end time.Time, reqs []open311.Request) error {
 			s.res.Windows++
 			if err := s.write(reqs, "until "+end.UTC().Format(time.RFC3339)); err != nil {
@@ -182,7 +187,7 @@ func (s *syncer) updatedAfter() error {
 	if !s.opt.UpdatedAfter {
 		return nil
 	}
-	feed := "open311-updated:" + s.c.Endpoint
+	feed := "open311-updated:" + s.c.Name()
 	last, err := s.st.Cursor(s.ctx, feed)
 	if err != nil {
 		return err
@@ -207,7 +212,7 @@ func (s *syncer) updatedAfter() error {
 // not closed, so that status changes arrive.
 func (s *syncer) repollOpen() error {
 	rows, err := s.st.DB().QueryContext(s.ctx, `SELECT t.ticket_id FROM tickets t JOIN open311_seen o USING (city, ticket_id)
-		WHERE t.city = ? AND o.endpoint = ? AND coalesce(t.status, '') <> 'closed' ORDER BY 1`, s.opt.City, s.c.Endpoint)
+		WHERE t.city = ? AND o.endpoint = ? AND coalesce(t.status, '') <> 'closed' ORDER BY 1`, s.opt.City, s.c.Name())
 	if err != nil {
 		return err
 	}
@@ -246,13 +251,13 @@ func (s *syncer) write(reqs []open311.Request, what string) error {
 		return nil
 	}
 	headers := dump.ProfileHeaders(s.profile)
-	r, err := dump.LoadRecords(s.ctx, s.st, dump.Records{Kind: "open311", Name: s.c.Endpoint + " " + what, Profile: s.profile,
+	r, err := dump.LoadRecords(s.ctx, s.st, dump.Records{Kind: "open311", Name: s.c.Name() + " " + what, Profile: s.profile,
 		City: s.opt.City, Headers: headers, Reader: &records{reqs: reqs, headers: headers}, Checksum: checksum(reqs), Log: s.log})
 	if err != nil {
 		return err
 	}
 	s.res.Requests += r.Loaded
-	return markSeen(s.ctx, s.st, s.opt.City, s.c.Endpoint, reqs, s.profile)
+	return markSeen(s.ctx, s.st, s.opt.City, s.c.Name(), reqs, s.profile)
 }
 
 func saveServices(ctx context.Context, st *store.Store, endpoint string, services []open311.Service) error {
@@ -287,12 +292,18 @@ func markSeen(ctx context.Context, st *store.Store, city, endpoint string, reqs 
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_seen")
 	now := st.Now()
+	var good []open311.Request
+	for _, r := range reqs {
+		if r.Err == nil && r.ID != "" {
+			good = append(good, r)
+		}
+	}
 	i := 0
 	if _, err := store.Append(ctx, conn, "stage_seen", 6, func(row []driver.Value) (bool, error) {
-		if i == len(reqs) {
+		if i == len(good) {
 			return false, nil
 		}
-		r := reqs[i]
+		r := good[i]
 		raw := channelRaw(r)
 		ch, ok := p.Channel(raw)
 		if !ok {
@@ -341,6 +352,10 @@ func (o *records) Read() ([][]byte, int, error) {
 	}
 	r := o.reqs[o.i]
 	o.i++
+	if r.Err != nil {
+		o.raw = []byte(r.Raw)
+		return nil, o.i, &csvrec.RecordError{Line: o.i, Raw: o.raw, Err: r.Err}
+	}
 	ts := func(t *time.Time) string {
 		if t == nil {
 			return ""

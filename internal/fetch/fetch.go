@@ -36,17 +36,31 @@ type Client struct {
 	Now func() time.Time
 	// Log receives one line per retry.
 	Log *slog.Logger
+	// MaxBytes caps a response body (default DefaultMaxBytes); a larger
+	// answer is an error, read no further than the cap.
+	MaxBytes int64
 
 	mu      sync.Mutex
 	last    time.Time
 	secrets []string
 }
 
+// DefaultMaxBytes is the default cap on a response body.
+const DefaultMaxBytes = 64 << 20
+
+// ErrTooLarge is a response body over Client.MaxBytes.
+var ErrTooLarge = errors.New("response larger than the limit")
+
+// ErrRedirect is a redirect to another host: the client does not follow
+// it (credentials in the query would go along).
+var ErrRedirect = errors.New("redirect to another host refused")
+
 // New returns a client with sensible defaults: 6 retries, backoff from 1 s
-// to 60 s, no rate limit.
+// to 60 s, no rate limit, bodies up to DefaultMaxBytes, redirects followed
+// only within the same host and never with a Referer.
 func New() *Client {
 	return &Client{
-		HTTP:      &http.Client{Timeout: 60 * time.Second},
+		HTTP:      &http.Client{Timeout: 60 * time.Second, CheckRedirect: SameHostRedirects},
 		Retries:   6,
 		BaseDelay: time.Second,
 		MaxDelay:  60 * time.Second,
@@ -54,6 +68,21 @@ func New() *Client {
 		Now:       time.Now,
 		Log:       slog.New(slog.DiscardHandler),
 	}
+}
+
+// SameHostRedirects is an http.Client CheckRedirect that follows at most
+// 5 redirects within the scheme and host of the first request, and never
+// sends a Referer (the first URL may carry an API key).
+func SameHostRedirects(req *http.Request, via []*http.Request) error {
+	req.Header.Del("Referer")
+	if len(via) >= 5 {
+		return errors.New("more than 5 redirects")
+	}
+	first := via[0].URL
+	if req.URL.Host != first.Host || req.URL.Scheme != first.Scheme {
+		return fmt.Errorf("%w: %s://%s", ErrRedirect, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -124,8 +153,9 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, hdr http.Header,
 			return b, nil
 		}
 		var se *StatusError
-		if errors.As(err, &se) && se.Code != http.StatusTooManyRequests && se.Code < 500 {
-			return nil, err // a client error: trying again will not help
+		if errors.As(err, &se) && se.Code != http.StatusTooManyRequests && se.Code < 500 ||
+			errors.Is(err, ErrTooLarge) || errors.Is(err, ErrRedirect) {
+			return nil, err // trying again will not help
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -181,12 +211,25 @@ func (c *Client) once(ctx context.Context, method, rawURL string, hdr http.Heade
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
+		if errors.Is(err, ErrRedirect) {
+			return nil, 0, fmt.Errorf("GET %s: %w", c.Redact(rawURL), ErrRedirect)
+		}
 		return nil, 0, errors.New(c.Redact(err.Error()))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	limit := c.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	if resp.ContentLength > limit {
+		return nil, 0, fmt.Errorf("GET %s: %d bytes announced: %w of %d bytes", c.Redact(rawURL), resp.ContentLength, ErrTooLarge, limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: read body: %s", c.Redact(rawURL), c.Redact(err.Error()))
+	}
+	if int64(len(b)) > limit {
+		return nil, 0, fmt.Errorf("GET %s: %w of %d bytes", c.Redact(rawURL), ErrTooLarge, limit)
 	}
 	if resp.StatusCode/100 == 2 {
 		return b, 0, nil

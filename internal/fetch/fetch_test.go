@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,5 +100,70 @@ func TestMinInterval(t *testing.T) {
 	}
 	if len(waits) != 2 || waits[0] != 6*time.Second || waits[1] != 12*time.Second {
 		t.Errorf("waits %v with a frozen clock, want 6s then 12s", waits)
+	}
+}
+
+// TestRedirectsKeepTheKeyHome: a redirect to another host is refused (the
+// key in the query would go along), a same-host redirect is followed, and
+// no Referer is ever sent.
+func TestRedirectsKeepTheKeyHome(t *testing.T) {
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+		w.Write([]byte("[]"))
+	}))
+	defer other.Close()
+	var referer atomic.Value
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		referer.Store(r.Header.Get("Referer"))
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/x?"+r.URL.RawQuery, http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			w.Write([]byte("ok"))
+		}
+	}))
+	defer home.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	c.Secret("s3cret")
+	_, err := c.Get(context.Background(), home.URL+"/away?api_key=s3cret", nil)
+	if !errors.Is(err, ErrRedirect) || strings.Contains(err.Error(), "s3cret") || leaked.Load() != 0 {
+		t.Errorf("cross-host redirect: %v; the other host was asked %d times", err, leaked.Load())
+	}
+	b, err := c.Get(context.Background(), home.URL+"/here?api_key=s3cret", nil)
+	if err != nil || string(b) != "ok" {
+		t.Fatalf("same-host redirect: %q, %v", b, err)
+	}
+	if r, _ := referer.Load().(string); r != "" {
+		t.Errorf("a Referer was sent: %q", r)
+	}
+	if len(waits) != 0 {
+		t.Errorf("retried a refused redirect: %v", waits)
+	}
+}
+
+// TestResponseSizeCap: an answer over MaxBytes fails at once, announced or not.
+func TestResponseSizeCap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length
+		}
+		w.Write([]byte(strings.Repeat("x", 5000)))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	c.MaxBytes = 1000
+	for _, p := range []string{"/announced", "/chunked"} {
+		if _, err := c.Get(context.Background(), srv.URL+p, nil); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: %v, want ErrTooLarge", p, err)
+		}
+	}
+	c.MaxBytes = 10000
+	if b, err := c.Get(context.Background(), srv.URL+"/announced", nil); err != nil || len(b) != 5000 {
+		t.Errorf("under the cap: %d bytes, %v", len(b), err)
 	}
 }

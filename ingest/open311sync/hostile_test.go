@@ -1,0 +1,213 @@
+package open311sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/equity311/equity311/internal/fetch"
+	"github.com/equity311/equity311/internal/storetest"
+	"github.com/equity311/equity311/open311"
+	"github.com/equity311/equity311/store"
+)
+
+// feedServer serves services.json and requests.json: n requests, one per
+// hour from start, paged by page/page_size, the record at index bad (if
+// ≥ 0) with an unreadable date and coordinate. While down is set it
+// answers 200 with a maintenance page; awayURL, when set, redirects there.
+type feedServer struct {
+	start   time.Time
+	n, bad  int
+	down    atomic.Bool
+	awayURL string
+	calls   atomic.Int32
+	newIDs  bool // invent new ids on every page, forever
+}
+
+func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	if f.awayURL != "" {
+		http.Redirect(w, r, f.awayURL+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
+		return
+	}
+	if f.down.Load() {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>")
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/services.json") {
+		fmt.Fprint(w, `[{"service_code":"1","service_name":"Pothole"}]`)
+		return
+	}
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	size, _ := strconv.Atoi(q.Get("page_size"))
+	if page < 1 || size < 1 {
+		page, size = 1, 1000
+	}
+	var out []map[string]any
+	if f.newIDs {
+		for i := 0; i < size; i++ {
+			out = append(out, map[string]any{"service_request_id": fmt.Sprintf("p%d-%d", page, i),
+				"requested_datetime": f.start.Format(time.RFC3339), "status": "open"})
+		}
+	} else {
+		for i := (page - 1) * size; i < min(page*size, f.n); i++ {
+			rec := map[string]any{"service_request_id": strconv.Itoa(i + 1), "status": "open", "service_code": "1",
+				"requested_datetime": f.start.Add(time.Duration(i) * time.Hour).Format(time.RFC3339), "lat": 42.33, "long": -71.08}
+			if i == f.bad {
+				rec["requested_datetime"], rec["long"] = "not a date", json.RawMessage("1e999")
+			}
+			out = append(out, rec)
+		}
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+func syncFeed(st *store.Store, url string, now time.Time, opt Options) (Result, error) {
+	f := fetch.New()
+	f.Retries = 0
+	opt.City, opt.Now = "c", func() time.Time { return now }
+	opt.Client = &open311.Client{Endpoint: url, HTTP: f}
+	if opt.Since.IsZero() {
+		opt.Since = now.Add(-72 * time.Hour)
+	}
+	opt.PageSize = 20
+	return Sync(context.Background(), st, opt)
+}
+
+// TestMaintenancePageThenRecovery: a server that answers 200 with an HTML
+// maintenance page makes the sync fail without moving its cursor; once the
+// server recovers, the next sync ends with exactly a clean run's requests.
+func TestMaintenancePageThenRecovery(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f := &feedServer{start: now.Add(-70 * time.Hour), n: 60, bad: -1}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	url := srv.URL + "/open311/v2"
+
+	clean := storetest.Open(t)
+	if _, err := syncFeed(clean, url, now, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t)
+	f.down.Store(true)
+	_, err := syncFeed(st, url, now, Options{})
+	if !errors.Is(err, open311.ErrNotGeoReport) {
+		t.Fatalf("sync against a maintenance page: %v, want ErrNotGeoReport", err)
+	}
+	if c, _ := st.Cursor(context.Background(), "open311:"+url); c != "" {
+		t.Errorf("the cursor moved to %s past a window never fetched", c)
+	}
+	f.down.Store(false)
+	if _, err := syncFeed(st, url, now, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := syncedState(t, st, "c")
+	want := syncedState(t, clean, "c")
+	if len(got) != 60 || len(got) != len(want) {
+		t.Errorf("after recovery %d requests, a clean run %d, the server 60", len(got), len(want))
+	}
+}
+
+// TestRedirectElsewhereIsAnError: a redirect to another host that answers
+// [] is not an empty window.
+func TestRedirectElsewhereIsAnError(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "[]") }))
+	defer other.Close()
+	f := &feedServer{start: now.Add(-70 * time.Hour), n: 10, bad: -1, awayURL: other.URL}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := storetest.Open(t)
+	_, err := syncFeed(st, srv.URL+"/open311/v2?api_key=k3y", now, Options{})
+	if !errors.Is(err, fetch.ErrRedirect) || strings.Contains(err.Error(), "k3y") {
+		t.Fatalf("redirect to another host: %v", err)
+	}
+	var feeds int
+	if err := st.DB().QueryRow("SELECT count(*) FROM sync_state").Scan(&feeds); err != nil || feeds != 0 {
+		t.Errorf("%d cursors saved (%v)", feeds, err)
+	}
+}
+
+// TestOneBadRecordLoadsTheRest: a record with an unreadable date and
+// coordinate goes to rejects with its endpoint, window and reason; the
+// rest of its window loads, and the next sync is not stuck on it.
+func TestOneBadRecordLoadsTheRest(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f := &feedServer{start: now.Add(-70 * time.Hour), n: 30, bad: 7}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := storetest.Open(t)
+	if _, err := syncFeed(st, srv.URL+"/open311/v2", now, Options{}); err != nil {
+		t.Fatalf("one bad record failed the sync: %v", err)
+	}
+	if n := len(syncedState(t, st, "c")); n != 29 {
+		t.Errorf("%d requests loaded, want the 29 good ones", n)
+	}
+	var name, reason string
+	if err := st.DB().QueryRow(`SELECT s.name, r.reason FROM rejects r JOIN sources s USING (source_id)`).Scan(&name, &reason); err != nil {
+		t.Fatalf("no reject recorded: %v", err)
+	}
+	if !strings.Contains(name, srv.URL+"/open311/v2 until ") || !strings.Contains(reason, "requested_datetime") {
+		t.Errorf("reject from %q: %q; want the endpoint, the window and the reason", name, reason)
+	}
+	// The next sync goes on from the cursor.
+	if _, err := syncFeed(st, srv.URL+"/open311/v2", now.Add(24*time.Hour), Options{}); err != nil {
+		t.Fatalf("the sync after a bad record: %v", err)
+	}
+}
+
+// TestKeyInEndpointStaysSecret: an api_key written into --endpoint is sent
+// as the key but kept out of the feed's name, the sources and the errors.
+func TestKeyInEndpointStaysSecret(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var sawKey atomic.Bool
+	f := &feedServer{start: now.Add(-70 * time.Hour), n: 5, bad: -1}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("api_key") == "s3cret" {
+			sawKey.Store(true)
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	st := storetest.Open(t)
+	if _, err := syncFeed(st, "http://user:pw0rd@"+strings.TrimPrefix(srv.URL, "http://")+"/open311/v2?api_key=s3cret", now, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !sawKey.Load() {
+		t.Error("the key was not sent")
+	}
+	for _, q := range []string{"SELECT string_agg(feed, ' ') FROM sync_state", "SELECT string_agg(name, ' ') FROM sources",
+		"SELECT string_agg(endpoint, ' ') FROM open311_services"} {
+		var s string
+		if err := st.DB().QueryRow(q).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(s, "s3cret") || strings.Contains(s, "pw0rd") {
+			t.Errorf("%s: %s", q, s)
+		}
+	}
+}
+
+// TestPagesWithoutEnd: a server that invents new ids on every page is
+// stopped at MaxPages with a clear error.
+func TestPagesWithoutEnd(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f := &feedServer{start: now.Add(-70 * time.Hour), newIDs: true}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := storetest.Open(t)
+	_, err := syncFeed(st, srv.URL+"/open311/v2", now, Options{MaxPages: 25})
+	if !errors.Is(err, open311.ErrTooManyPages) || f.calls.Load() > 30 {
+		t.Errorf("endless pages: %v after %d calls", err, f.calls.Load())
+	}
+}
