@@ -126,7 +126,7 @@ test clients. It listens on localhost unless --addr says otherwise.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Open311 sandbox on http://%s/open311/v2/ (discovery.json, services.json, requests.json; POST with api_key=sandbox-key)\n", ln.Addr())
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+			hs := srv.HTTPServer()
 			go func() {
 				<-cmd.Context().Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

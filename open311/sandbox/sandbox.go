@@ -13,16 +13,20 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/open311"
@@ -82,7 +86,21 @@ type Server struct {
 	rng      *rand.Rand
 	epoch    int
 	services map[string]open311.Service
+	seeds    []Seed         // opt.Requests by requested time, then id
+	byID     map[string]int // seed index by request id
 }
+
+// Limits on what clients can make the sandbox hold.
+const (
+	// MaxBodyBytes caps a POST body.
+	MaxBodyBytes = 64 << 10
+	// MaxTextBytes caps a posted description or address as stored.
+	MaxTextBytes = 4000
+	// MaxPosted caps the requests posted between two resets.
+	MaxPosted = 10000
+	// MaxPage and MaxPageSize bound the paging parameters.
+	MaxPage, MaxPageSize = 1_000_000, 10_000
+)
 
 type posted struct {
 	seed  Seed
@@ -122,7 +140,99 @@ func New(opt Options) *Server {
 	for _, sv := range opt.Services {
 		s.services[sv.Code] = sv
 	}
+	s.seeds = slices.Clone(opt.Requests)
+	slices.SortStableFunc(s.seeds, func(a, b Seed) int { return byTime(a.Request, b.Request) })
+	s.byID = make(map[string]int, len(s.seeds))
+	for i, sd := range s.seeds {
+		s.byID[sd.Request.ID] = i
+	}
 	return s
+}
+
+// byTime orders requests by requested time, then id.
+func byTime(a, b open311.Request) int {
+	if c := a.Requested.Compare(b.Requested); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// HTTPServer returns an http.Server for the sandbox with timeouts that
+// keep slow or idle clients from holding connections: headers within 5 s,
+// a whole request within 15 s, an answer within 30 s, idle connections
+// closed after 60 s.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
+// extras returns the streamed and posted requests visible at simulated
+// time t, by requested time then id: few, next to the seeds.
+func (s *Server) extras(t time.Time) []Seed {
+	epochStart := s.opt.Origin
+	epoch := 0
+	if s.opt.Reset > 0 && t.After(s.opt.Origin) {
+		epoch = int(t.Sub(s.opt.Origin) / s.opt.Reset)
+		epochStart = s.opt.Origin.Add(time.Duration(epoch) * s.opt.Reset)
+	}
+	s.mu.Lock()
+	if epoch != s.epoch {
+		s.epoch, s.posted, s.tokens = epoch, nil, map[string]string{}
+	}
+	var out []Seed
+	for _, p := range s.posted {
+		out = append(out, p.seed)
+	}
+	s.mu.Unlock()
+	out = append(out, s.streamed(epochStart, t, epoch)...)
+	slices.SortStableFunc(out, func(a, b Seed) int { return byTime(a.Request, b.Request) })
+	return out
+}
+
+// each calls fn with the state at simulated time t of every request whose
+// requested time lies in [lo, hi] (zero times: unbounded), in order of
+// requested time then id, until fn returns false. It materializes nothing
+// but the few streamed and posted requests.
+func (s *Server) each(t, lo, hi time.Time, fn func(open311.Request) bool) {
+	extra := s.extras(t)
+	i := 0
+	if !lo.IsZero() {
+		i, _ = slices.BinarySearchFunc(s.seeds, lo, func(sd Seed, lo time.Time) int { return sd.Request.Requested.Compare(lo) })
+	}
+	k := 0
+	in := func(r open311.Request) bool {
+		return !r.Requested.After(t) && (lo.IsZero() || !r.Requested.Before(lo)) && (hi.IsZero() || !r.Requested.After(hi))
+	}
+	for i < len(s.seeds) || k < len(extra) {
+		var sd Seed
+		if k == len(extra) || i < len(s.seeds) && byTime(s.seeds[i].Request, extra[k].Request) <= 0 {
+			sd = s.seeds[i]
+			i++
+			if !hi.IsZero() && sd.Request.Requested.After(hi) {
+				i = len(s.seeds) // the seeds past hi are all later
+				continue
+			}
+		} else {
+			sd = extra[k]
+			k++
+		}
+		if in(sd.Request) && !fn(s.state(sd, t)) {
+			return
+		}
+	}
+}
+
+// lookup returns the state at t of the request with the given id.
+func (s *Server) lookup(t time.Time, id string) (open311.Request, bool) {
+	if i, ok := s.byID[id]; ok && !s.seeds[i].Request.Requested.After(t) {
+		return s.state(s.seeds[i], t), true
+	}
+	for _, sd := range s.extras(t) {
+		if sd.Request.ID == id && !sd.Request.Requested.After(t) {
+			return s.state(sd, t), true
+		}
+	}
+	return open311.Request{}, false
 }
 
 // SimNow is the simulated time now.
@@ -182,38 +292,10 @@ func (s *Server) streamed(epochStart, t time.Time, epoch int) []Seed {
 // all returns every request visible at simulated time t, by requested time
 // then id.
 func (s *Server) all(t time.Time) []open311.Request {
-	epochStart := s.opt.Origin
-	epoch := 0
-	if s.opt.Reset > 0 && t.After(s.opt.Origin) {
-		epoch = int(t.Sub(s.opt.Origin) / s.opt.Reset)
-		epochStart = s.opt.Origin.Add(time.Duration(epoch) * s.opt.Reset)
-	}
-	s.mu.Lock()
-	if epoch != s.epoch {
-		s.epoch, s.posted, s.tokens = epoch, nil, map[string]string{}
-	}
-	posted := append([]posted(nil), s.posted...)
-	s.mu.Unlock()
 	var out []open311.Request
-	add := func(seed Seed) {
-		if !seed.Request.Requested.After(t) {
-			out = append(out, s.state(seed, t))
-		}
-	}
-	for _, seed := range s.opt.Requests {
-		add(seed)
-	}
-	for _, seed := range s.streamed(epochStart, t, epoch) {
-		add(seed)
-	}
-	for _, p := range posted {
-		add(p.seed)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Requested.Equal(out[j].Requested) {
-			return out[i].Requested.Before(out[j].Requested)
-		}
-		return out[i].ID < out[j].ID
+	s.each(t, time.Time{}, time.Time{}, func(r open311.Request) bool {
+		out = append(out, r)
+		return true
 	})
 	return out
 }
@@ -330,23 +412,22 @@ func (s *Server) definition(w http.ResponseWriter, format, code string) {
 	writeXML(w, http.StatusOK, xmlDefinition(def))
 }
 
-// getRequests answers GET requests with the spec's filters.
+// getRequests answers GET requests with the spec's filters, going
+// through the requests in time order and keeping only the page asked for,
+// so that an answer costs memory for its own requests, not the city's.
 func (s *Server) getRequests(w http.ResponseWriter, r *http.Request, format string) {
 	q := r.URL.Query()
 	now := s.SimNow()
-	all := s.all(now)
-	var out []open311.Request
+	ext := q.Get("extensions") == "true"
 	if ids := q.Get("service_request_id"); ids != "" {
-		want := map[string]bool{}
+		var out []open311.Request
 		for _, id := range strings.Split(ids, ",") {
-			want[strings.TrimSpace(id)] = true
-		}
-		for _, x := range all {
-			if want[x.ID] {
+			if x, ok := s.lookup(now, strings.TrimSpace(id)); ok && len(out) < s.opt.MaxResults {
 				out = append(out, x)
 			}
 		}
-		s.writeRequests(w, format, out, q.Get("extensions") == "true")
+		slices.SortStableFunc(out, byTime)
+		s.writeRequests(w, format, out, ext)
 		return
 	}
 	parse := func(k string) (time.Time, bool, error) {
@@ -355,13 +436,17 @@ func (s *Server) getRequests(w http.ResponseWriter, r *http.Request, format stri
 			return time.Time{}, false, nil
 		}
 		t, err := open311.ParseTime(v)
-		return t, true, err
+		if err != nil {
+			return t, true, fmt.Errorf("%s: %w", k, err)
+		}
+		return t, true, nil
 	}
 	start, hasStart, err1 := parse("start_date")
 	end, hasEnd, err2 := parse("end_date")
 	updAfter, hasUA, err3 := parse("updated_after")
 	updBefore, hasUB, err4 := parse("updated_before")
-	for _, err := range []error{err1, err2, err3, err4} {
+	page, size, err5 := paging(q)
+	for _, err := range []error{err1, err2, err3, err4, err5} {
 		if err != nil {
 			s.fail(w, format, http.StatusBadRequest, err.Error())
 			return
@@ -370,60 +455,88 @@ func (s *Server) getRequests(w http.ResponseWriter, r *http.Request, format stri
 	if !hasStart && !hasEnd && !hasUA && !hasUB {
 		start, hasStart = now.Add(-90*24*time.Hour), true // the spec's default window
 	}
+	if !hasStart {
+		start = time.Time{}
+	}
+	if !hasEnd {
+		end = time.Time{}
+	}
 	codes := splitSet(q.Get("service_code"))
 	statuses := splitSet(q.Get("status"))
-	for _, x := range all {
+	match := func(x open311.Request) bool {
 		switch {
-		case hasStart && x.Requested.Before(start), hasEnd && x.Requested.After(end):
 		case hasUA && !x.Updated.After(updAfter), hasUB && !x.Updated.Before(updBefore):
 		case len(codes) > 0 && !codes[x.ServiceCode], len(statuses) > 0 && !statuses[x.Status]:
 		default:
-			out = append(out, x)
+			return true
 		}
+		return false
 	}
-	if c := s.opt.Faults.Cap; c > 0 && len(out) > c {
-		out = out[:c]
-	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	size, _ := strconv.Atoi(q.Get("page_size"))
-	if q.Has("page") || q.Has("page_size") {
-		if page < 1 {
-			page = 1
-		}
-		if size < 1 || size > s.opt.MaxResults {
-			size = min(max(size, 1), s.opt.MaxResults)
-			if q.Get("page_size") == "" {
-				size = 50
-			}
-		}
-		from := (page - 1) * size
+	// The results run [from, from+limit) of the matches; a fault caps them.
+	from, limit := 0, s.opt.MaxResults
+	if page > 0 {
+		from, limit = (page-1)*size, size
 		if s.opt.Faults.ShortPages && size > 1 {
 			// Pages hold size-1 items but still step by size: the client must
 			// not take a short page for the last unless it is empty.
-			from = (page - 1) * (size - 1)
-			size--
+			from, limit = (page-1)*(size-1), size-1
 		}
-		switch {
-		case from < len(out):
-			out = out[from:min(from+size, len(out))]
-		case s.opt.Faults.RepeatPages && len(out) > 0:
-			last := (len(out) - 1) / size * size
-			out = out[last:]
-		default:
-			out = nil
-		}
-	} else if len(out) > s.opt.MaxResults {
-		out = out[:s.opt.MaxResults] // the spec's silent limit
 	}
-	s.writeRequests(w, format, out, q.Get("extensions") == "true")
+	total := s.opt.Faults.Cap // the matches a capped query stops at
+	collect := func(from, limit int) (out []open311.Request, matches int) {
+		s.each(now, start, end, func(x open311.Request) bool {
+			if !match(x) {
+				return true
+			}
+			if total > 0 && matches >= total {
+				return false
+			}
+			if matches >= from && len(out) < limit {
+				out = append(out, x)
+			}
+			matches++
+			return len(out) < limit || total > 0 || s.opt.Faults.RepeatPages
+		})
+		return out, matches
+	}
+	out, matches := collect(from, limit)
+	if len(out) == 0 && page > 0 && s.opt.Faults.RepeatPages && matches > 0 {
+		last := (matches - 1) / limit * limit
+		out, _ = collect(last, limit)
+	}
+	s.writeRequests(w, format, out, ext)
+}
+
+// paging reads page and page_size: 0, 0 when neither is given; page 1 and
+// 50 a page when one is missing; an error (a 400) when either is not a
+// whole number in range.
+func paging(q url.Values) (page, size int, err error) {
+	if !q.Has("page") && !q.Has("page_size") {
+		return 0, 0, nil
+	}
+	page, size = 1, 50
+	for _, p := range []struct {
+		name string
+		v    *int
+		max  int
+	}{{"page", &page, MaxPage}, {"page_size", &size, MaxPageSize}} {
+		raw := q.Get(p.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > p.max {
+			return 0, 0, fmt.Errorf("%s %q: want a whole number from 1 to %d", p.name, raw, p.max)
+		}
+		*p.v = n
+	}
+	return page, size, nil
 }
 
 func (s *Server) getOne(w http.ResponseWriter, r *http.Request, format, id string) {
-	for _, x := range s.all(s.SimNow()) {
-		if x.ID == id {
-			s.writeRequests(w, format, []open311.Request{x}, r.URL.Query().Get("extensions") == "true")
-			return
-		}
+	if x, ok := s.lookup(s.SimNow(), id); ok {
+		s.writeRequests(w, format, []open311.Request{x}, r.URL.Query().Get("extensions") == "true")
+		return
 	}
 	s.fail(w, format, http.StatusNotFound, "no request "+id)
 }
@@ -441,7 +554,13 @@ func (s *Server) token(w http.ResponseWriter, format, token string) {
 
 // post creates a request: api_key, service_code and a location required.
 func (s *Server) post(w http.ResponseWriter, r *http.Request, format string) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, format, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request is over %d bytes", MaxBodyBytes))
+			return
+		}
 		s.fail(w, format, http.StatusBadRequest, "bad form: "+err.Error())
 		return
 	}
@@ -468,12 +587,18 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, format string) {
 		return
 	}
 	now := s.SimNow().Truncate(time.Second)
+	s.extras(now) // start a new epoch if a reset is due
 	s.mu.Lock()
+	if len(s.posted) >= MaxPosted {
+		s.mu.Unlock()
+		s.fail(w, format, http.StatusServiceUnavailable, fmt.Sprintf("the sandbox holds %d posted requests until its next reset", MaxPosted))
+		return
+	}
 	n := len(s.posted) + 1
 	id := fmt.Sprintf("P%d-%06d", s.epoch, n)
 	token := fmt.Sprintf("tok-%d-%06d-%04x", s.epoch, n, uint16(hash01(id, 9)*65535))
-	req := open311.Request{ID: id, ServiceCode: sv.Code, ServiceName: sv.Name, Description: f.Get("description"),
-		Address: f.Get("address_string"), AddressID: f.Get("address_id"), Requested: now, AgencyResponsible: sv.Group}
+	req := open311.Request{ID: id, ServiceCode: sv.Code, ServiceName: sv.Name, Description: clip(f.Get("description")),
+		Address: clip(f.Get("address_string")), AddressID: clip(f.Get("address_id")), Requested: now, AgencyResponsible: sv.Group}
 	if hasPoint {
 		req.Lat, req.Lon = &lat, &lon
 	}
@@ -481,6 +606,18 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, format string) {
 	s.tokens[token] = id
 	s.mu.Unlock()
 	s.write(w, format, "service_requests", "request", []map[string]any{{"token": token, "service_notice": "Thank you: a crew will review it.", "account_id": nil}})
+}
+
+// clip cuts stored text to MaxTextBytes, at a rune boundary.
+func clip(v string) string {
+	if len(v) <= MaxTextBytes {
+		return v
+	}
+	v = v[:MaxTextBytes]
+	for !utf8.ValidString(v) {
+		v = v[:len(v)-1]
+	}
+	return v
 }
 
 func splitSet(v string) map[string]bool {
