@@ -97,6 +97,10 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 			res.Variables = p.variables
 			res.Derived = p.deriveCanonical()
 			res.Areas = p.areas()
+			if res.Areas == 0 {
+				return store.Staged{}, fmt.Errorf("read %s: no area has a numeric value (%d rows read, %d rejected): "+
+					"a census table is a CSV keyed by area id, or the Census API's JSON", path, p.staged.Read, p.rowsRejected)
+			}
 			if err := checkCoverage(ctx, st, path, opt, p.ids(), layerIDs); err != nil {
 				return store.Staged{}, err
 			}
@@ -153,6 +157,13 @@ func readTable(path string, data []byte, idColumn string) (*table, error) {
 	t.header = make([]string, len(hdr))
 	for i, h := range hdr {
 		t.header[i] = strings.TrimSpace(string(h))
+	}
+	seen := map[string]int{}
+	for i, h := range t.header {
+		if j, dup := seen[h]; dup {
+			return nil, fmt.Errorf("read %s line 1 (header): column %q appears twice (columns %d and %d)", path, h, j+1, i+1)
+		}
+		seen[h] = i
 	}
 	if t.idCol, err = keyColumn(t.header, idColumn); err != nil {
 		return nil, fmt.Errorf("read %s line 1 (header): %w", path, err)
@@ -252,6 +263,7 @@ func (t *table) parse() *parsed {
 	text := map[string]int{} // variable → rows whose value is text
 	textRows := map[int]bool{}
 	var rejects []store.Reject
+	idLine := map[string]int{}
 	reject := func(line int, field, reason, raw string) {
 		rejects = append(rejects, store.Reject{Line: int64(line), Field: field, Reason: reason, Raw: raw})
 		p.rowsRejected++
@@ -276,6 +288,11 @@ func (t *table) parse() *parsed {
 			reject(line, t.header[t.idCol], "empty id", string(t.rd.Raw()))
 			continue
 		}
+		if first, dup := idLine[id]; dup {
+			reject(line, t.header[t.idCol], fmt.Sprintf("id %s again (first on line %d)", id, first), string(t.rd.Raw()))
+			continue
+		}
+		idLine[id] = line
 		numeric := 0
 		for _, v := range t.vars {
 			est, ok := parseNumber(string(fields[v.est]))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/equity311/equity311/geo/boundary"
@@ -104,5 +105,64 @@ func TestACSFilesJoinTracts(t *testing.T) {
 		if slices.Contains(res.Derived, "population") == c.noPop {
 			t.Errorf("%s: derived %v; population expected: %v", c.file, res.Derived, !c.noPop)
 		}
+	}
+}
+
+// TestHostileCensusFiles: the same id twice is a reject naming the first
+// line; the same column twice, a GeoJSON file or random bytes fail with a
+// message (they used to end in a raw constraint error or "0 areas"); a
+// second file never removes the first one's values; the accounts balance.
+func TestHostileCensusFiles(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	dir := t.TempDir()
+	gj := filepath.Join(dir, "t.geojson")
+	var feats []string
+	for i := 0; i < 4; i++ {
+		feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"GEOID":"T%d"},"geometry":{"type":"Polygon","coordinates":[[[%d,0],[%d,0],[%d,1],[%d,1],[%d,0]]]}}`, i, i, i+1, i+1, i, i))
+	}
+	if err := os.WriteFile(gj, []byte(`{"type":"FeatureCollection","features":[`+strings.Join(feats, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boundary.Load(ctx, st, gj, boundary.Options{Layer: "tracts"}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	res, err := Load(ctx, st, write("dup.csv", "GEOID,population\nT0,10\nT1,20\nT2,30\nT3,40\nT1,25\n"), Options{Layer: "tracts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Read != 5 || res.Loaded != 4 || res.Rejected != 1 || !res.Balanced() {
+		t.Errorf("duplicate id: read %d loaded %d rejected %d", res.Read, res.Loaded, res.Rejected)
+	}
+	var reason string
+	if err := st.DB().QueryRow("SELECT reason FROM rejects").Scan(&reason); err != nil || !strings.Contains(reason, "first on line 3") {
+		t.Errorf("duplicate id reject: %q (%v)", reason, err)
+	}
+	for name, content := range map[string]string{
+		"cols.csv":    "GEOID,pop,pop\nT0,1,2\n",
+		"map.geojson": `{"type":"FeatureCollection","features":[]}`,
+		"random.bin":  "\x00\x01\x02\xff\xfe binary \x7f\x80\n\x10\x11",
+		"words.csv":   "GEOID,name\nT0,alpha\nT1,beta\n",
+	} {
+		if _, err := Load(ctx, st, write(name, content), Options{Layer: "tracts"}); err == nil {
+			t.Errorf("%s loaded as a census table", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+	// A second file for the same layer and variable, covering only half the areas.
+	if _, err := Load(ctx, st, write("half.csv", "GEOID,population\nT0,11\nT1,21\nT2,31\nT3,41\n"), Options{Layer: "tracts", Vintage: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.DB().QueryRow("SELECT count(*) FROM demographics WHERE variable = 'population'").Scan(&n); err != nil || n != 8 {
+		t.Errorf("%d population values after two files (%v), want 4 + 4: a file removed another's", n, err)
 	}
 }
