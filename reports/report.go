@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,6 +210,9 @@ func buildPage(ctx context.Context, st *store.Store, res *analysis.Results, opt 
 		p.City = strings.Join(names, ", ")
 	}
 	main := opt.MainLayer
+	if main != "" && !slices.Contains(res.Layers, main) {
+		return nil, fmt.Errorf("report: no layer %q in the analysis; the layers are %s", main, strings.Join(res.Layers, ", "))
+	}
 	if main == "" {
 		for _, l := range res.Layers {
 			if n := len(res.Areas[l]); n > 1 && (main == "" || n < len(res.Areas[main])) {
@@ -550,6 +554,25 @@ func num(v any) string {
 	return b.String()
 }
 
+// SpreadsheetSafe keeps a text cell from being read as a formula by a
+// spreadsheet: a value that begins with =, +, @, a tab or a carriage
+// return, or with - not followed by a number, gets a leading apostrophe
+// (as OWASP advises against CSV injection). Numbers are left alone.
+func SpreadsheetSafe(v string) string {
+	if v == "" {
+		return v
+	}
+	switch v[0] {
+	case '=', '+', '@', '\t', '\r':
+		return "'" + v
+	case '-':
+		if _, err := strconv.ParseFloat(v, 64); err != nil {
+			return "'" + v
+		}
+	}
+	return v
+}
+
 // writeCSVs writes the report's tables. Areas under the minimum count keep
 // their row with counts and shares blank, as in the report.
 func writeCSVs(res *analysis.Results, f Files) error {
@@ -595,6 +618,11 @@ func writeCSVs(res *analysis.Results, f Files) error {
 		q = append(q, []string{res.Period.Label, k, strconv.FormatInt(res.Quality[k], 10)})
 	}
 	for path, rows := range map[string][][]string{f.Areas: areas, f.Channels: channels, f.Quality: q} {
+		for _, r := range rows {
+			for i := range r {
+				r[i] = SpreadsheetSafe(r[i])
+			}
+		}
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
 		if err := w.WriteAll(rows); err != nil {

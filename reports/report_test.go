@@ -149,3 +149,12 @@ func TestReportEscapesDataAndFetchesNothing(t *testing.T) {
 		t.Errorf("report is %d bytes, over the 3 MB budget", len(page))
 	}
 }
+
+func TestSpreadsheetSafe(t *testing.T) {
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+cmd": "'+cmd", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx",
+		"-Minus": "'-Minus", "-71.08": "-71.08", "-1e5": "-1e5", "Fenway": "Fenway", "": ""} {
+		if got := SpreadsheetSafe(in); got != want {
+			t.Errorf("SpreadsheetSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

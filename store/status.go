@@ -164,20 +164,27 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 	if format == "parquet" {
 		opts = "FORMAT parquet"
 	} else {
-		// Geometry is WKB in the store; a CSV gets it as WKT text.
+		// Geometry is WKB in the store; a CSV gets it as WKT text. Text
+		// that a spreadsheet would read as a formula gets an apostrophe
+		// (see reports.SpreadsheetSafe).
 		var geom []string
-		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = 'main' AND table_name = ? AND data_type = 'BLOB' AND column_name = 'geometry'`, name)
+		rows, err := s.db.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
+			WHERE table_schema = 'main' AND table_name = ? AND (data_type = 'VARCHAR' OR (data_type = 'BLOB' AND column_name = 'geometry'))`, name)
 		if err != nil {
 			return 0, err
 		}
 		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
+			var c, typ string
+			if err := rows.Scan(&c, &typ); err != nil {
 				rows.Close()
 				return 0, err
 			}
-			geom = append(geom, fmt.Sprintf(`ST_AsText(ST_GeomFromWKB("%s")) AS "%s"`, c, c))
+			if typ == "BLOB" {
+				geom = append(geom, fmt.Sprintf(`ST_AsText(ST_GeomFromWKB("%s")) AS "%s"`, c, c))
+				continue
+			}
+			geom = append(geom, fmt.Sprintf(`CASE WHEN regexp_matches("%[1]s", '^[=+@\t\r]') OR (regexp_matches("%[1]s", '^-') AND TRY_CAST("%[1]s" AS DOUBLE) IS NULL)
+				THEN '''' || "%[1]s" ELSE "%[1]s" END AS "%[1]s"`, c))
 		}
 		if err := rows.Close(); err != nil {
 			return 0, err

@@ -335,3 +335,59 @@ func TestStatusSummarizesUnmatchedIDs(t *testing.T) {
 		t.Errorf("status --full does not list every id")
 	}
 }
+
+// TestCLIRefusesBadValues: values that made nonsense or raw errors are
+// refused with a message naming the flag.
+func TestCLIRefusesBadValues(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "t.duckdb")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--dir", filepath.Join(dir, "d"), "--tickets", "0"}, "--tickets 0"},
+		{[]string{"assign", "--snap", "-5"}, "--snap -5"},
+		{[]string{"analyze", "--min-count", "99999999999"}, "--min-count"},
+		{[]string{"analyze", "--min-count", "0"}, "--min-count 0"},
+	} {
+		_, _, err := runCLIErr(append([]string{"--db", db}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("equity311 %s: %v, want an error naming %s", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+	// A report of a layer that is not there.
+	demo := filepath.Join(dir, "demo")
+	runCLI(t, "demo", "--dir", demo, "--tickets", "2000", "--weeks", "2", "--quiet")
+	_, _, err := runCLIErr("--db", filepath.Join(demo, "equity311.duckdb"), "report", "--layer", "nosuch", "--out", filepath.Join(dir, "r"))
+	if err == nil || !strings.Contains(err.Error(), "the layers are neighborhoods, tracts") {
+		t.Errorf("report --layer nosuch: %v", err)
+	}
+	// assign's summary does not call outside points placed.
+	out := runCLI(t, "--db", filepath.Join(demo, "equity311.duckdb"), "assign", "--all")
+	if !strings.Contains(out, "inside an area") || !strings.Contains(out, "outside every area") {
+		t.Errorf("assign says %q", out)
+	}
+}
+
+// TestCSVCellsAreNotFormulas: text that a spreadsheet would run as a
+// formula is exported with a leading apostrophe; numbers are not.
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "t.duckdb")
+	gj := filepath.Join(dir, "a.geojson")
+	if err := os.WriteFile(gj, []byte(`{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"id":"a","name":"=HYPERLINK(\"http://x\",\"y\")"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}},
+		{"type":"Feature","properties":{"id":"-12","name":"-Minus"},"geometry":{"type":"Polygon","coordinates":[[[1,0],[2,0],[2,1],[1,1],[1,0]]]}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "x", "--id-prop", "id", "--name-prop", "name", gj)
+	out := filepath.Join(dir, "areas.csv")
+	runCLI(t, "--db", db, "export", "--table", "areas", "--format", "csv", "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"'=HYPERLINK(`)) || !bytes.Contains(b, []byte(`,'-Minus,`)) || !bytes.Contains(b, []byte("x,-12,")) {
+		t.Errorf("areas.csv:\n%s", b[:min(len(b), 400)])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,6 +44,9 @@ report's path. The database is D/equity311.duckdb unless --db is given.`,
 						return err
 					}
 				}
+			}
+			if opt.Tickets <= 0 || opt.Weeks <= 0 {
+				return fmt.Errorf("--tickets %d, --weeks %d: both must be positive", opt.Tickets, opt.Weeks)
 			}
 			opt.Now = a.now
 			a.summaries = a.stderr
@@ -111,6 +115,9 @@ func (a *app) assignCmd() *cobra.Command {
 		Short: "Put every ticket into its area of every layer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if snap < 0 || math.IsNaN(snap) || snap > 10_000 {
+				return fmt.Errorf("--snap %v: want a distance in metres from 0 to 10,000", snap)
+			}
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				return a.assign(cmd.Context(), st, geo.AssignOptions{All: all, SnapMetres: snap})
 			})
@@ -127,8 +134,8 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.summary(), "assign: %d tickets placed against layers %v; %d outside every area, %d placements snapped\n",
-		res.Tickets, res.Layers, res.Outside, res.Snapped)
+	fmt.Fprintf(a.summary(), "assign: %d tickets located against layers %v: %d inside an area, %d outside every area; %d placements snapped\n",
+		res.Tickets, res.Layers, res.Tickets-res.Outside, res.Outside, res.Snapped)
 	return nil
 }
 
@@ -182,6 +189,9 @@ func (a *app) analyzeCmd() *cobra.Command {
 of the data) per area of every layer and citywide, into the analysis_* tables.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opt.MinCount < 1 || opt.MinCount > 1_000_000 {
+				return fmt.Errorf("--min-count %d: want a number of requests from 1 to 1,000,000", opt.MinCount)
+			}
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				p, err := pf.period(cmd.Context(), st)
 				if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geo"
 	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
 	"github.com/paulmach/orb/project"
 
 	"github.com/equity311/equity311/geo/proj"
@@ -39,7 +40,9 @@ type Options struct {
 	CRS string
 	// Force loads a file again that was loaded before with other options.
 	Force bool
-	Log   *slog.Logger
+	// MaxBytes caps the file, or each part of a shapefile (default MaxFileBytes).
+	MaxBytes int64
+	Log      *slog.Logger
 }
 
 // Result reports a boundary load.
@@ -72,7 +75,7 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 		return res, errors.New("boundaries: a layer name is required")
 	}
 	log := cmp.Or(opt.Log, slog.New(slog.DiscardHandler))
-	data, shp, checksum, err := readFile(path)
+	data, shp, checksum, err := readFile(path, cmp.Or(opt.MaxBytes, MaxFileBytes))
 	if err != nil {
 		return res, err
 	}
@@ -102,15 +105,15 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 
 // readFile reads a GeoJSON file, or the parts of a shapefile, with the
 // checksum that identifies them.
-func readFile(path string) (data []byte, shp *shapefileParts, checksum string, err error) {
+func readFile(path string, limit int64) (data []byte, shp *shapefileParts, checksum string, err error) {
 	if isShapefile(path) {
-		p, err := readShapefileParts(path)
+		p, err := readShapefileParts(path, limit)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("read %s: %w", path, err)
 		}
 		return nil, &p, store.Checksum(slices.Concat(p.shp, p.dbf, p.prj)), nil
 	}
-	data, checksum, err = store.ReadFile(path, 0)
+	data, checksum, err = store.ReadFile(path, limit)
 	return data, nil, checksum, err
 }
 
@@ -252,7 +255,14 @@ func readFeatures(path string, data []byte, shp *shapefileParts, opt Options) (a
 		default:
 			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): geometry %T, want Polygon or MultiPolygon", path, k, id, f.Geometry)
 		}
+		if len(mp) == 0 || len(mp[0]) == 0 {
+			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): empty geometry", path, k, id)
+		}
 		if transform != nil {
+			if b := mp.Bound(); b.Min[0] >= -180 && b.Max[0] <= 180 && b.Min[1] >= -90 && b.Max[1] <= 90 {
+				return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v look like longitude and latitude degrees, not %s's projected units: leave out --crs, or check the file",
+					path, k, id, b.Min, b.Max, crsName)
+			}
 			mp = project.MultiPolygon(mp, transform)
 		}
 		b := mp.Bound()
@@ -268,6 +278,9 @@ func readFeatures(path string, data []byte, shp *shapefileParts, opt Options) (a
 					poly[ri] = append(ring, ring[0])
 				}
 			}
+		}
+		if planar.Area(mp) == 0 {
+			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): the polygon has no area", path, k, id)
 		}
 		name := propString(f, nameProp)
 		if name == "" {

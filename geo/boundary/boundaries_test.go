@@ -1,9 +1,12 @@
 package boundary
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -230,5 +233,47 @@ func TestSelfIntersectionsSweepMatchesAllPairs(t *testing.T) {
 	}
 	if crossing == 0 {
 		t.Error("no crossing found: Hyde Park's outline crosses itself")
+	}
+}
+
+// TestHostileBoundaryFiles: a small zip that unpacks past the limit fails
+// while reading (it used to take 5 GB first); an empty or area-less
+// polygon is refused; --crs EPSG:2249 on a file in degrees is refused.
+func TestHostileBoundaryFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	// A zip whose .shp entry holds 8 MB of zeros, loaded with a 1 MB cap.
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	for name, size := range map[string]int{"bomb.shp": 8 << 20, "bomb.dbf": 10} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(make([]byte, size))
+	}
+	zw.Close()
+	bomb := filepath.Join(dir, "bomb.zip")
+	if err := os.WriteFile(bomb, zbuf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t)
+	if _, err := Load(ctx, st, bomb, Options{Layer: "x", MaxBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "more than the limit") {
+		t.Errorf("zip bomb: %v", err)
+	}
+	square := `[[[-71.1,42.3],[-71.0,42.3],[-71.0,42.4],[-71.1,42.4],[-71.1,42.3]]]`
+	for name, c := range map[string]struct{ geom, crs, want string }{
+		"empty":   {`{"type":"Polygon","coordinates":[]}`, "", "empty geometry"},
+		"flat":    {`{"type":"Polygon","coordinates":[[[-71.1,42.3],[-71.0,42.3],[-71.1,42.3],[-71.1,42.3]]]}`, "", "no area"},
+		"degrees": {`{"type":"Polygon","coordinates":` + square + `}`, "EPSG:2249", "look like longitude and latitude"},
+	} {
+		path := filepath.Join(dir, name+".geojson")
+		gj := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},"geometry":` + c.geom + `}]}`
+		if err := os.WriteFile(path, []byte(gj), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(ctx, st, path, Options{Layer: name, CRS: c.crs}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
 	}
 }

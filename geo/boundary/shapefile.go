@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb/planar"
 
 	"github.com/equity311/equity311/geo/proj"
+	"github.com/equity311/equity311/store"
 )
 
 // shapefileParts are the files of one ESRI shapefile: geometry (.shp),
@@ -37,8 +38,18 @@ func isShapefile(path string) bool {
 	return ext == ".shp" || ext == ".zip"
 }
 
-// readShapefileParts reads the parts of the shapefile at path.
-func readShapefileParts(path string) (shapefileParts, error) {
+// MaxFileBytes is the default cap on a boundary file, or on each part of a
+// shapefile (declared and actually read, so that a small .zip cannot
+// unpack into gigabytes).
+const MaxFileBytes = 512 << 20
+
+// readShapefileParts reads the parts of the shapefile at path, each of at
+// most limit bytes.
+func readShapefileParts(path string, limit int64) (shapefileParts, error) {
+	readFile := func(n string) ([]byte, error) {
+		b, _, err := store.ReadFile(n, limit)
+		return b, err
+	}
 	var p shapefileParts
 	pick := func(names []string, open func(string) ([]byte, error)) error {
 		var shp string
@@ -91,7 +102,7 @@ func readShapefileParts(path string) (shapefileParts, error) {
 		for _, e := range entries {
 			names = append(names, filepath.Join(path, e.Name()))
 		}
-		return p, pick(names, os.ReadFile)
+		return p, pick(names, readFile)
 	case strings.EqualFold(filepath.Ext(path), ".zip"):
 		z, err := zip.OpenReader(path)
 		if err != nil {
@@ -105,12 +116,23 @@ func readShapefileParts(path string) (shapefileParts, error) {
 			names = append(names, f.Name)
 		}
 		return p, pick(names, func(n string) ([]byte, error) {
-			rc, err := files[n].Open()
+			f := files[n]
+			if f.UncompressedSize64 > uint64(limit) {
+				return nil, fmt.Errorf("%s in the zip unpacks to %d bytes, more than the limit of %d", n, f.UncompressedSize64, limit)
+			}
+			rc, err := f.Open()
 			if err != nil {
 				return nil, err
 			}
 			defer rc.Close()
-			return io.ReadAll(rc)
+			b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+			if err != nil {
+				return nil, fmt.Errorf("%s in the zip: %w", n, err)
+			}
+			if int64(len(b)) > limit {
+				return nil, fmt.Errorf("%s in the zip unpacks to more than the limit of %d bytes (its header said %d)", n, limit, f.UncompressedSize64)
+			}
+			return b, nil
 		})
 	default:
 		dir := filepath.Dir(path)
@@ -125,7 +147,7 @@ func readShapefileParts(path string) (shapefileParts, error) {
 				names = append(names, n)
 			}
 		}
-		return p, pick(names, os.ReadFile)
+		return p, pick(names, readFile)
 	}
 }
 
