@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -113,8 +114,8 @@ func TestMaintenancePageThenRecovery(t *testing.T) {
 	}
 	got := syncedState(t, st, "c")
 	want := syncedState(t, clean, "c")
-	if len(got) != 60 || len(got) != len(want) {
-		t.Errorf("after recovery %d requests, a clean run %d, the server 60", len(got), len(want))
+	if len(got) != 60 || !maps.Equal(got, want) {
+		t.Errorf("after recovery %d requests, a clean run %d (the server 60); equal: %v", len(got), len(want), maps.Equal(got, want))
 	}
 }
 
