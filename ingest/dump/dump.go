@@ -328,9 +328,9 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	unpack, geo := unpackSQL()
 	r, err := conn.ExecContext(ctx, `INSERT INTO tickets (city, ticket_id, opened_at, closed_at, updated_at, status,
 			service_code, service_name, department, channel_raw, channel, channel_basis, resident_initiated,
-			lat, lon, geo_quality, source_id)
+			lat, lon, geo_quality, source_id, target_at)
 		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code,
-			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2
+			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2, target_at
 		FROM (`+latest+`)`, city, sourceID, sameServiceColumn)
 	if err != nil {
 		return w, fmt.Errorf("insert tickets: %w", err)

@@ -65,6 +65,8 @@ type Columns struct {
 	OpenedAt    string `toml:"opened_at"`
 	ClosedAt    string `toml:"closed_at"`
 	UpdatedAt   string `toml:"updated_at"`
+	// TargetAt is the service-level target date (the on-time limit).
+	TargetAt    string `toml:"target_at"`
 	Status      string `toml:"status"`
 	ServiceCode string `toml:"service_code"`
 	ServiceName string `toml:"service_name"`
@@ -99,17 +101,10 @@ type field struct {
 
 // fields lists the canonical fields the profile maps, in a fixed order.
 func (p *Profile) fields() []field {
-	c := p.Columns
-	all := []field{
-		{"ticket_id", c.TicketID}, {"opened_at", c.OpenedAt}, {"closed_at", c.ClosedAt},
-		{"updated_at", c.UpdatedAt}, {"status", c.Status}, {"service_code", c.ServiceCode},
-		{"service_name", c.ServiceName}, {"department", c.Department}, {"channel", c.Channel},
-		{"lat", c.Lat}, {"lon", c.Lon}, {"point", c.Point},
-	}
 	var out []field
-	for _, f := range all {
-		if f.header != "" {
-			out = append(out, f)
+	for _, f := range ticketFields {
+		if h := f.header(&p.Columns); h != "" {
+			out = append(out, field{f.name, h})
 		}
 	}
 	return out

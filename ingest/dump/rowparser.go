@@ -31,6 +31,7 @@ const (
 	fOpenedAt
 	fClosedAt
 	fUpdatedAt
+	fTargetAt
 	fStatus
 	fServiceCode
 	fServiceName
@@ -52,6 +53,7 @@ var ticketFields = [numFields]struct {
 	fOpenedAt:    {"opened_at", func(c *Columns) string { return c.OpenedAt }},
 	fClosedAt:    {"closed_at", func(c *Columns) string { return c.ClosedAt }},
 	fUpdatedAt:   {"updated_at", func(c *Columns) string { return c.UpdatedAt }},
+	fTargetAt:    {"target_at", func(c *Columns) string { return c.TargetAt }},
 	fStatus:      {"status", func(c *Columns) string { return c.Status }},
 	fServiceCode: {"service_code", func(c *Columns) string { return c.ServiceCode }},
 	fServiceName: {"service_name", func(c *Columns) string { return c.ServiceName }},
@@ -193,7 +195,7 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 		return bad(fOpenedAt, "implausible opened time %s (outside %s..%s)", opened.Format("2006-01-02"), rp.earliest.Format("2006-01-02"), rp.latest.Format("2006-01-02"))
 	}
 	row[sLine], row[sTicketID], row[sOpenedAt] = int64(line), id, opened
-	for _, tf := range [...]struct{ f, col int }{{fClosedAt, sClosedAt}, {fUpdatedAt, sUpdatedAt}} {
+	for _, tf := range [...]struct{ f, col int }{{fClosedAt, sClosedAt}, {fUpdatedAt, sUpdatedAt}, {fTargetAt, sTargetAt}} {
 		t, ok, err := rp.time(rp.get(fields, tf.f))
 		if err != nil {
 			return bad(tf.f, "bad %s time: %v", strings.TrimSuffix(ticketFields[tf.f].name, "_at"), err)
@@ -207,7 +209,7 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 		switch {
 		case t.Before(opened):
 			warn = bad(tf.f, "%s time %s is before the opened time %s: loaded without it", name, t.Format(time.RFC3339), opened.Format(time.RFC3339))
-		case t.After(rp.latest):
+		case t.After(rp.latest) && tf.f != fTargetAt: // a target may lie ahead
 			warn = bad(tf.f, "implausible %s time %s (after %s): loaded without it", name, t.Format("2006-01-02"), rp.latest.Format("2006-01-02"))
 		default:
 			row[tf.col] = t

@@ -31,6 +31,7 @@ const (
 	sOpenedAt
 	sClosedAt
 	sUpdatedAt
+	sTargetAt
 	sStatus
 	sServiceCode
 	sServiceName
@@ -44,7 +45,7 @@ const (
 
 var stageColumns = [stageCols]string{
 	sLine: "line BIGINT", sTicketID: "ticket_id VARCHAR", sOpenedAt: "opened_at TIMESTAMPTZ",
-	sClosedAt: "closed_at TIMESTAMPTZ", sUpdatedAt: "updated_at TIMESTAMPTZ", sStatus: "status VARCHAR",
+	sClosedAt: "closed_at TIMESTAMPTZ", sUpdatedAt: "updated_at TIMESTAMPTZ", sTargetAt: "target_at TIMESTAMPTZ", sStatus: "status VARCHAR",
 	sServiceCode: "service_code VARCHAR", sServiceName: "service_name VARCHAR", sDepartment: "department VARCHAR",
 	sChannelRaw: "channel_raw VARCHAR", sCode: "code INTEGER", sLat: "lat DOUBLE", sLon: "lon DOUBLE",
 }

@@ -43,6 +43,7 @@ ticket_id = "service_request_id"
 opened_at = "requested_datetime"
 closed_at = "closed_datetime"
 updated_at = "updated_datetime"
+target_at = "expected_datetime"
 status = "status"
 service_code = "service_code"
 service_name = "service_name"
@@ -374,7 +375,7 @@ func (o *records) Read() ([][]byte, int, error) {
 	}
 	byName := map[string]string{
 		"service_request_id": r.ID, "requested_datetime": r.Requested.Format(time.RFC3339), "closed_datetime": closed,
-		"updated_datetime": ts(r.Updated), "status": r.Status, "service_code": r.ServiceCode, "service_name": r.ServiceName,
+		"updated_datetime": ts(r.Updated), "expected_datetime": ts(r.Expected), "status": r.Status, "service_code": r.ServiceCode, "service_name": r.ServiceName,
 		"agency_responsible": r.AgencyResponsible, "channel": channelRaw(r), "lat": fl(r.Lat), "long": fl(r.Lon),
 	}
 	o.fields = o.fields[:0]

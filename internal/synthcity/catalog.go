@@ -80,3 +80,29 @@ func neighborhoodNames() []string {
 		"Willow Island",
 	}
 }
+
+// closeMean is the planted mean days to close of the type (before the
+// channel factor): a few days for the app's quick fixes, longer for
+// inspections and housing.
+func (s Service) closeMean() float64 {
+	switch s.Department {
+	case "ISD":
+		return 9
+	case "BWSC", "PARK":
+		return 6
+	case "BTDT":
+		return 2
+	}
+	if s.AppOffered {
+		return 2.5
+	}
+	return 4
+}
+
+// targetDays is the type's service-level target: the on-time limit.
+func (s Service) targetDays() float64 {
+	if s.AppOffered {
+		return 3
+	}
+	return 7
+}

@@ -75,6 +75,7 @@ type City struct {
 	Services      []Service
 	Truth         Truth
 	rng           *rand.Rand
+	changed       int // the neighborhood with the planted change
 }
 
 // Truth is what the generator planted.
@@ -85,9 +86,22 @@ type Truth struct {
 	End   string `json:"end"`
 	// AppLogit: logit P(app | resident request of an app-offered type) =
 	// intercept + log_income*ln(median income / 60000) + share_65plus*x +
-	// share_limited_english*x + share_broadband*x + trend_per_week*week
-	// + a tract term with standard deviation area_sd.
+	// share_limited_english*x + share_broadband*x + share_hispanic*x +
+	// share_black*x + share_asian*x + trend_per_week*week (+ change in the
+	// last week in one neighborhood) + a tract term with standard
+	// deviation area_sd.
 	AppLogit       map[string]float64 `json:"app_logit"`
+	// Change is the jump planted in the app-use logit of one
+	// neighborhood's requests in the last week.
+	Change Change `json:"change"`
+	// TypeMix: in these neighborhoods app-offered types are
+	// high_mix_multiplier times as common, with the same app propensity:
+	// their raw app share is higher, their type-standardized ratio not.
+	TypeMix TypeMix `json:"type_mix"`
+	// CloseDays: days to close are exponential with mean type_mean_days
+	// (by type) times channel_factor (by channel); the target is
+	// target_days after opening.
+	CloseDays CloseDays `json:"close_days"`
 	AppOffered     []string           `json:"app_offered_types"`
 	NonAppChannels map[string]float64 `json:"non_app_channel_shares"`
 	Dirt           Dirt               `json:"dirt"`
@@ -96,6 +110,26 @@ type Truth struct {
 	EnclaveOf      [2]string          `json:"enclave"`   // [enclave id, host id]
 	MultiPart      string             `json:"multipart"` // neighborhood id with two parts
 	ChannelCounts  map[string]int     `json:"channel_counts"`
+}
+
+// Change is a planted change in app use.
+type Change struct {
+	Neighborhood string  `json:"neighborhood"` // id
+	Week         string  `json:"week"`         // ISO week, the last of the city
+	Logit        float64 `json:"logit"`        // added to the app-use logit
+}
+
+// TypeMix is the planted difference in request types between areas.
+type TypeMix struct {
+	HighMix    []string `json:"high_mix_neighborhoods"`
+	Multiplier float64  `json:"high_mix_multiplier"`
+}
+
+// CloseDays is the planted time to close.
+type CloseDays struct {
+	TypeMean      map[string]float64 `json:"type_mean_days"`
+	ChannelFactor map[string]float64 `json:"channel_factor"`
+	TargetDays    map[string]float64 `json:"target_days"`
 }
 
 // Dirt counts the realistic faults written into the dump.
@@ -114,9 +148,16 @@ const (
 	beta65        = -2.5
 	betaLEP       = -2.0
 	betaBroadband = 1.5
+	betaHispanic  = -1.0
 	betaTrend     = 0.02
 	areaSD        = 0.10
+	changeLogit   = 1.5 // the planted change in the last week
+	mixMultiplier = 2.0 // app-offered types in high-mix neighborhoods
 )
+
+// channelCloseFactor scales a type's mean days to close by channel: app
+// requests close fastest.
+var channelCloseFactor = map[string]float64{"app": 0.6, "web": 0.8, "phone": 1, "social": 1, "employee": 0.9, "integration": 1, "unknown": 1}
 
 // New generates a city. Tickets are drawn when the dump is written.
 func New(opt Options) (*City, error) {
@@ -156,6 +197,7 @@ func New(opt Options) (*City, error) {
 		AppLogit: map[string]float64{
 			"intercept": betaIntercept, "log_income": betaLogIncome, "share_65plus": beta65,
 			"share_limited_english": betaLEP, "share_broadband": betaBroadband,
+			"share_hispanic": betaHispanic, "share_black": 0, "share_asian": 0,
 			"trend_per_week": betaTrend, "area_sd": areaSD,
 		},
 		NonAppChannels: map[string]float64{"web": 0.22, "email": 0.03, "social": 0.02, "walk_in": 0.01, "phone": 0.72},
@@ -167,8 +209,27 @@ func New(opt Options) (*City, error) {
 			c.Truth.AppOffered = append(c.Truth.AppOffered, s.Name)
 		}
 	}
+	last := c.End.AddDate(0, 0, -7)
+	y, w := last.ISOWeek()
+	c.changed = int(opt.Seed % uint64(len(c.Neighborhoods)))
+	c.Truth.Change = Change{Neighborhood: c.Neighborhoods[c.changed].ID, Week: fmt.Sprintf("%04d-W%02d", y, w), Logit: changeLogit}
+	c.Truth.TypeMix.Multiplier = mixMultiplier
+	for k, n := range c.Neighborhoods {
+		if c.highMix(k) {
+			c.Truth.TypeMix.HighMix = append(c.Truth.TypeMix.HighMix, n.ID)
+		}
+	}
+	c.Truth.CloseDays = CloseDays{TypeMean: map[string]float64{}, ChannelFactor: channelCloseFactor, TargetDays: map[string]float64{}}
+	for _, s := range c.Services {
+		c.Truth.CloseDays.TypeMean[s.Name] = s.closeMean()
+		c.Truth.CloseDays.TargetDays[s.Name] = s.targetDays()
+	}
 	return c, nil
 }
+
+// highMix reports whether neighborhood k requests app-offered types
+// mixMultiplier times as often (every third neighborhood).
+func (c *City) highMix(k int) bool { return k%3 == 1 }
 
 // layout chooses the city's cells, groups them into neighborhoods and
 // builds both polygon layers.
@@ -372,15 +433,31 @@ func (c *City) demographics() {
 		d.ShareWhite, d.ShareHispanic, d.ShareAsian, d.ShareBlack = white, hisp, asian, black
 		d.ShareOther = 1 - tot
 		t.Need = math.Exp(0.3*rng.NormFloat64() - 0.1*w)
-		t.AppMix = math.Exp(0.35 * rng.NormFloat64())
+		t.AppMix = math.Exp(0.1 * rng.NormFloat64())
+		if c.highMix(t.Neighborhood) {
+			t.AppMix *= mixMultiplier
+		}
 		t.AreaNoise = areaSD * rng.NormFloat64()
 	}
 }
 
 // AppProbability is the planted probability that a resident request of an
-// app-offered type in tract t during week w comes through the app.
+// app-offered type in tract t during week w comes through the app (before
+// the planted change, which City.appProbability adds).
 func (t *Tract) AppProbability(week int) float64 {
 	eta := betaIntercept + betaLogIncome*math.Log(t.MedianIncome/60000) + beta65*t.Share65Plus +
-		betaLEP*t.ShareLimitedEnglish + betaBroadband*t.ShareBroadband + betaTrend*float64(week) + t.AreaNoise
+		betaLEP*t.ShareLimitedEnglish + betaBroadband*t.ShareBroadband + betaHispanic*t.ShareHispanic +
+		betaTrend*float64(week) + t.AreaNoise
 	return 1 / (1 + math.Exp(-eta))
+}
+
+// appProbability adds the planted change: in the last week, the changed
+// neighborhood's requests come through the app more.
+func (c *City) appProbability(t *Tract, week int) float64 {
+	p := t.AppProbability(week)
+	if week == c.Options.Weeks-1 && t.Neighborhood == c.changed {
+		eta := math.Log(p/(1-p)) + changeLogit
+		p = 1 / (1 + math.Exp(-eta))
+	}
+	return p
 }

@@ -301,13 +301,15 @@ func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 			t.service = pick(typeCum[t.tract])
 			hour := pick(hourCum)
 			t.opened = time.Date(weekStart.Year(), weekStart.Month(), weekStart.Day()+rng.IntN(7), hour, rng.IntN(60), rng.IntN(60), 0, c.Location)
-			if rng.Float64() < 0.88 {
-				if cl := t.opened.Add(time.Duration(rng.ExpFloat64() * 3 * float64(24*time.Hour))); cl.Before(c.End) {
+			t.lon, t.lat = c.pointIn(t.tract)
+			t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
+			if rng.Float64() < 0.95 {
+				sv := c.Services[t.service]
+				days := rng.ExpFloat64() * sv.closeMean() * channelCloseFactor[sourceChannel[t.source]]
+				if cl := t.opened.Add(time.Duration(days * float64(24*time.Hour))); cl.Before(c.End) {
 					t.closed = cl.Truncate(time.Second)
 				}
 			}
-			t.lon, t.lat = c.pointIn(t.tract)
-			t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
 			switch u := rng.Float64(); {
 			case u < 0.010:
 				t.dirt = dirtMissing
@@ -347,7 +349,7 @@ func (c *City) channel(t *Tract, s Service, week int) string {
 	if rng.Float64() < 0.002 {
 		return ""
 	}
-	if s.AppOffered && rng.Float64() < t.AppProbability(week) {
+	if s.AppOffered && rng.Float64() < c.appProbability(t, week) {
 		return srcApp
 	}
 	switch v := rng.Float64(); {
@@ -392,13 +394,14 @@ func (c *City) appendRow(b []byte, t *ticket, stale bool) []byte {
 		b = t.opened.AppendFormat(b, localLayout)
 	}
 	b = append(b, ',')
-	b = t.opened.Add(72*time.Hour).AppendFormat(b, localLayout)
+	target := t.opened.Add(time.Duration(s.targetDays() * float64(24*time.Hour)))
+	b = target.AppendFormat(b, localLayout)
 	b = append(b, ',')
 	status, ontime := "Open", "ONTIME"
 	if !closed.IsZero() {
 		b = closed.AppendFormat(b, localLayout)
 		status = "Closed"
-		if closed.Sub(t.opened) > 72*time.Hour {
+		if closed.After(target) {
 			ontime = "OVERDUE"
 		}
 	}
