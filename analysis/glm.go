@@ -26,6 +26,7 @@ type Fit struct {
 	Converged  bool
 	Mu         []float64 // fitted means
 	Pearson    []float64 // Pearson residuals
+	ids        []string  // the areas, in row order
 }
 
 // ErrSingular is a model whose design matrix has no inverse (collinear

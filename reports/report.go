@@ -190,7 +190,7 @@ type itemDetail struct {
 }
 
 func buildPage(ctx context.Context, st *store.Store, res *analysis.Results, opt Options) (*page, error) {
-	city := res.City()
+	city := res.CityRow()
 	p := &page{
 		Title:     opt.Title,
 		City:      city.AreaID,
@@ -423,7 +423,7 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // findings are the plain-language key findings, computed from the numbers.
 func findings(res *analysis.Results, main *layerView) []string {
-	c := res.City()
+	c := res.CityRow()
 	var out []string
 	if c.Resident == 0 {
 		return []string{"No resident-initiated requests were recorded in this period."}

@@ -39,11 +39,11 @@ func hostileCity(t testing.TB) (*store.Store, *analysis.Results) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	b.WriteString("case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source\n")
+	b.WriteString("case_enquiry_id,open_dt,closed_dt,case_status,type,department,latitude,longitude,source,target_dt\n")
 	for i := 0; i < 60; i++ {
 		lon := -71.09 + float64(i%2)*0.05
 		src := []string{"Citizens Connect App", "Constituent Call", "Self Service", "<b>Fax</b>"}[i%4]
-		fmt.Fprintf(&b, "%d,2024-03-%02d 10:00:00,,Open,\"Pothole <script>\",PWDx,42.32,%.4f,%s\n", 1000+i, 4+i%7, lon, src) // Monday 4 to Sunday 10 March: one complete week
+		fmt.Fprintf(&b, "%d,2024-03-%02d 10:00:00,,Open,\"Pothole <script>\",PWDx,42.32,%.4f,%s,\n", 1000+i, 4+i%7, lon, src) // Monday 4 to Sunday 10 March: one complete week
 	}
 	dumpPath := filepath.Join(dir, "dump.csv")
 	if err := os.WriteFile(dumpPath, []byte(b.String()), 0o644); err != nil {

@@ -1,0 +1,192 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/store"
+)
+
+// areaData is one area's requests in the period, for one city.
+type areaData struct {
+	Layer, ID, Name string
+	Counts          Counts // every request, by channel
+	AppCounts       Counts // requests from sources that can record the app, by channel
+	// By request type and by week: resident requests from sources that
+	// can record the app (base) and the app ones among them.
+	types map[string]*pair
+	weeks map[time.Time]*weekCounts
+}
+
+// pair is a base count and the app requests among it.
+type pair struct{ base, app int64 }
+
+// weekCounts are one week's resident requests from sources that record
+// the app, by channel.
+type weekCounts struct {
+	pair
+	channels Counts
+}
+
+func newArea(layer, id, name string) *areaData {
+	return &areaData{Layer: layer, ID: id, Name: name, Counts: Counts{}, AppCounts: Counts{},
+		types: map[string]*pair{}, weeks: map[time.Time]*weekCounts{}}
+}
+
+// cityData is a city's requests by area of every layer, and citywide.
+type cityData struct {
+	name   string
+	city   *areaData
+	layers map[string][]*areaData // areas in id order
+	byID   map[string]map[string]*areaData
+	weeks  []time.Time // the period's weeks (local Mondays), in order
+}
+
+// aggregate counts the period's requests in one pass over the tickets:
+// per city, layer, area, week, type, channel and whether the source can
+// record the app. Every area of every layer gets a row for a city with
+// requests in that layer (for a store of one city: every layer).
+func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer) ([]*cityData, error) {
+	q := `WITH t AS (
+		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
+			coalesce(s.records_app, true) AS capable,
+			date_trunc('week', timezone($3, t.opened_at)) AS week
+		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
+		WHERE t.opened_at >= $1 AND t.opened_at < $2)
+	SELECT city, 'city', city, week, service, channel, capable, count(*) FROM t GROUP BY ALL
+	UNION ALL
+	SELECT t.city, ta.layer, ta.area_id, week, service, channel, capable, count(*)
+	FROM t JOIN ticket_areas ta ON ta.city = t.city AND ta.ticket_id = t.ticket_id GROUP BY ALL`
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, loc.String())
+	if err != nil {
+		return nil, fmt.Errorf("aggregate requests: %w", err)
+	}
+	defer rows.Close()
+	cities := map[string]*cityData{}
+	seenLayer := map[string]map[string]bool{} // city → layers with requests
+	type key struct{ city, layer, area string }
+	areas := map[key]*areaData{}
+	get := func(city, layer, area string) *areaData {
+		k := key{city, layer, area}
+		a := areas[k]
+		if a == nil {
+			a = newArea(layer, area, area)
+			areas[k] = a
+		}
+		return a
+	}
+	for rows.Next() {
+		var city, layer, area, service, channel string
+		var week time.Time
+		var capable bool
+		var n int64
+		if err := rows.Scan(&city, &layer, &area, &week, &service, &channel, &capable, &n); err != nil {
+			return nil, err
+		}
+		if cities[city] == nil {
+			cities[city] = &cityData{name: city, layers: map[string][]*areaData{}, byID: map[string]map[string]*areaData{}}
+			seenLayer[city] = map[string]bool{}
+		}
+		seenLayer[city][layer] = true
+		a := get(city, layer, area)
+		ch := equity311.Channel(channel)
+		a.Counts[ch] += n
+		if !capable {
+			continue
+		}
+		a.AppCounts[ch] += n
+		if r, ok := ch.ResidentInitiated(); !ok || !r {
+			continue
+		}
+		wk := time.Date(week.Year(), week.Month(), week.Day(), 0, 0, 0, 0, loc)
+		tp := a.types[service]
+		if tp == nil {
+			tp = &pair{}
+			a.types[service] = tp
+		}
+		w := a.weeks[wk]
+		if w == nil {
+			w = &weekCounts{channels: Counts{}}
+			a.weeks[wk] = w
+		}
+		tp.base += n
+		w.base += n
+		w.channels[ch] += n
+		if ch == equity311.App {
+			tp.app += n
+			w.app += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []*cityData
+	for _, name := range sortedKeys(cities) {
+		c := cities[name]
+		c.city = get(name, CityLayer, name)
+		c.city.Name = name
+		for _, l := range layers {
+			if len(cities) > 1 && !seenLayer[name][l.Name] {
+				continue // another city's layer
+			}
+			c.byID[l.Name] = map[string]*areaData{}
+			for i, id := range l.IDs {
+				a := get(name, l.Name, id)
+				a.Name = l.Names[i]
+				c.layers[l.Name] = append(c.layers[l.Name], a)
+				c.byID[l.Name][id] = a
+			}
+		}
+		for wk := equity311.Week(p.From).From; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
+			c.weeks = append(c.weeks, wk)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// layerNames returns the city's layers in name order.
+func (c *cityData) layerNames() []string { return sortedKeys(c.layers) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// weekLabel is an ISO week's label, e.g. "2026-W47".
+func weekLabel(t time.Time) string {
+	y, w := t.ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// open311Offered returns, per city, the request types its Open311 service
+// lists offer (the app's menu), when a feed of the city was synced.
+func open311Offered(ctx context.Context, st *store.Store) (map[string]map[string]bool, error) {
+	rows, err := st.DB().QueryContext(ctx, `SELECT DISTINCT o.city, s.service_code FROM open311_services s
+		JOIN (SELECT DISTINCT city, endpoint FROM open311_seen) o USING (endpoint) WHERE s.app_offered`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]bool{}
+	for rows.Next() {
+		var city, code string
+		if err := rows.Scan(&city, &code); err != nil {
+			return nil, err
+		}
+		if out[city] == nil {
+			out[city] = map[string]bool{}
+		}
+		out[city][strings.TrimSpace(code)] = true
+	}
+	return out, rows.Err()
+}

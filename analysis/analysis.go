@@ -1,0 +1,244 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/store"
+)
+
+// CityLayer is the layer name under which citywide rows are stored (their
+// area_id is the city).
+const CityLayer = "city"
+
+// DefaultMinCount is the default number of requests below which a cell
+// (an area's shares, a group, a week) is flagged low_count and suppressed
+// in reports.
+const DefaultMinCount = 10
+
+// DefaultWeeks is the length of the default period: the last 52 complete
+// weeks of the data (a year, so that seasons do not bias the figures).
+const DefaultWeeks = 52
+
+// DefaultOfferedThreshold is the citywide app share above which a request
+// type counts as offered by the app when no Open311 service list says
+// which types the app offers.
+const DefaultOfferedThreshold = 0.05
+
+// DefaultPermutations is the number of random relabellings behind a
+// Moran's I p-value.
+const DefaultPermutations = 999
+
+// Options configure Analyze.
+type Options struct {
+	// Period to analyse; nil means DefaultWeeks complete weeks up to the
+	// latest week of the data (DefaultPeriod).
+	Period   *equity311.Period
+	MinCount int // default DefaultMinCount
+	// PopulationFrom picks the census program that gives each area's
+	// population when several do: "decennial" (the default: the decennial
+	// count, else ACS B01003) or "acs" (ACS first).
+	PopulationFrom string
+	// OfferedThreshold: see DefaultOfferedThreshold.
+	OfferedThreshold float64
+	// Seed and Permutations drive the permutation tests (default 1 and
+	// DefaultPermutations): the same seed gives the same p-values.
+	Seed         uint64
+	Permutations int
+	Log          *slog.Logger
+}
+
+// Counts are requests by channel.
+type Counts map[equity311.Channel]int64
+
+// Total returns all requests.
+func (c Counts) Total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Resident returns resident-initiated requests.
+func (c Counts) Resident() int64 {
+	var n int64
+	for ch, v := range c {
+		if r, ok := ch.ResidentInitiated(); ok && r {
+			n += v
+		}
+	}
+	return n
+}
+
+// Digital returns app, web and online requests.
+func (c Counts) Digital() int64 { return c[equity311.App] + c[equity311.Web] + c[equity311.Online] }
+
+// Estimate is a value with its 95% interval; NaN when undefined.
+type Estimate struct{ Value, Lo, Hi float64 }
+
+func nanEstimate() Estimate { return Estimate{math.NaN(), math.NaN(), math.NaN()} }
+
+func share(k, n int64) Estimate {
+	if n == 0 {
+		return nanEstimate()
+	}
+	lo, hi := Wilson(k, n, z95)
+	return Estimate{float64(k) / float64(n), lo, hi}
+}
+
+// per1000 is the rate of k requests per 1,000 residents per year over a
+// period of the given length, with the exact Poisson interval.
+func per1000(k int64, pop, years float64) Estimate {
+	if math.IsNaN(pop) || pop <= 0 || years <= 0 {
+		return nanEstimate()
+	}
+	lo, hi := PoissonExact(k, 0.95)
+	f := 1000 / pop / years
+	return Estimate{float64(k) * f, lo * f, hi * f}
+}
+
+// Years is the length of p in years of 365.25 days.
+func Years(p equity311.Period) float64 { return p.To.Sub(p.From).Hours() / 24 / 365.25 }
+
+// Result summarises an analysis run.
+type Result struct {
+	Period      equity311.Period
+	PeriodBasis string // "requested" or how the default period was chosen
+	Cities      []string
+	Tickets     int64
+	Resident    int64
+	Layers      []string
+}
+
+// Analyze computes every metric and model of DESIGN.md §5 for a period,
+// per city, and replaces that period's rows in the analysis tables in one
+// transaction.
+func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) {
+	var res Result
+	log := cmp.Or(opt.Log, slog.New(slog.DiscardHandler))
+	opt.MinCount = cmp.Or(opt.MinCount, DefaultMinCount)
+	opt.OfferedThreshold = cmp.Or(opt.OfferedThreshold, DefaultOfferedThreshold)
+	opt.Seed = cmp.Or(opt.Seed, 1)
+	opt.Permutations = cmp.Or(opt.Permutations, DefaultPermutations)
+	if opt.PopulationFrom != "" && opt.PopulationFrom != "decennial" && opt.PopulationFrom != "acs" {
+		return res, fmt.Errorf("population source %q: want decennial or acs", opt.PopulationFrom)
+	}
+	p, basis, err := resolvePeriod(ctx, st, opt.Period)
+	if err != nil {
+		return res, err
+	}
+	res.Period, res.PeriodBasis = p, basis
+	loc, err := st.Location(ctx)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	layers, err := geo.LoadLayers(ctx, st)
+	if err != nil {
+		return res, err
+	}
+	cities, err := aggregate(ctx, st, p, loc, layers)
+	if err != nil {
+		return res, err
+	}
+	log.Debug("aggregated", "seconds", time.Since(start).Seconds())
+	demo, err := resolveDemographics(ctx, st, layers, opt.PopulationFrom)
+	if err != nil {
+		return res, err
+	}
+	offered, err := open311Offered(ctx, st)
+	if err != nil {
+		return res, err
+	}
+	out := &tables{}
+	for _, c := range cities {
+		c.analyse(p, opt, demo, offered[c.name], layers, out)
+		res.Cities = append(res.Cities, c.name)
+		res.Tickets += c.city.Counts.Total()
+		res.Resident += c.city.Counts.Resident()
+	}
+	for _, l := range layers {
+		res.Layers = append(res.Layers, l.Name)
+	}
+	log.Debug("computed", "seconds", time.Since(start).Seconds())
+	if err := outcomes(ctx, st, p, opt.MinCount, out); err != nil {
+		return res, err
+	}
+	if err := quality(ctx, st, p, out); err != nil {
+		return res, err
+	}
+	out.add(runsTable, []any{p.Label, p.From, p.To, basis, Years(p), opt.MinCount, st.Now(), res.Tickets, res.Resident, int64(opt.Seed)})
+	if err := out.write(ctx, st, p.Label); err != nil {
+		return res, err
+	}
+	log.Info("analysed", "period", p.Label, "cities", res.Cities, "tickets", res.Tickets, "resident", res.Resident,
+		"layers", res.Layers, "seconds", time.Since(start).Seconds())
+	return res, nil
+}
+
+// DefaultPeriodBasis describes the default period.
+const DefaultPeriodBasis = "the last 52 complete weeks of the data"
+
+// resolvePeriod returns p, or the default period and how it was chosen.
+func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (equity311.Period, string, error) {
+	if p != nil {
+		if !p.From.Before(p.To) {
+			return equity311.Period{}, "", fmt.Errorf("period %s: from must be before to", p.Label)
+		}
+		return *p, "requested", nil
+	}
+	d, err := DefaultPeriod(ctx, st)
+	if err != nil {
+		return d, "", err
+	}
+	if weeks := int(math.Round(d.To.Sub(d.From).Hours() / 24 / 7)); weeks < DefaultWeeks {
+		return d, fmt.Sprintf("all %d complete weeks of the data, fewer than %d", weeks, DefaultWeeks), nil
+	}
+	return d, DefaultPeriodBasis, nil
+}
+
+// DefaultPeriod is the last DefaultWeeks complete ISO weeks of the data, in
+// the city's time zone. The week of the latest request counts as complete
+// when that request falls on its Sunday, and the week of the earliest when
+// it falls on its Monday; the period never starts before the first
+// complete week, so that annual rates are not diluted by weeks without data.
+func DefaultPeriod(ctx context.Context, st *store.Store) (equity311.Period, error) {
+	loc, err := st.Location(ctx)
+	if err != nil {
+		return equity311.Period{}, err
+	}
+	var lo, hi sql.NullTime
+	if err := st.DB().QueryRowContext(ctx, "SELECT min(opened_at), max(opened_at) FROM tickets").Scan(&lo, &hi); err != nil {
+		return equity311.Period{}, err
+	}
+	if !lo.Valid {
+		return equity311.Period{}, errors.New("analyze: no tickets loaded (run ingest dump first)")
+	}
+	first, last := lo.Time.In(loc), hi.Time.In(loc)
+	end := equity311.Week(last).From
+	if last.Weekday() == time.Sunday {
+		end = equity311.Week(last).To
+	}
+	start := equity311.Week(first).From
+	if first.Weekday() != time.Monday {
+		start = equity311.Week(first).To
+	}
+	from := end.AddDate(0, 0, -7*DefaultWeeks)
+	if from.Before(start) {
+		from = start
+	}
+	if !from.Before(end) {
+		return equity311.Period{}, fmt.Errorf("analyze: the data (%s to %s) holds no complete week; give --from and --to",
+			first.Format("2006-01-02"), last.Format("2006-01-02"))
+	}
+	return equity311.Range(from, end), nil
+}

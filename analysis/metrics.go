@@ -1,0 +1,227 @@
+package analysis
+
+import (
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/geo"
+)
+
+// AreaMetrics are one area's figures for a period (a row of
+// analysis_area_metrics). Shares count resident requests from sources
+// that can record the app (ShareBase); rates count every resident request.
+type AreaMetrics struct {
+	City, Layer, AreaID, Name string
+	Population                float64 // NaN when unknown
+	PopulationBasis           string
+	Counts                    Counts // every request, by channel
+	Tickets, Resident         int64
+	ShareBase, App, Digital   int64
+	AppShare, DigitalShare    Estimate
+	ResidentPer1000           Estimate // per 1,000 residents per year
+	AppPer1000                Estimate
+	OfferedBase, OfferedApp   int64 // of app-offered types
+	OfferedAppShare           Estimate
+	ExpectedApp               float64 // from the citywide app share of each type
+	StdAppRatio               Estimate
+	RepresentationRatio       Estimate
+	EBAppShare                Estimate
+	LowCount                  bool
+}
+
+// analyse computes every figure of one city and adds its rows to out.
+func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open311Types map[string]bool, layers []*geo.Layer, out *tables) {
+	years := Years(p)
+	typeShare, offered := c.appTypes(p, opt, open311Types, out)
+	metrics := map[string][]*AreaMetrics{}
+	metric := func(a *areaData) *AreaMetrics {
+		m := &AreaMetrics{City: c.name, Layer: a.Layer, AreaID: a.ID, Name: a.Name, Population: math.NaN(), Counts: a.Counts}
+		m.Tickets, m.Resident = a.Counts.Total(), a.Counts.Resident()
+		m.ShareBase = a.AppCounts.Resident()
+		m.App, m.Digital = a.AppCounts[equity311.App], a.AppCounts.Digital()
+		m.AppShare, m.DigitalShare = share(m.App, m.ShareBase), share(m.Digital, m.ShareBase)
+		for t, tp := range a.types {
+			m.ExpectedApp += float64(tp.base) * typeShare[t]
+			if offered[t] {
+				m.OfferedBase += tp.base
+				m.OfferedApp += tp.app
+			}
+		}
+		m.OfferedAppShare = share(m.OfferedApp, m.OfferedBase)
+		m.StdAppRatio = PoissonRatio(m.App, m.ExpectedApp)
+		m.LowCount = m.ShareBase < int64(opt.MinCount)
+		if v, ok := demo.get(a.Layer, a.ID, "population"); ok {
+			m.Population, m.PopulationBasis = v.est, v.basis
+		}
+		return m
+	}
+	city := metric(c.city)
+	for _, l := range c.layerNames() {
+		for _, a := range c.layers[l] {
+			metrics[l] = append(metrics[l], metric(a))
+		}
+	}
+	// The city's population: the sum over its most populous layer.
+	best := 0.0
+	for _, l := range c.layerNames() {
+		sum := 0.0
+		for _, m := range metrics[l] {
+			if !math.IsNaN(m.Population) {
+				sum += m.Population
+			}
+		}
+		if sum > best {
+			best, city.Population, city.PopulationBasis = sum, sum, "sum of "+l
+		}
+	}
+	for _, ms := range append(slices.Collect(mapValues(metrics)), []*AreaMetrics{city}) {
+		for _, m := range ms {
+			m.ResidentPer1000, m.AppPer1000 = per1000(m.Resident, m.Population, years), per1000(m.App, m.Population, years)
+		}
+	}
+	for _, l := range c.layerNames() {
+		representation(metrics[l])
+		shrink(metrics[l])
+	}
+	city.RepresentationRatio, city.EBAppShare = Estimate{1, 1, 1}, city.AppShare
+	for _, m := range append([]*AreaMetrics{city}, flatten(metrics, c.layerNames())...) {
+		out.add(metricsTable, []any{m.City, p.Label, m.Layer, m.AreaID, m.Name, m.Population, nilIfEmpty(m.PopulationBasis),
+			m.Tickets, m.Resident, m.ShareBase, m.App, m.Digital, m.AppShare, m.DigitalShare, m.ResidentPer1000, m.AppPer1000,
+			m.OfferedBase, m.OfferedApp, m.OfferedAppShare, m.ExpectedApp, m.StdAppRatio, m.RepresentationRatio, m.EBAppShare, m.LowCount})
+		for _, ch := range equity311.Channels() {
+			if n := m.Counts[ch]; n > 0 {
+				out.add(channelsTable, []any{m.City, p.Label, m.Layer, m.AreaID, string(ch), n})
+			}
+		}
+	}
+	for _, l := range c.layerNames() {
+		for _, a := range c.layers[l] {
+			for _, v := range Variables() {
+				if d, ok := demo.get(l, a.ID, v); ok {
+					out.add(demographicsTable, []any{c.name, p.Label, l, a.ID, v, d.est, d.moe, d.basis})
+				}
+			}
+		}
+	}
+	geoms := map[string]*geo.Layer{}
+	for _, l := range layers {
+		geoms[l.Name] = l
+	}
+	for _, l := range c.layerNames() {
+		c.groups(p, opt, l, metrics[l], demo, out)
+		c.associations(p, l, metrics[l], demo, out)
+		resid := c.models(p, opt, l, metrics[l], demo, out)
+		c.spatial(p, opt, geoms[l], metrics[l], resid, out)
+	}
+	c.trends(p, opt, demo, out)
+	for _, l := range c.layerNames() {
+		c.changes(p, opt, l, out)
+	}
+}
+
+// appTypes decides which request types the app offers — the types of the
+// city's Open311 service list when a feed was synced, else the types whose
+// citywide app share reaches opt.OfferedThreshold (with at least
+// opt.MinCount requests) — writes them with their app shares, and returns
+// each type's citywide app share and the offered set.
+func (c *cityData) appTypes(p equity311.Period, opt Options, open311Types map[string]bool, out *tables) (map[string]float64, map[string]bool) {
+	shares := map[string]float64{}
+	offered := map[string]bool{}
+	basis := "threshold: citywide app share at least " + pctString(opt.OfferedThreshold)
+	if len(open311Types) > 0 {
+		basis = "the city's Open311 service list"
+	}
+	for _, t := range sortedKeys(c.city.types) {
+		tp := c.city.types[t]
+		if tp.base > 0 {
+			shares[t] = float64(tp.app) / float64(tp.base)
+		}
+		if len(open311Types) > 0 {
+			offered[t] = open311Types[t]
+		} else {
+			offered[t] = tp.base >= int64(opt.MinCount) && shares[t] >= opt.OfferedThreshold
+		}
+		out.add(typesTable, []any{c.name, p.Label, t, offered[t], basis, tp.base, tp.app, share(tp.app, tp.base)})
+	}
+	return shares, offered
+}
+
+// representation sets each area's share of the layer's app requests over
+// its share of the layer's population, with the Wilson interval of the
+// first share.
+func representation(ms []*AreaMetrics) {
+	var app int64
+	var pop float64
+	for _, m := range ms {
+		if !math.IsNaN(m.Population) && m.Population > 0 {
+			app += m.App
+			pop += m.Population
+		}
+	}
+	for _, m := range ms {
+		m.RepresentationRatio = nanEstimate()
+		if math.IsNaN(m.Population) || m.Population <= 0 || app == 0 {
+			continue
+		}
+		s := share(m.App, app)
+		ps := m.Population / pop
+		m.RepresentationRatio = Estimate{s.Value / ps, s.Lo / ps, s.Hi / ps}
+	}
+}
+
+// shrink sets empirical-Bayes app shares: a beta-binomial prior fitted to
+// the layer's areas, each area's posterior mean and interval. Small areas
+// move most towards the layer's share.
+func shrink(ms []*AreaMetrics) {
+	k := make([]int64, len(ms))
+	n := make([]int64, len(ms))
+	for i, m := range ms {
+		k[i], n[i] = m.App, m.ShareBase
+	}
+	a, b, ok := BetaBinomialPrior(k, n)
+	for _, m := range ms {
+		switch {
+		case m.ShareBase == 0:
+			m.EBAppShare = nanEstimate()
+		case !ok: // no spread beyond chance: every area is the pooled share
+			var sk, sn int64
+			for i := range k {
+				sk, sn = sk+k[i], sn+n[i]
+			}
+			m.EBAppShare = share(sk, sn)
+		default:
+			m.EBAppShare = ShrunkShare(m.App, m.ShareBase, a, b)
+		}
+	}
+}
+
+func flatten(m map[string][]*AreaMetrics, order []string) []*AreaMetrics {
+	var out []*AreaMetrics
+	for _, l := range order {
+		out = append(out, m[l]...)
+	}
+	return out
+}
+
+func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func pctString(v float64) string {
+	return strconv.FormatFloat(100*v, 'f', -1, 64) + "%"
+}

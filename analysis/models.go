@@ -1,0 +1,197 @@
+package analysis
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/geo"
+)
+
+// Models are the models fitted on a layer's areas.
+const (
+	ModelLogit = "logit" // app vs other resident requests of app-offered types, grouped binomial
+	ModelNB2   = "nb2"   // app requests, negative binomial with a log(population) offset
+)
+
+// minModelAreas is the fewest areas a model is fitted on.
+const minModelAreas = 20
+
+// models fits both models on the layer's areas with census covariates and
+// writes their terms and fit statistics. It returns the logit's Pearson
+// residuals by area, for Moran's I.
+func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*AreaMetrics, demo demoTable, out *tables) map[string]float64 {
+	withPop := 0
+	for _, m := range ms {
+		if !math.IsNaN(m.Population) && m.Population > 0 {
+			withPop++
+		}
+	}
+	covs := modelCovariates(demo, layer, withPop)
+	if len(covs) == 0 {
+		return nil
+	}
+	type row struct {
+		m *AreaMetrics
+		x []float64
+	}
+	var rows []row
+	for _, m := range ms {
+		if math.IsNaN(m.Population) || m.Population <= 0 {
+			continue
+		}
+		x := make([]float64, len(covs))
+		ok := true
+		for j, cv := range covs {
+			if x[j], ok = cv.value(demo, layer, m.AreaID); !ok {
+				break
+			}
+		}
+		if ok {
+			rows = append(rows, row{m, x})
+		}
+	}
+	fit := func(name string, keep func(*AreaMetrics) bool, do func(x [][]float64, ms []*AreaMetrics) (Fit, error)) *Fit {
+		var sel []row
+		for _, r := range rows {
+			if keep(r.m) {
+				sel = append(sel, r)
+			}
+		}
+		if len(sel) < max(minModelAreas, len(covs)+10) {
+			return nil
+		}
+		cols := make([][]float64, len(covs))
+		var sm []*AreaMetrics
+		for _, r := range sel {
+			for j := range covs {
+				cols[j] = append(cols[j], r.x[j])
+			}
+			sm = append(sm, r.m)
+		}
+		x, means, sds := standardize(cols)
+		for _, sd := range sds {
+			if sd == 0 || math.IsNaN(sd) {
+				return nil
+			}
+		}
+		f, err := do(x, sm)
+		if err != nil {
+			return nil
+		}
+		terms := append([]string{"intercept"}, termNames(covs)...)
+		for j, t := range terms {
+			lo, hi, z, pv := zTest(f.Beta[j], f.SE[j])
+			mean, sd := math.NaN(), math.NaN()
+			if j > 0 {
+				mean, sd = means[j-1], sds[j-1]
+			}
+			out.add(modelsTable, []any{c.name, p.Label, layer, name, t, f.Beta[j], f.SE[j], lo, hi, z, pv,
+				math.Exp(f.Beta[j]), math.Exp(lo), math.Exp(hi), mean, sd})
+		}
+		alpha := math.NaN()
+		if name == ModelNB2 {
+			alpha = f.Alpha
+		}
+		out.add(fitTable, []any{c.name, p.Label, layer, name, f.N, f.Deviance, f.NullDev, f.AIC, f.Dispersion, alpha, f.Iterations, f.Converged})
+		f.ids = make([]string, len(sm))
+		for i, m := range sm {
+			f.ids[i] = m.AreaID
+		}
+		return &f
+	}
+	lf := fit(ModelLogit, func(m *AreaMetrics) bool { return m.OfferedBase > 0 }, func(x [][]float64, sm []*AreaMetrics) (Fit, error) {
+		y, n := make([]float64, len(sm)), make([]float64, len(sm))
+		for i, m := range sm {
+			y[i], n[i] = float64(m.OfferedApp), float64(m.OfferedBase)
+		}
+		return FitLogit(x, y, n)
+	})
+	fit(ModelNB2, func(m *AreaMetrics) bool { return true }, func(x [][]float64, sm []*AreaMetrics) (Fit, error) {
+		y, off := make([]float64, len(sm)), make([]float64, len(sm))
+		for i, m := range sm {
+			y[i], off[i] = float64(m.App), math.Log(m.Population)
+		}
+		return FitNB2(x, y, off)
+	})
+	if lf == nil {
+		return nil
+	}
+	resid := map[string]float64{}
+	for i, id := range lf.ids {
+		resid[id] = lf.Pearson[i]
+	}
+	return resid
+}
+
+func termNames(covs []covariate) []string {
+	var out []string
+	for _, c := range covs {
+		out = append(out, c.term)
+	}
+	return out
+}
+
+// spatial writes Moran's I of app share (areas with enough requests) and
+// of the logit's residuals over the layer's queen contiguity.
+func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*AreaMetrics, resid map[string]float64, out *tables) {
+	if l == nil {
+		return
+	}
+	nb := geo.Contiguity(l, geo.DefaultContiguityMetres)
+	index := map[string]int{}
+	for i, id := range l.IDs {
+		index[id] = i
+	}
+	measure := func(name string, values map[string]float64) {
+		var ids []string
+		for _, id := range l.IDs {
+			if _, ok := values[id]; ok {
+				ids = append(ids, id)
+			}
+		}
+		pos := map[string]int{}
+		for k, id := range ids {
+			pos[id] = k
+		}
+		var islands []string
+		var x []float64
+		var lists [][]int
+		for _, id := range ids {
+			var ns []int
+			for _, j := range nb[index[id]] {
+				if k, ok := pos[l.IDs[j]]; ok {
+					ns = append(ns, k)
+				}
+			}
+			if len(ns) == 0 {
+				islands = append(islands, id)
+			}
+			x = append(x, values[id])
+			lists = append(lists, ns)
+		}
+		if len(ids)-len(islands) < 8 {
+			return
+		}
+		h := fnv.New64a()
+		h.Write([]byte(c.name + "|" + l.Name + "|" + name))
+		rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
+		mi := MoransI(x, lists, opt.Permutations, rng)
+		slices.Sort(islands)
+		out.add(spatialTable, []any{c.name, p.Label, l.Name, name, len(ids) - len(islands), mi.I, mi.Expected, mi.P, mi.Permutations,
+			nilIfEmpty(strings.Join(islands, " "))})
+	}
+	shares := map[string]float64{}
+	for _, m := range ms {
+		if !m.LowCount && !math.IsNaN(m.AppShare.Value) {
+			shares[m.AreaID] = m.AppShare.Value
+		}
+	}
+	measure("app_share", shares)
+	if resid != nil {
+		measure("logit_residual", resid)
+	}
+}

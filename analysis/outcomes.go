@@ -1,0 +1,132 @@
+package analysis
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/store"
+)
+
+// outcomes writes days to close and on-time rates of resident requests by
+// channel, citywide and per area. days_ratio is the median over the
+// channel's closed requests of their days to close divided by the
+// citywide median of their type — under 1 when the channel's requests
+// close faster than usual for their types, so that "app requests close
+// faster" is not only "app requests are easier types" — with the
+// distribution-free interval of a median (order statistics n/2 ∓
+// 0.98·√n). A request counts for on-time when it has a target date and is
+// closed or past its target; the expected rate is the citywide on-time
+// rate of each request's type.
+func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, out *tables) error {
+	q := `WITH d AS (
+		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
+			CASE WHEN t.closed_at IS NOT NULL THEN epoch(t.closed_at - t.opened_at) / 86400.0 END AS days,
+			t.target_at IS NOT NULL AND (t.closed_at IS NOT NULL OR t.target_at < $3) AS decided,
+			t.closed_at IS NOT NULL AND t.closed_at <= t.target_at AS on_time
+		FROM tickets t WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated),
+	tm AS (
+		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL),
+	x AS (
+		SELECT d.*, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate FROM d JOIN tm USING (city, service)),
+	g AS (
+		SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
+			median(days) AS med, quantile_cont(days, 0.9) AS p90, median(ratio) AS ratio,
+			list_sort(list(ratio) FILTER (WHERE ratio IS NOT NULL)) AS rs,
+			count(*) FILTER (WHERE decided) AS with_target, count(*) FILTER (WHERE decided AND on_time) AS on_time,
+			avg(type_rate) FILTER (WHERE decided) AS expected
+		FROM x GROUP BY ALL
+		UNION ALL
+		SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), median(days), quantile_cont(days, 0.9), median(ratio),
+			list_sort(list(ratio) FILTER (WHERE ratio IS NOT NULL)),
+			count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
+		FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL)
+	SELECT city, layer, area_id, channel, requests, closed, med, p90, ratio,
+		CASE WHEN len(rs) > 0 THEN rs[greatest(1, floor(len(rs) / 2.0 - 0.98 * sqrt(len(rs))))::BIGINT] END,
+		CASE WHEN len(rs) > 0 THEN rs[least(len(rs), ceil(len(rs) / 2.0 + 1 + 0.98 * sqrt(len(rs))))::BIGINT] END,
+		with_target, on_time, expected
+	FROM g ORDER BY city, layer, area_id, channel`
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, st.Now())
+	if err != nil {
+		return fmt.Errorf("outcomes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var city, layer, area, channel string
+		var requests, closed, withTarget, onTime int64
+		var med, p90, ratio, lo, hi, expected sql.NullFloat64
+		if err := rows.Scan(&city, &layer, &area, &channel, &requests, &closed, &med, &p90, &ratio, &lo, &hi, &withTarget, &onTime, &expected); err != nil {
+			return err
+		}
+		out.add(outcomesTable, []any{city, p.Label, layer, area, channel, requests, closed, nf(med), nf(p90),
+			Estimate{nf(ratio), nf(lo), nf(hi)}, withTarget, onTime, share(onTime, withTarget), nf(expected), closed < int64(minCount)})
+	}
+	return rows.Err()
+}
+
+func nf(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
+}
+
+// quality writes each city's data-quality counts for the period and its
+// requests by source and channel.
+func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tables) error {
+	queries := []string{
+		`SELECT city, 'geo:' || coalesce(geo_quality, 'unassigned'), count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
+		`SELECT city, 'channel_basis:' || channel_basis, count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
+		`SELECT city, 'channel:unknown_unmapped', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL`,
+		`SELECT city, 'channel:unknown', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' GROUP BY ALL`,
+		`SELECT city, 'tickets', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
+		`SELECT city, unnest(['load:rows_read', 'load:rows_loaded', 'load:rows_rejected', 'load:rows_excluded', 'load:rows_superseded']),
+			unnest([sum(rows_read), sum(rows_loaded), sum(rows_rejected), sum(rows_excluded), sum(rows_superseded)])
+		 FROM sources WHERE kind NOT IN ('boundaries', 'census') AND city IS NOT NULL AND $1 <= $2 GROUP BY city`,
+	}
+	for _, q := range queries {
+		rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
+		if err != nil {
+			return fmt.Errorf("quality: %w", err)
+		}
+		for rows.Next() {
+			var city, item string
+			var n sql.NullInt64
+			if err := rows.Scan(&city, &item, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			out.add(qualityTable, []any{city, p.Label, item, n.Int64})
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	rows, err := st.DB().QueryContext(ctx, `SELECT t.city, t.source_id, s.name, s.profile, coalesce(s.records_app, true), t.channel, t.resident_initiated, count(*)
+		FROM tickets t JOIN sources s USING (source_id) WHERE t.opened_at >= $1 AND t.opened_at < $2 GROUP BY ALL ORDER BY ALL`, p.From, p.To)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var city, name, channel string
+		var profile sql.NullString
+		var id, n int64
+		var app bool
+		var resident sql.NullBool
+		if err := rows.Scan(&city, &id, &name, &profile, &app, &channel, &resident, &n); err != nil {
+			return err
+		}
+		var prof, res any
+		if profile.Valid {
+			prof = profile.String
+		}
+		if resident.Valid {
+			res = resident.Bool
+		}
+		out.add(sourcesTable, []any{city, p.Label, id, name, prof, app, channel, res, n})
+	}
+	return rows.Err()
+}
