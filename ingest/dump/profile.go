@@ -61,10 +61,10 @@ type Profile struct {
 
 // Columns names the header of each canonical field.
 type Columns struct {
-	TicketID    string `toml:"ticket_id"`
-	OpenedAt    string `toml:"opened_at"`
-	ClosedAt    string `toml:"closed_at"`
-	UpdatedAt   string `toml:"updated_at"`
+	TicketID  string `toml:"ticket_id"`
+	OpenedAt  string `toml:"opened_at"`
+	ClosedAt  string `toml:"closed_at"`
+	UpdatedAt string `toml:"updated_at"`
 	// TargetAt is the service-level target date (the on-time limit).
 	TargetAt    string `toml:"target_at"`
 	Status      string `toml:"status"`

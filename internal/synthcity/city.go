@@ -90,7 +90,7 @@ type Truth struct {
 	// share_black*x + share_asian*x + trend_per_week*week (+ change in the
 	// last week in one neighborhood) + a tract term with standard
 	// deviation area_sd.
-	AppLogit       map[string]float64 `json:"app_logit"`
+	AppLogit map[string]float64 `json:"app_logit"`
 	// Change is the jump planted in the app-use logit of one
 	// neighborhood's requests in the last week.
 	Change Change `json:"change"`
@@ -101,7 +101,7 @@ type Truth struct {
 	// CloseDays: days to close are exponential with mean type_mean_days
 	// (by type) times channel_factor (by channel); the target is
 	// target_days after opening.
-	CloseDays CloseDays `json:"close_days"`
+	CloseDays      CloseDays          `json:"close_days"`
 	AppOffered     []string           `json:"app_offered_types"`
 	NonAppChannels map[string]float64 `json:"non_app_channel_shares"`
 	Dirt           Dirt               `json:"dirt"`
