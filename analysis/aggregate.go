@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ type areaData struct {
 	// By request type and by week: resident requests from sources that
 	// can record the app (base) and the app ones among them.
 	types map[string]*pair
-	weeks map[time.Time]*weekCounts
+	weeks map[int64]*weekCounts // by the week's start, in Unix seconds
 }
 
 // pair is a base count and the app requests among it.
@@ -35,7 +36,7 @@ type weekCounts struct {
 
 func newArea(layer, id, name string) *areaData {
 	return &areaData{Layer: layer, ID: id, Name: name, Counts: Counts{}, AppCounts: Counts{},
-		types: map[string]*pair{}, weeks: map[time.Time]*weekCounts{}}
+		types: map[string]*pair{}, weeks: map[int64]*weekCounts{}}
 }
 
 // cityData is a city's requests by area of every layer, and citywide.
@@ -52,17 +53,35 @@ type cityData struct {
 // record the app. Every area of every layer gets a row for a city with
 // requests in that layer (for a store of one city: every layer).
 func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer) ([]*cityData, error) {
+	// Weeks are numbered by their local Monday: from the first week's
+	// start at 7-day steps, corrected by the list of starts where a DST
+	// change moves a boundary by an hour (cheaper than converting every
+	// request to local time).
+	var weeks []time.Time
+	var starts []string
+	wk := equity311.Week(p.From.In(loc)).From
+	for ; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
+		weeks = append(weeks, wk)
+		starts = append(starts, strconv.FormatInt(wk.Unix(), 10))
+	}
+	starts = append(starts, strconv.FormatInt(wk.Unix(), 10)) // the end of the last week
+	list := "[" + strings.Join(starts, ", ") + "]"
 	q := `WITH t AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
-			coalesce(s.records_app, true) AS capable,
-			date_trunc('week', timezone($3, t.opened_at)) AS week
+			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
+			floor((epoch(t.opened_at) - ` + starts[0] + `) / 604800)::INTEGER AS w0
 		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
-		WHERE t.opened_at >= $1 AND t.opened_at < $2)
-	SELECT city, 'city', city, week, service, channel, capable, count(*) FROM t GROUP BY ALL
+		WHERE t.opened_at >= $1 AND t.opened_at < $2),
+	tw AS (
+		SELECT city, ticket_id, service, channel, capable,
+			CASE WHEN e < ` + list + `[w0 + 1] THEN w0 - 1
+				WHEN w0 + 2 <= ` + strconv.Itoa(len(starts)) + ` AND e >= ` + list + `[w0 + 2] THEN w0 + 1 ELSE w0 END AS week
+		FROM t)
+	SELECT city, 'city', city, week, service, channel, capable, count(*) FROM tw GROUP BY ALL
 	UNION ALL
-	SELECT t.city, ta.layer, ta.area_id, week, service, channel, capable, count(*)
-	FROM t JOIN ticket_areas ta ON ta.city = t.city AND ta.ticket_id = t.ticket_id GROUP BY ALL`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, loc.String())
+	SELECT tw.city, ta.layer, ta.area_id, week, service, channel, capable, count(*)
+	FROM tw JOIN ticket_areas ta ON ta.city = tw.city AND ta.ticket_id = tw.ticket_id GROUP BY ALL`
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate requests: %w", err)
 	}
@@ -82,7 +101,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	}
 	for rows.Next() {
 		var city, layer, area, service, channel string
-		var week time.Time
+		var week int
 		var capable bool
 		var n int64
 		if err := rows.Scan(&city, &layer, &area, &week, &service, &channel, &capable, &n); err != nil {
@@ -103,16 +122,19 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		if r, ok := ch.ResidentInitiated(); !ok || !r {
 			continue
 		}
-		wk := time.Date(week.Year(), week.Month(), week.Day(), 0, 0, 0, 0, loc)
+		if week < 0 || week >= len(weeks) {
+			return nil, fmt.Errorf("aggregate requests: week %d outside the period's %d weeks", week, len(weeks))
+		}
+		wk := weeks[week]
 		tp := a.types[service]
 		if tp == nil {
 			tp = &pair{}
 			a.types[service] = tp
 		}
-		w := a.weeks[wk]
+		w := a.weeks[wk.Unix()]
 		if w == nil {
 			w = &weekCounts{channels: Counts{}}
-			a.weeks[wk] = w
+			a.weeks[wk.Unix()] = w
 		}
 		tp.base += n
 		w.base += n
@@ -142,9 +164,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 				c.byID[l.Name][id] = a
 			}
 		}
-		for wk := equity311.Week(p.From).From; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
-			c.weeks = append(c.weeks, wk)
-		}
+		c.weeks = weeks
 		out = append(out, c)
 	}
 	return out, nil

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/store"
@@ -17,37 +19,32 @@ import (
 // close faster than usual for their types, so that "app requests close
 // faster" is not only "app requests are easier types" — with the
 // distribution-free interval of a median (order statistics n/2 ∓
-// 0.98·√n). A request counts for on-time when it has a target date and is
+// 0.98·√n, read conservatively: see medianOffsets). A request counts for on-time when it has a target date and is
 // closed or past its target; the expected rate is the citywide on-time
 // rate of each request's type.
 func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, out *tables) error {
+	probs := medianCIProbabilities()
 	q := `WITH d AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
-			CASE WHEN t.closed_at IS NOT NULL THEN epoch(t.closed_at - t.opened_at) / 86400.0 END AS days,
+			CASE WHEN t.closed_at IS NOT NULL THEN (epoch(t.closed_at) - epoch(t.opened_at)) / 86400.0 END AS days,
 			t.target_at IS NOT NULL AND (t.closed_at IS NOT NULL OR t.target_at < $3) AS decided,
 			t.closed_at IS NOT NULL AND t.closed_at <= t.target_at AS on_time
 		FROM tickets t WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated),
 	tm AS (
 		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL),
 	x AS (
-		SELECT d.*, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate FROM d JOIN tm USING (city, service)),
-	g AS (
-		SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
-			median(days) AS med, quantile_cont(days, 0.9) AS p90, median(ratio) AS ratio,
-			list_sort(list(ratio) FILTER (WHERE ratio IS NOT NULL)) AS rs,
-			count(*) FILTER (WHERE decided) AS with_target, count(*) FILTER (WHERE decided AND on_time) AS on_time,
-			avg(type_rate) FILTER (WHERE decided) AS expected
-		FROM x GROUP BY ALL
-		UNION ALL
-		SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), median(days), quantile_cont(days, 0.9), median(ratio),
-			list_sort(list(ratio) FILTER (WHERE ratio IS NOT NULL)),
-			count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
-		FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL)
-	SELECT city, layer, area_id, channel, requests, closed, med, p90, ratio,
-		CASE WHEN len(rs) > 0 THEN rs[greatest(1, floor(len(rs) / 2.0 - 0.98 * sqrt(len(rs))))::BIGINT] END,
-		CASE WHEN len(rs) > 0 THEN rs[least(len(rs), ceil(len(rs) / 2.0 + 1 + 0.98 * sqrt(len(rs))))::BIGINT] END,
-		with_target, on_time, expected
-	FROM g ORDER BY city, layer, area_id, channel`
+		SELECT d.city, d.ticket_id, d.channel, d.days, d.decided, d.on_time, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate
+		FROM d JOIN tm USING (city, service))
+	SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
+		quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
+	FROM x GROUP BY ALL
+	UNION ALL
+	SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
+		count(ratio), quantile_disc(ratio, ` + probs + `),
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
+	FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL
+	ORDER BY 1, 2, 3, 4`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, st.Now())
 	if err != nil {
 		return fmt.Errorf("outcomes: %w", err)
@@ -55,13 +52,14 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 	defer rows.Close()
 	for rows.Next() {
 		var city, layer, area, channel string
-		var requests, closed, withTarget, onTime int64
-		var med, p90, ratio, lo, hi, expected sql.NullFloat64
-		if err := rows.Scan(&city, &layer, &area, &channel, &requests, &closed, &med, &p90, &ratio, &lo, &hi, &withTarget, &onTime, &expected); err != nil {
+		var requests, closed, nr, withTarget, onTime int64
+		var days, ratios floatList
+		var expected sql.NullFloat64
+		if err := rows.Scan(&city, &layer, &area, &channel, &requests, &closed, &days, &nr, &ratios, &withTarget, &onTime, &expected); err != nil {
 			return err
 		}
-		out.add(outcomesTable, []any{city, p.Label, layer, area, channel, requests, closed, nf(med), nf(p90),
-			Estimate{nf(ratio), nf(lo), nf(hi)}, withTarget, onTime, share(onTime, withTarget), nf(expected), closed < int64(minCount)})
+		out.add(outcomesTable, []any{city, p.Label, layer, area, channel, requests, closed, days.at(0), days.at(1),
+			medianCI(ratios, nr), withTarget, onTime, share(onTime, withTarget), nf(expected), closed < int64(minCount)})
 	}
 	return rows.Err()
 }
@@ -129,4 +127,64 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 		out.add(sourcesTable, []any{city, p.Label, id, name, prof, app, channel, res, n})
 	}
 	return rows.Err()
+}
+
+// medianOffsets are the distances from the median at which quantiles of
+// a distribution are read to bound its median's 95% interval: the
+// order-statistic interval lies at 0.5 ∓ 0.98/√n, and the offset used is
+// the smallest of these at least as wide — a conservative interval read
+// from one sort per group.
+var medianOffsets = []float64{0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.49}
+
+// medianCIProbabilities lists the probabilities quantile_disc reads: the
+// median and 0.5 ∓ each offset, ascending, as SQL.
+func medianCIProbabilities() string {
+	ps := []string{"0.5"}
+	for _, o := range medianOffsets {
+		ps = append(ps, strconv.FormatFloat(0.5-o, 'f', -1, 64), strconv.FormatFloat(0.5+o, 'f', -1, 64))
+	}
+	return "[" + strings.Join(ps, ", ") + "]"
+}
+
+// medianCI is the median of n values with its conservative 95% interval
+// from the quantiles read at medianCIProbabilities.
+func medianCI(q floatList, n int64) Estimate {
+	if n == 0 || len(q) == 0 {
+		return nanEstimate()
+	}
+	need := 0.98 / math.Sqrt(float64(n))
+	k := len(medianOffsets) - 1
+	for i, o := range medianOffsets {
+		if o >= need {
+			k = i
+			break
+		}
+	}
+	return Estimate{q.at(0), q.at(1 + 2*k), q.at(2 + 2*k)}
+}
+
+// floatList scans a DuckDB LIST of DOUBLE (NULL as an empty list).
+type floatList []float64
+
+func (l *floatList) Scan(v any) error {
+	*l = (*l)[:0]
+	xs, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	for _, x := range xs {
+		f, _ := x.(float64)
+		if x == nil {
+			f = math.NaN()
+		}
+		*l = append(*l, f)
+	}
+	return nil
+}
+
+func (l floatList) at(i int) float64 {
+	if i < len(l) {
+		return l[i]
+	}
+	return math.NaN()
 }

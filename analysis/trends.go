@@ -35,7 +35,7 @@ func (c *cityData) trends(p equity311.Period, opt Options, demo demoTable, out *
 			var total int64
 			n := Counts{}
 			for _, a := range areas {
-				if w := a.weeks[wk]; w != nil {
+				if w := a.weeks[wk.Unix()]; w != nil {
 					total += w.base
 					for ch, k := range w.channels {
 						n[ch] += k
@@ -96,11 +96,11 @@ func (c *cityData) changes(p equity311.Period, opt Options, layer string, out *t
 	var ps []float64
 	for _, a := range c.layers[layer] {
 		r := row{a: a, z: math.NaN(), p: math.NaN(), d: nanEstimate()}
-		if w := a.weeks[last]; w != nil {
+		if w := a.weeks[last.Unix()]; w != nil {
 			r.week = w.pair
 		}
 		for _, wk := range trail {
-			if w := a.weeks[wk]; w != nil {
+			if w := a.weeks[wk.Unix()]; w != nil {
 				r.base.base += w.base
 				r.base.app += w.app
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/store"
 )
 
@@ -389,5 +391,73 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`"'=HYPERLINK(`)) || !bytes.Contains(b, []byte(`,'-Minus,`)) || !bytes.Contains(b, []byte("x,-12,")) {
 		t.Errorf("areas.csv:\n%s", b[:min(len(b), 400)])
+	}
+}
+
+// TestBostonAnalysisFillsEveryTable analyses every Boston sample with the
+// 2010 tracts and both ACS tables over the samples' whole range: every
+// analysis table gets rows, and the income quintiles' app shares equal a
+// plain SQL computation of the same population-weighted quintiles.
+func TestBostonAnalysisFillsEveryTable(t *testing.T) {
+	f := boston(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "b.duckdb")
+	runCLI(t, append([]string{"--db", db, "--quiet", "ingest", "dump"}, f.dumps...)...)
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "neighborhoods", "--id-prop", "Name", "--name-prop", "Name", f.hoods)
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "tracts2010", f.tracts2010)
+	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "GEOID", "--vintage", "acs2018-5yr", f.aclu)
+	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "ct_id_10", "--vintage", "acs2017-5yr", f.bari)
+	runCLI(t, "--db", db, "--quiet", "assign")
+	runCLI(t, "--db", db, "--quiet", "analyze", "--from", "2015-01-01", "--to", "2026-03-01")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.DB().Query(`SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'analysis_%' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, tbl := range tables {
+		var n int
+		if err := st.DB().QueryRow(`SELECT count(*) FROM ` + tbl).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("%s is empty", tbl)
+		}
+	}
+	// The quintiles by plain SQL: 2010 tracts by median income, each in the
+	// fifth its population's midpoint falls in; app share over resident
+	// requests from sources that record the app.
+	want := storetest.Strings(t, st, `WITH tr AS (
+			SELECT m.area_id, m.population AS pop, d.estimate AS income FROM analysis_area_metrics m
+			JOIN analysis_area_demographics d USING (city, period, layer, area_id)
+			WHERE m.layer = 'tracts2010' AND d.variable = 'median_income' AND m.population > 0),
+		q AS (SELECT area_id, least(4, floor((sum(pop) OVER (ORDER BY income, area_id) - pop / 2) / sum(pop) OVER () * 5))::INT + 1 AS quintile FROM tr),
+		c AS (SELECT q.quintile, count(*) FILTER (WHERE t.channel = 'app') AS app,
+				count(*) FILTER (WHERE t.resident_initiated) AS base
+			FROM tickets t JOIN sources s ON s.source_id = t.source_id JOIN ticket_areas ta ON ta.city = t.city AND ta.ticket_id = t.ticket_id JOIN q ON q.area_id = ta.area_id
+			WHERE ta.layer = 'tracts2010' AND coalesce(s.records_app, true)
+			AND t.opened_at >= TIMESTAMPTZ '2015-01-01 00:00:00 America/New_York' AND t.opened_at < TIMESTAMPTZ '2026-03-01 00:00:00 America/New_York'
+			GROUP BY 1)
+		SELECT 'Q' || quintile, app || '/' || base FROM c`)
+	got := storetest.Strings(t, st, `SELECT group_label, app || '/' || share_base FROM analysis_groups
+		WHERE layer = 'tracts2010' AND grouping = 'income_quintile'`)
+	if len(want) != 5 || !maps.Equal(got, want) {
+		t.Errorf("income quintiles: analysis %v, plain SQL %v", got, want)
+	}
+	var terms int
+	if err := st.DB().QueryRow(`SELECT count(*) FROM analysis_models WHERE layer = 'tracts2010' AND model = 'logit'`).Scan(&terms); err != nil || terms < 5 {
+		t.Errorf("the logit on the 2010 tracts has %d terms (%v)", terms, err)
 	}
 }

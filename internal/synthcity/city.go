@@ -151,7 +151,7 @@ const (
 	betaHispanic  = -1.0
 	betaTrend     = 0.02
 	areaSD        = 0.10
-	changeLogit   = 1.5 // the planted change in the last week
+	changeLogit   = 2.0 // the planted change in the last week
 	mixMultiplier = 2.0 // app-offered types in high-mix neighborhoods
 )
 
@@ -211,7 +211,13 @@ func New(opt Options) (*City, error) {
 	}
 	last := c.End.AddDate(0, 0, -7)
 	y, w := last.ISOWeek()
-	c.changed = int(opt.Seed % uint64(len(c.Neighborhoods)))
+	// The change is planted in the neighborhood with the most tracts (the
+	// first of them): large enough for one week to show it.
+	for k, n := range c.Neighborhoods {
+		if len(n.Tracts) > len(c.Neighborhoods[c.changed].Tracts) {
+			c.changed = k
+		}
+	}
 	c.Truth.Change = Change{Neighborhood: c.Neighborhoods[c.changed].ID, Week: fmt.Sprintf("%04d-W%02d", y, w), Logit: changeLogit}
 	c.Truth.TypeMix.Multiplier = mixMultiplier
 	for k, n := range c.Neighborhoods {
