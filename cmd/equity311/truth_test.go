@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
 )
@@ -183,6 +186,51 @@ func mapKeys2(m map[string]string) func(func(string) bool) {
 			if !yield(k) {
 				return
 			}
+		}
+	}
+}
+
+// TestNeighborhoodMediansFromBrackets: a neighborhood's median income is
+// the median of its tracts' summed B19001 bracket counts, not an average
+// of their medians, and its basis says so.
+func TestNeighborhoodMediansFromBrackets(t *testing.T) {
+	dir := t.TempDir()
+	runCLI(t, "demo", "--dir", dir, "--tickets", "5000", "--weeks", "2", "--quiet")
+	st, err := store.Open(context.Background(), filepath.Join(dir, "equity311.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.DB().Query(`SELECT c.to_id, d.variable, sum(c.weight * d.estimate) FROM crosswalk c
+		JOIN demographics d ON d.layer = c.from_layer AND d.area_id = c.from_id
+		WHERE c.from_layer = 'tracts' AND c.to_layer = 'neighborhoods' AND d.variable LIKE 'B19001_%'
+		GROUP BY ALL ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string][]float64{}
+	for rows.Next() {
+		var id, v string
+		var n float64
+		if err := rows.Scan(&id, &v, &n); err != nil {
+			t.Fatal(err)
+		}
+		counts[id] = append(counts[id], n)
+	}
+	rows.Close()
+	if len(counts) < 20 {
+		t.Fatalf("bracket counts for %d neighborhoods", len(counts))
+	}
+	got := storetest.Strings(t, st, `SELECT area_id, estimate::VARCHAR || '|' || basis FROM analysis_area_demographics
+		WHERE layer = 'neighborhoods' AND variable = 'median_income'`)
+	for id, c := range counts {
+		want, _ := analysis.MedianFromBrackets(analysis.IncomeBrackets(), c)
+		var est float64
+		var basis string
+		fmt.Sscanf(strings.Replace(got[id], "|", " ", 1), "%g", &est)
+		basis = got[id][strings.Index(got[id], "|")+1:]
+		if math.Abs(est-want) > 1e-6*want || !strings.Contains(basis, "income brackets") {
+			t.Errorf("%s: median %v (%s), from summed brackets %v", id, est, basis, want)
 		}
 	}
 }

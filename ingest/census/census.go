@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,6 +193,9 @@ func keyColumn(header []string, named string) (int, error) {
 	return 0, nil
 }
 
+// acsEstimate matches an ACS estimate column such as B19001_002E.
+var acsEstimate = regexp.MustCompile(`^[BC][0-9]{5}[A-Z]?_[0-9]{3}E$`)
+
 // moeSuffixes mark a column as the margin of error of the column named
 // without the suffix.
 var moeSuffixes = []string{"_moe", "_MOE", "_Moe"}
@@ -230,6 +234,8 @@ func pairVariables(header []string, idCol int) []variable {
 		}
 		if j, ok := byName[strings.TrimSuffix(h, "E")+"M"]; ok && strings.HasSuffix(h, "E") {
 			v.name, v.moe = strings.TrimSuffix(h, "E"), j
+		} else if acsEstimate.MatchString(h) {
+			v.name = strings.TrimSuffix(h, "E") // an ACS estimate published without its margin
 		}
 		vars = append(vars, v)
 	}

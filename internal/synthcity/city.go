@@ -467,3 +467,33 @@ func (c *City) appProbability(t *Tract, week int) float64 {
 	}
 	return p
 }
+
+// incomeBracketLower are the lower bounds of ACS table B19001's household
+// income brackets (B19001_002 … B19001_017).
+var incomeBracketLower = []float64{0, 10000, 15000, 20000, 25000, 30000, 35000, 40000, 45000, 50000, 60000, 75000, 100000, 125000, 150000, 200000}
+
+// IncomeBrackets returns the tract's households by B19001 income bracket:
+// about one household per 2.4 residents, incomes log-normal around the
+// tract's median (σ 0.8), rounded to whole households.
+func (t *Tract) IncomeBrackets() []int {
+	households := t.Population / 2.4
+	out := make([]int, len(incomeBracketLower))
+	cdf := func(x float64) float64 {
+		if x <= 0 {
+			return 0
+		}
+		return 0.5 * math.Erfc(-(math.Log(x/t.MedianIncome))/(0.8*math.Sqrt2))
+	}
+	for i, lo := range incomeBracketLower {
+		hi := math.Inf(1)
+		if i+1 < len(incomeBracketLower) {
+			hi = incomeBracketLower[i+1]
+		}
+		p := 1 - cdf(lo)
+		if !math.IsInf(hi, 1) {
+			p = cdf(hi) - cdf(lo)
+		}
+		out[i] = int(math.Round(households * p))
+	}
+	return out
+}

@@ -118,6 +118,9 @@ func (c *City) writeCensus(path string) error {
 		for _, v := range CensusVariables() {
 			w.WriteString("," + v + "," + v + "_moe")
 		}
+		for i := range incomeBracketLower {
+			fmt.Fprintf(w, ",B19001_%03dE", i+2)
+		}
 		w.WriteString("\n")
 		for _, t := range c.Tracts {
 			fmt.Fprintf(w, "%s,%s", t.GEOID, t.Name)
@@ -132,6 +135,9 @@ func (c *City) writeCensus(path string) error {
 					v = math.Round(v*1e4) / 1e4
 				}
 				fmt.Fprintf(w, ",%s,%s", strconv.FormatFloat(v, 'f', -1, 64), strconv.FormatFloat(moe, 'f', -1, 64))
+			}
+			for _, n := range t.IncomeBrackets() {
+				fmt.Fprintf(w, ",%d", n)
 			}
 			w.WriteString("\n")
 		}
