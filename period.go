@@ -62,3 +62,22 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 func Range(from, to time.Time) Period {
 	return Period{From: from, To: to, Label: from.Format("2006-01-02") + ".." + to.Format("2006-01-02")}
 }
+
+// ParseMonth parses "YYYY-MM" into the calendar month from its first day
+// to the next month's first day, midnight in loc.
+func ParseMonth(s string, loc *time.Location) (Period, error) {
+	t, err := time.ParseInLocation("2006-01", s, loc)
+	if err != nil {
+		return Period{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2026-03", s)
+	}
+	return Period{From: t, To: t.AddDate(0, 1, 0), Label: s}, nil
+}
+
+// ParseYear parses "YYYY" into the calendar year, midnight in loc.
+func ParseYear(s string, loc *time.Location) (Period, error) {
+	t, err := time.ParseInLocation("2006", s, loc)
+	if err != nil || len(s) != 4 {
+		return Period{}, fmt.Errorf("year %q: want YYYY, e.g. 2025", s)
+	}
+	return Period{From: t, To: t.AddDate(1, 0, 0), Label: s}, nil
+}

@@ -36,3 +36,26 @@ func TestParseWeek(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMonthAndYear(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMonth("2026-03", ny)
+	if err != nil || m.From.Format(time.RFC3339) != "2026-03-01T00:00:00-05:00" || m.To.Format(time.RFC3339) != "2026-04-01T00:00:00-04:00" || m.Label != "2026-03" {
+		t.Errorf("ParseMonth: %+v, %v", m, err)
+	}
+	y, err := ParseYear("2025", ny)
+	if err != nil || y.From.Format("2006-01-02") != "2025-01-01" || y.To.Format("2006-01-02") != "2026-01-01" || y.Label != "2025" {
+		t.Errorf("ParseYear: %+v, %v", y, err)
+	}
+	for _, bad := range []string{"2026-13", "26-03", "x"} {
+		if _, err := ParseMonth(bad, ny); err == nil {
+			t.Errorf("ParseMonth(%q) accepted", bad)
+		}
+	}
+	if _, err := ParseYear("20255", ny); err == nil {
+		t.Error("ParseYear accepted five digits")
+	}
+}

@@ -139,44 +139,58 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 	return nil
 }
 
-// periodFlags are --week or --from/--to.
-type periodFlags struct{ week, from, to string }
+// periodFlags are --week, --month, --year or --from/--to.
+type periodFlags struct{ week, month, year, from, to string }
 
 func (p *periodFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&p.week, "week", "", "ISO week YYYY-Www")
+	c.Flags().StringVar(&p.month, "month", "", "calendar month YYYY-MM")
+	c.Flags().StringVar(&p.year, "year", "", "calendar year YYYY")
 	c.Flags().StringVar(&p.from, "from", "", "start date YYYY-MM-DD (inclusive)")
 	c.Flags().StringVar(&p.to, "to", "", "end date YYYY-MM-DD (exclusive)")
 }
 
 // period resolves the flags in the city's time zone; nil when none is set.
 func (p *periodFlags) period(ctx context.Context, st *store.Store) (*equity311.Period, error) {
-	if p.week == "" && p.from == "" && p.to == "" {
+	given := 0
+	for _, v := range []string{p.week, p.month, p.year, p.from + p.to} {
+		if v != "" {
+			given++
+		}
+	}
+	if given == 0 {
 		return nil, nil
+	}
+	if given > 1 {
+		return nil, errors.New("give one of --week, --month, --year or --from/--to")
 	}
 	loc, err := st.Location(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if p.week != "" {
-		if p.from != "" || p.to != "" {
-			return nil, errors.New("give --week or --from/--to, not both")
+	var per equity311.Period
+	switch {
+	case p.week != "":
+		per, err = equity311.ParseWeek(p.week, loc)
+	case p.month != "":
+		per, err = equity311.ParseMonth(p.month, loc)
+	case p.year != "":
+		per, err = equity311.ParseYear(p.year, loc)
+	default:
+		if p.from == "" || p.to == "" {
+			return nil, errors.New("--from and --to go together")
 		}
-		w, err := equity311.ParseWeek(p.week, loc)
-		return &w, err
+		from, err := equity311.ParseDate(p.from, loc)
+		if err != nil {
+			return nil, err
+		}
+		to, err := equity311.ParseDate(p.to, loc)
+		if err != nil {
+			return nil, err
+		}
+		per = equity311.Range(from, to)
 	}
-	if p.from == "" || p.to == "" {
-		return nil, errors.New("--from and --to go together")
-	}
-	from, err := equity311.ParseDate(p.from, loc)
-	if err != nil {
-		return nil, err
-	}
-	to, err := equity311.ParseDate(p.to, loc)
-	if err != nil {
-		return nil, err
-	}
-	r := equity311.Range(from, to)
-	return &r, nil
+	return &per, err
 }
 
 func (a *app) analyzeCmd() *cobra.Command {
