@@ -12,10 +12,11 @@ import (
 
 // Fit is a fitted generalized linear model.
 type Fit struct {
-	Beta       []float64 // coefficients, in the columns' order
-	SE         []float64 // HC1 robust standard errors
-	ModelSE    []float64 // model-based standard errors (scaled by Dispersion for the logit)
-	N, K       int       // observations, coefficients
+	Beta       []float64   // coefficients, in the columns' order
+	SE         []float64   // HC1 robust standard errors
+	Cov        [][]float64 // HC1 robust covariance
+	ModelSE    []float64   // model-based standard errors (scaled by Dispersion for the logit)
+	N, K       int         // observations, coefficients
 	Deviance   float64
 	NullDev    float64
 	LogLik     float64
@@ -113,7 +114,8 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 	if err != nil {
 		return f, err
 	}
-	f.SE, f.ModelSE = sandwich(bread, scores, rows, k), make([]float64, k)
+	f.Cov = sandwich(bread, scores, rows, k)
+	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
 	for j := 0; j < k; j++ {
 		f.ModelSE[j] = math.Sqrt(bread.At(j, j) * f.Dispersion)
 	}
@@ -187,7 +189,8 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 	if err != nil {
 		return f, err
 	}
-	f.SE, f.ModelSE = sandwich(bread, scores, rows, k), make([]float64, k)
+	f.Cov = sandwich(bread, scores, rows, k)
+	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
 	for j := 0; j < k; j++ {
 		f.ModelSE[j] = math.Sqrt(bread.At(j, j))
 	}
@@ -401,9 +404,17 @@ func inverseXtWX(x [][]float64, w []float64) (*mat.Dense, error) {
 	return &inv, nil
 }
 
-// sandwich returns HC1 standard errors: sqrt of the diagonal of
-// B (Σ sᵢsᵢ') B · N/(N−K).
-func sandwich(bread *mat.Dense, scores [][]float64, n, k int) []float64 {
+// diagSqrt returns the square roots of a matrix's diagonal.
+func diagSqrt(c [][]float64) []float64 {
+	out := make([]float64, len(c))
+	for j := range c {
+		out[j] = math.Sqrt(c[j][j])
+	}
+	return out
+}
+
+// sandwich returns the HC1 covariance B (Σ sᵢsᵢ') B · N/(N−K).
+func sandwich(bread *mat.Dense, scores [][]float64, n, k int) [][]float64 {
 	meat := mat.NewDense(k, k, nil)
 	for _, s := range scores {
 		for a := 0; a < k; a++ {
@@ -416,11 +427,14 @@ func sandwich(bread *mat.Dense, scores [][]float64, n, k int) []float64 {
 	v.Mul(bread, meat)
 	v.Mul(&v, bread)
 	adj := float64(n) / float64(n-k)
-	se := make([]float64, k)
-	for j := range se {
-		se[j] = math.Sqrt(v.At(j, j) * adj)
+	cov := make([][]float64, k)
+	for a := range cov {
+		cov[a] = make([]float64, k)
+		for b := range cov[a] {
+			cov[a][b] = v.At(a, b) * adj
+		}
 	}
-	return se
+	return cov
 }
 
 func dot(a, b []float64) float64 {

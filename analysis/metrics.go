@@ -112,6 +112,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 	for _, l := range c.layerNames() {
 		c.groups(p, opt, l, metrics[l], demo, out)
 		c.associations(p, l, metrics[l], demo, out)
+		c.incomeCurve(p, l, metrics[l], demo, out)
 		resid := c.models(p, opt, l, metrics[l], demo, out)
 		c.spatial(p, opt, geoms[l], metrics[l], resid, out)
 	}

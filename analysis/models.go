@@ -100,6 +100,11 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 		f.ids = make([]string, len(sm))
 		for i, m := range sm {
 			f.ids[i] = m.AreaID
+			obs, fitted := float64(m.App), f.Mu[i]
+			if name == ModelLogit {
+				obs, fitted = float64(m.OfferedApp)/float64(m.OfferedBase), f.Mu[i]/float64(m.OfferedBase)
+			}
+			out.add(residualsTable, []any{c.name, p.Label, layer, name, m.AreaID, obs, fitted, f.Pearson[i]})
 		}
 		return &f
 	}
@@ -125,6 +130,43 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 		resid[id] = lf.Pearson[i]
 	}
 	return resid
+}
+
+// incomeCurve writes the fitted curve of app share against median income
+// across the layer's areas: a grouped logit of app vs other resident
+// requests (from sources that record the app) on log median income, at 30
+// incomes across the observed range, with the 95% band of its linear
+// predictor (HC1 covariance, delta method).
+func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*AreaMetrics, demo demoTable, out *tables) {
+	var x [][]float64
+	var y, n []float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, m := range ms {
+		d, ok := demo.get(layer, m.AreaID, "median_income")
+		if !ok || d.est <= 0 || m.ShareBase == 0 {
+			continue
+		}
+		x = append(x, []float64{1, math.Log(d.est)})
+		y, n = append(y, float64(m.App)), append(n, float64(m.ShareBase))
+		lo, hi = math.Min(lo, d.est), math.Max(hi, d.est)
+	}
+	if len(x) < 5 || lo == hi {
+		return
+	}
+	f, err := FitLogit(x, y, n)
+	if err != nil {
+		return
+	}
+	const points = 30
+	logistic := func(e float64) float64 { return 1 / (1 + math.Exp(-e)) }
+	for k := 0; k < points; k++ {
+		inc := math.Exp(math.Log(lo) + (math.Log(hi)-math.Log(lo))*float64(k)/(points-1))
+		xv := math.Log(inc)
+		eta := f.Beta[0] + f.Beta[1]*xv
+		se := math.Sqrt(f.Cov[0][0] + 2*xv*f.Cov[0][1] + xv*xv*f.Cov[1][1])
+		out.add(curveIncomeTable, []any{c.name, p.Label, layer, k + 1, inc,
+			Estimate{logistic(eta), logistic(eta - z95*se), logistic(eta + z95*se)}})
+	}
 }
 
 func termNames(covs []covariate) []string {

@@ -80,6 +80,9 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 		`SELECT city, 'channel:unknown_unmapped', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL`,
 		`SELECT city, 'channel:unknown', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' GROUP BY ALL`,
 		`SELECT city, 'tickets', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
+		// Rejected rows by reason (quoted values and numbers folded), over every load of the city.
+		`SELECT s.city, 'reject:' || regexp_replace(regexp_replace(r.reason, '"[^"]*"', '"…"', 'g'), '[0-9]+', 'N', 'g'), count(*)
+		 FROM rejects r JOIN sources s USING (source_id) WHERE s.city IS NOT NULL AND $1 <= $2 GROUP BY ALL`,
 		`SELECT city, unnest(['load:rows_read', 'load:rows_loaded', 'load:rows_rejected', 'load:rows_excluded', 'load:rows_superseded']),
 			unnest([sum(rows_read), sum(rows_loaded), sum(rows_rejected), sum(rows_excluded), sum(rows_superseded)])
 		 FROM sources WHERE kind NOT IN ('boundaries', 'census') AND city IS NOT NULL AND $1 <= $2 GROUP BY city`,

@@ -62,12 +62,14 @@ var (
 		"base_weeks", "trail_base", "trail_app", "trail_share", est("difference"), "z", "p", "q", "flagged")}
 	outcomesTable = tableSpec{"analysis_outcomes", cols("city", "period", "layer", "area_id", "channel", "requests", "closed",
 		"median_days", "p90_days", est("days_ratio"), "with_target", "on_time", est("on_time_rate"), "expected_on_time_rate", "low_count")}
-	qualityTable = tableSpec{"analysis_quality", cols("city", "period", "item", "n")}
+	curveIncomeTable = tableSpec{"analysis_income_curve", cols("city", "period", "layer", "point", "median_income", est("fitted"))}
+	residualsTable   = tableSpec{"analysis_model_residuals", cols("city", "period", "layer", "model", "area_id", "observed", "fitted", "residual")}
+	qualityTable     = tableSpec{"analysis_quality", cols("city", "period", "item", "n")}
 	sourcesTable = tableSpec{"analysis_source_channels", cols("city", "period", "source_id", "source", "profile", "records_app",
 		"channel", "resident", "n")}
 	allTables = []tableSpec{runsTable, metricsTable, channelsTable, demographicsTable, groupsTable, gapsTable, typesTable,
 		correlationsTable, concentrationTable, curveTable, modelsTable, fitTable, spatialTable, trendsTable, changesTable,
-		outcomesTable, qualityTable, sourcesTable}
+		outcomesTable, qualityTable, sourcesTable, curveIncomeTable, residualsTable}
 )
 
 // tables collects an analysis run's rows by table.
