@@ -133,3 +133,6 @@ func (c Channel) Meaning() string {
 	}
 	return ""
 }
+
+// Version is equity311's version, printed in reports' provenance.
+const Version = "0.4.0"

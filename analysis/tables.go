@@ -65,7 +65,7 @@ var (
 	curveIncomeTable = tableSpec{"analysis_income_curve", cols("city", "period", "layer", "point", "median_income", est("fitted"))}
 	residualsTable   = tableSpec{"analysis_model_residuals", cols("city", "period", "layer", "model", "area_id", "observed", "fitted", "residual")}
 	qualityTable     = tableSpec{"analysis_quality", cols("city", "period", "item", "n")}
-	sourcesTable = tableSpec{"analysis_source_channels", cols("city", "period", "source_id", "source", "profile", "records_app",
+	sourcesTable     = tableSpec{"analysis_source_channels", cols("city", "period", "source_id", "source", "profile", "records_app",
 		"channel", "resident", "n")}
 	allTables = []tableSpec{runsTable, metricsTable, channelsTable, demographicsTable, groupsTable, gapsTable, typesTable,
 		correlationsTable, concentrationTable, curveTable, modelsTable, fitTable, spatialTable, trendsTable, changesTable,

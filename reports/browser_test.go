@@ -17,7 +17,7 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := browser.Open(t, "file://"+files.HTML, map[string]string{"pwned": "window.pwned || 0"})
+	p := browser.Open(t, "file://"+files.HTML, browser.Options{Eval: map[string]string{"pwned": "window.pwned || 0"}})
 	if len(p.Exceptions) > 0 {
 		t.Errorf("JavaScript exceptions: %v", p.Exceptions)
 	}
@@ -34,7 +34,7 @@ func TestReportInChromium(t *testing.T) {
 	if n := p.Charts["map-0"]; n < 2 {
 		t.Errorf("map drew %d paths, want at least one per area; charts %v", n, p.Charts)
 	}
-	if _, ok := p.Charts["rank-0"]; !ok {
+	if _, ok := p.Charts["chart-rank"]; !ok {
 		t.Errorf("ranking chart not rendered; charts %v", p.Charts)
 	}
 }

@@ -149,7 +149,7 @@ func TestDemo(t *testing.T) {
 	}
 	checked := 0
 	for _, r := range recs[1:] {
-		if r[col["layer"]] != "neighborhoods" || r[col["suppressed"]] == "true" {
+		if r[col["layer"]] != "neighborhoods" || r[col["low_count"]] == "true" {
 			continue
 		}
 		name := r[col["name"]]
@@ -159,7 +159,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: CSV says %d resident, %d app; SQL says %d, %d", name, res, app, w.resident, w.app)
 		}
 		// And the HTML table row shows the same counts.
-		row := fmt.Sprintf("<tr><td>%s</td><td>%s</td><td>%s</td>", html.EscapeString(name), commas(res), commas(app))
+		row := fmt.Sprintf(`<tr><td>%s</td><td class="n">%s</td><td class="n">%s</td>`, html.EscapeString(name), commas(res), commas(app))
 		if !bytes.Contains(page, []byte(row)) {
 			t.Errorf("HTML has no row %q", row)
 		}
@@ -172,7 +172,7 @@ func TestDemo(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FILTER (WHERE resident_initiated), count(*) FILTER (WHERE channel = 'app') FROM tickets").Scan(&cityRes, &cityApp); err != nil {
 		t.Fatal(err)
 	}
-	if s := fmt.Sprintf("(%s of %s)", commas(cityApp), commas(cityRes)); !bytes.Contains(page, []byte(s)) {
+	if s := fmt.Sprintf("(%s of %s;", commas(cityApp), commas(cityRes)); !bytes.Contains(page, []byte(s)) {
 		t.Errorf("key findings lack the citywide counts %s", s)
 	}
 
@@ -181,7 +181,7 @@ func TestDemo(t *testing.T) {
 	t.Run("chromium", func(t *testing.T) {
 		browser.Path(t)
 		areas := storetest.CountBy(t, st, "SELECT layer, count(*) FROM areas GROUP BY layer")
-		p := browser.Open(t, "file://"+path, nil)
+		p := browser.Open(t, "file://"+path, browser.Options{})
 		if len(p.Exceptions) > 0 {
 			t.Errorf("JavaScript exceptions: %v", p.Exceptions)
 		}
@@ -194,7 +194,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("%s drew %d paths for %d %s", id, p.Charts[id], areas[layer], layer)
 			}
 		}
-		if p.Charts["rank-0"] == 0 {
+		if p.Charts["chart-rank"] == 0 {
 			t.Errorf("ranking drew nothing: %v", p.Charts)
 		}
 		t.Logf("charts %v, rendered after %v", p.Charts, p.LoadTime)

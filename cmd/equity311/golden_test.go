@@ -141,7 +141,7 @@ func goldenBoston(t *testing.T, dir string) (string, string) {
 	}
 	t.Run("chromium", func(t *testing.T) {
 		browser.Path(t)
-		p := browser.Open(t, "file://"+path, nil)
+		p := browser.Open(t, "file://"+path, browser.Options{})
 		if len(p.Exceptions) > 0 || len(p.External()) > 0 {
 			t.Errorf("exceptions %v, external requests %v", p.Exceptions, p.External())
 		}

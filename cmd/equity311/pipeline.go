@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,7 +102,7 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 		if err != nil {
 			return err
 		}
-		report, err = a.report(ctx, st, res.Period.Label, filepath.Join(dir, "report"), "")
+		report, err = a.report(ctx, st, reportRequest{out: filepath.Join(dir, "report"), label: res.Period.Label})
 		return err
 	})
 	log.Info("demo done", "seconds", time.Since(start).Seconds())
@@ -234,44 +236,41 @@ func (a *app) analyze(ctx context.Context, st *store.Store, opt analysis.Options
 	return res, nil
 }
 
+// reportRequest is what the report command was asked for.
+type reportRequest struct {
+	label   string // an analysed period, instead of pf
+	pf      periodFlags
+	out     string
+	opt     reports.Options
+	city    string
+	compare bool
+	stamp   bool
+}
+
 func (a *app) reportCmd() *cobra.Command {
-	var pf periodFlags
-	var out, layer string
+	var r reportRequest
 	c := &cobra.Command{
-		Use:   "report [--week YYYY-Www | --from T --to T] [--out DIR]",
-		Short: "Write the HTML report and its CSV tables",
-		Long: `Write the self-contained HTML report (and its CSV tables) for a period: the
-latest analysed period by default. A period not analysed yet is analysed first.`,
+		Use:   "report [--week YYYY-Www | --month M | --year Y | --from T --to T] [--kind weekly|research] [--compare] [--out DIR]",
+		Short: "Write an HTML report and its CSV tables",
+		Long: `Write a self-contained HTML report (and its CSV tables) of a period:
+
+  weekly    (the default) the policy report: key findings, who is not using the
+            app, maps, this week against the trailing weeks, how fast requests
+            close, data quality, method. With --week W it covers the 13 weeks
+            to W (a single week's counts per area are too small on their own)
+            and compares week W with the 12 before it.
+  research  all of the above plus the models, spatial statistics, the
+            concentration curve, shrunken shares, sensitivity across layers,
+            every table as CSV and data.json.
+  --compare the headline figures of every city in the database side by side.
+
+Without a period: the latest analysed period, or the default one. A period
+not analysed yet is analysed first. The same data and options give the same
+bytes; --stamp adds the time the report was made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(st *store.Store) error {
-				p, err := pf.period(ctx, st)
-				if err != nil {
-					return err
-				}
-				var label string
-				if p == nil {
-					if label, err = analysis.LatestPeriod(ctx, st); err != nil {
-						res, err := a.analyze(ctx, st, analysis.Options{})
-						if err != nil {
-							return err
-						}
-						label = res.Period.Label
-					}
-				} else {
-					label = p.Label
-					if _, err := analysis.Load(ctx, st, label); errors.Is(err, analysis.ErrNoAnalysis) {
-						if _, err := a.analyze(ctx, st, analysis.Options{Period: p}); err != nil {
-							return err
-						}
-					}
-				}
-				dir := out
-				if dir == "" {
-					dir = filepath.Join("equity311-reports", label)
-				}
-				path, err := a.report(ctx, st, label, dir, layer)
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				path, err := a.report(cmd.Context(), st, r)
 				if err != nil {
 					return err
 				}
@@ -280,18 +279,66 @@ latest analysed period by default. A period not analysed yet is analysed first.`
 			})
 		},
 	}
-	pf.add(c)
-	c.Flags().StringVar(&out, "out", "", "output directory (default equity311-reports/PERIOD)")
-	c.Flags().StringVar(&layer, "layer", "", "layer for the headline map and ranking (default: the one with fewest areas)")
+	r.pf.add(c)
+	c.Flags().StringVar(&r.out, "out", "", "output directory (default equity311-reports/PERIOD)")
+	c.Flags().StringVar(&r.opt.MainLayer, "layer", "", "layer for the headline ranking (default: the one with fewest areas)")
+	c.Flags().StringVar(&r.opt.Kind, "kind", reports.KindWeekly, "weekly or research")
+	c.Flags().StringVar(&r.city, "city", "", "the city to report on (default: the first)")
+	c.Flags().BoolVar(&r.compare, "compare", false, "compare the cities of the database")
+	c.Flags().BoolVar(&r.stamp, "stamp", false, "print the time the report was made in its provenance")
 	return c
 }
 
-func (a *app) report(ctx context.Context, st *store.Store, period, dir, layer string) (string, error) {
-	res, err := analysis.Load(ctx, st, period)
+// report analyses the period if needed and writes the report it asks for.
+func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (string, error) {
+	p, err := r.pf.period(ctx, st)
 	if err != nil {
 		return "", err
 	}
-	files, err := reports.Write(ctx, st, res, dir, reports.Options{MainLayer: layer, Now: a.now})
+	if p != nil && r.pf.week != "" && r.opt.Kind != reports.KindResearch {
+		// The weekly report covers the 13 weeks to the week asked for.
+		w := *p
+		*p = equity311.Range(w.From.AddDate(0, 0, -7*analysis.TrailingWeeks), w.To)
+		p.Label = w.Label + "-13w"
+	}
+	label := r.label
+	if label != "" {
+		// analysed already
+	} else if p == nil {
+		if label, err = analysis.LatestPeriod(ctx, st); err != nil {
+			res, err := a.analyze(ctx, st, analysis.Options{})
+			if err != nil {
+				return "", err
+			}
+			label = res.Period.Label
+		}
+	} else {
+		label = p.Label
+		if _, err := analysis.Load(ctx, st, label); errors.Is(err, analysis.ErrNoAnalysis) {
+			if _, err := a.analyze(ctx, st, analysis.Options{Period: p}); err != nil {
+				return "", err
+			}
+		}
+	}
+	dir := r.out
+	if dir == "" {
+		dir = filepath.Join("equity311-reports", label)
+	}
+	if r.stamp {
+		r.opt.Generated = a.now()
+	}
+	if r.compare {
+		files, err := reports.WriteComparison(ctx, st, label, dir, r.opt)
+		return files.HTML, err
+	}
+	res, err := analysis.LoadCity(ctx, st, label, r.city)
+	if err != nil {
+		return "", err
+	}
+	if r.city != "" && !slices.Contains(res.Cities, r.city) {
+		return "", fmt.Errorf("report: no city %q in period %s; the cities are %s", r.city, label, strings.Join(res.Cities, ", "))
+	}
+	files, err := reports.Write(ctx, st, res, dir, r.opt)
 	if err != nil {
 		return "", err
 	}

@@ -44,15 +44,49 @@ func Path(t testing.TB) string {
 type Page struct {
 	Requests   []string       // every URL the page requested
 	Exceptions []string       // uncaught JavaScript exceptions
+	Console    []string       // console.error and console.warn messages
 	Charts     map[string]int // id of each rendered chart → SVG paths drawn in it
 	Eval       map[string]any // results of the extra expressions
 	LoadTime   time.Duration  // navigation start to all charts rendered
+	// Overflow is how many CSS pixels the page is wider than the window
+	// (0 when nothing needs sideways scrolling but scroll boxes), and
+	// OverflowBy the outermost elements that stick out.
+	Overflow   int
+	OverflowBy []string
+	// Overlaps lists pairs of top-level page blocks (figures, tables,
+	// headings) whose boxes overlap: a layout broken by a chart's size.
+	Overlaps []string
 }
+
+// Options configure Open.
+type Options struct {
+	Width int               // window width in CSS pixels; 0 means 1300
+	Eval  map[string]string // name → JavaScript expression to evaluate after load
+	// Screenshot, when set, is a file the full page is saved to as PNG.
+	Screenshot string
+}
+
+// overlapJS finds overlapping boxes among the page's blocks.
+const overlapJS = `(() => {
+  const els = Array.from(document.querySelectorAll('main > section > figure, main > section > .scroll, main > section > h2, main > section > h3, main > section > p, main > section > ul'))
+    .filter(e => e.offsetParent !== null);
+  const out = [];
+  for (let i = 0; i + 1 < els.length; i++) {
+    const a = els[i].getBoundingClientRect(), b = els[i+1].getBoundingClientRect();
+    if (b.top < a.bottom - 1 && a.height > 0 && b.height > 0) {
+      out.push((els[i].id || els[i].tagName) + ' / ' + (els[i+1].id || els[i+1].tagName) + ' (' + Math.round(a.bottom - b.top) + ' px)');
+    }
+  }
+  return out;
+})()`
 
 // Open loads url in a fresh headless Chromium, waits until every chart
 // element carries data-rendered, and evaluates the given expressions.
-func Open(t testing.TB, url string, exprs map[string]string) Page {
+func Open(t testing.TB, url string, opt Options) Page {
 	t.Helper()
+	if opt.Width == 0 {
+		opt.Width = 1300
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Path(t)),
 		chromedp.NoSandbox,
@@ -62,7 +96,7 @@ func Open(t testing.TB, url string, exprs map[string]string) Page {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1300, 1800),
+		chromedp.WindowSize(opt.Width, 1800),
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -76,7 +110,19 @@ func Open(t testing.TB, url string, exprs map[string]string) Page {
 		case *network.EventRequestWillBeSent:
 			p.Requests = append(p.Requests, e.Request.URL)
 		case *runtime.EventExceptionThrown:
-			p.Exceptions = append(p.Exceptions, e.ExceptionDetails.Text)
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			p.Exceptions = append(p.Exceptions, msg)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+				}
+				p.Console = append(p.Console, string(e.Type)+": "+strings.Join(parts, " "))
+			}
 		}
 	}))
 	defer cancel2()
@@ -89,13 +135,18 @@ func Open(t testing.TB, url string, exprs map[string]string) Page {
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatalf("enable network events: %v", err)
 	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(opt.Width), 900, chromedp.EmulateScale(1))); err != nil {
+		t.Fatalf("set the viewport to %d px: %v", opt.Width, err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
 		t.Fatalf("load %s in Chromium: %v", url, err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
 			document.querySelectorAll('.chart').length === document.querySelectorAll('.chart[data-rendered]').length`,
-		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-		t.Fatalf("wait for the charts of %s: %v", url, err)
+		chromedp.WithPollingTimeout(8*time.Second))); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("wait for the charts of %s: %v (exceptions %q, console %q)", url, err, p.Exceptions, p.Console)
 	}
 	charts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](`(() => { const o = {}; document.querySelectorAll('.chart[data-rendered]').forEach(el => { o[el.id] = el.querySelectorAll('svg path').length; }); return o; })()`))
 	if err != nil {
@@ -107,8 +158,41 @@ func Open(t testing.TB, url string, exprs map[string]string) Page {
 	}
 	p.Charts = charts
 	p.LoadTime = time.Duration(ms * float64(time.Millisecond))
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Math.max(0, document.documentElement.scrollWidth - window.innerWidth)`))
+	if err != nil {
+		t.Fatalf("measure overflow: %v", err)
+	}
+	p.Overflow = overflow
+	if overflow > 0 {
+		by, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+  const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) { if (getComputedStyle(a).overflowX !== 'visible') { return true; } } return false; };
+  return Array.from(document.querySelectorAll('body *'))
+    .filter(e => !e.closest('svg') && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible' && !clipped(e) && e.clientWidth > 0)
+    .filter((e, _, all) => !all.some(o => o !== e && e.contains(o)))
+    .slice(0, 5)
+    .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + e.scrollWidth + ' px wide in ' + e.clientWidth);
+})()`))
+		if err != nil {
+			t.Fatalf("find what overflows: %v", err)
+		}
+		p.OverflowBy = by
+	}
+	overlaps, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overlapJS))
+	if err != nil {
+		t.Fatalf("measure overlaps: %v", err)
+	}
+	p.Overlaps = overlaps
+	if opt.Screenshot != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", url, err)
+		}
+		if err := os.WriteFile(opt.Screenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	p.Eval = map[string]any{}
-	for name, expr := range exprs {
+	for name, expr := range opt.Eval {
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr))
 		if err != nil {
 			t.Fatalf("evaluate %s: %v", name, err)

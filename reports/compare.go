@@ -1,0 +1,131 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/store"
+)
+
+// comparePage is what the comparison template renders.
+type comparePage struct {
+	Title, Period, From, To, PeriodBasis, Version, Generated string
+	Notice                                                   template.JS
+	Headline                                                 tableView
+	Vocabularies                                             []tableView
+}
+
+// WriteComparison writes the comparison of every city analysed for the
+// period: the headline figures side by side, and each city's channel
+// vocabulary explained, since cities record channels differently.
+func WriteComparison(ctx context.Context, st *store.Store, period, dir string, opt Options) (Files, error) {
+	f := Files{HTML: filepath.Join(dir, "index.html")}
+	first, err := analysis.LoadCity(ctx, st, period, "")
+	if err != nil {
+		return f, err
+	}
+	p := &comparePage{Title: "Who reports through the app: cities compared", Period: period, PeriodBasis: first.PeriodBasis,
+		From: first.Period.From.Format("2 January 2006"), To: first.Period.To.Add(-time.Second).Format("2 January 2006"),
+		Version: equity311.Version, Notice: template.JS(echartsNotice)}
+	if opt.Title != "" {
+		p.Title = opt.Title
+	}
+	if !opt.Generated.IsZero() {
+		p.Generated = opt.Generated.Format("2 January 2006 15:04 MST")
+	}
+	p.Headline = tableView{ID: "table-headline", Caption: "Headline figures by city",
+		Head: []string{"City", "Requests", "Resident", "From sources that record the app", "App share", "Digital share",
+			"Resident requests per 1,000 a year", "Richest − poorest fifth of areas (points)", "Concentration index"}}
+	for _, city := range first.Cities {
+		res, err := analysis.LoadCity(ctx, st, period, city)
+		if err != nil {
+			return f, err
+		}
+		c := res.CityRow()
+		gap, conc := "—", "—"
+		for _, g := range res.Tables["analysis_group_gaps"] {
+			if g.String("grouping") == "income_quintile" {
+				d := g.Estimate("difference")
+				gap = fmt.Sprintf("%s (%s to %s) on %s", points(d.Value), points(d.Lo), points(d.Hi), g.String("layer"))
+				break
+			}
+		}
+		for _, x := range res.Tables["analysis_concentration"] {
+			conc = dec(x.Float("ci"), 3) + " on " + x.String("layer")
+			break
+		}
+		p.Headline.add(false, city, num(c.Tickets), num(c.Resident), num(c.ShareBase), shareWithCI(c.AppShare), shareWithCI(c.DigitalShare),
+			rateWithCI(c.ResidentPer1000), gap, conc)
+		v := tableView{ID: "table-vocabulary-" + city, Caption: city + ": the channels its sources record, and what each means",
+			Head: []string{"Channel", "Requests", "Recorded by", "Means"}}
+		by := map[equity311.Channel][]string{}
+		for _, sc := range res.Sources {
+			name := sc.Profile
+			if !slices.Contains(by[sc.Channel], name) {
+				by[sc.Channel] = append(by[sc.Channel], name)
+			}
+		}
+		for _, ch := range equity311.Channels() {
+			if n := c.Counts[ch]; n > 0 {
+				v.add(false, string(ch), num(n), strings.Join(by[ch], ", "), ch.Meaning())
+			}
+		}
+		p.Vocabularies = append(p.Vocabularies, v)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f, err
+	}
+	tpl, err := template.New("compare").Parse(pageTemplate)
+	if err != nil {
+		return f, err
+	}
+	if tpl, err = tpl.New("comparison").Parse(compareTemplate); err != nil {
+		return f, err
+	}
+	var b strings.Builder
+	if err := tpl.ExecuteTemplate(&b, "comparison", p); err != nil {
+		return f, fmt.Errorf("render comparison: %w", err)
+	}
+	return f, writeAtomic(f.HTML, []byte(b.String()))
+}
+
+const compareTemplate = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} — {{.Period}}</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b; margin: 0; line-height: 1.5; }
+  main { max-width: 1100px; margin: 0 auto; padding: 1.25rem; }
+  .scroll { overflow-x: auto; }
+  table { border-collapse: collapse; width: 100%; font-size: .88rem; }
+  caption { text-align: left; font-weight: 600; padding: .35rem 0; }
+  th, td { padding: .3rem .5rem; border-bottom: 1px solid #e3e3e3; text-align: left; vertical-align: top; }
+  th { background: #f5f5f5; }
+  td.n, th.n { text-align: right; }
+  td.n { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  .note { font-size: .9rem; color: #333; }
+  footer { margin-top: 3rem; font-size: .8rem; color: #555; }
+  @media print { main { padding: 0; } }
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p class="note">Requests opened {{.From}} to {{.To}} ({{.PeriodBasis}}){{if .Generated}} · made {{.Generated}}{{end}}. Each city's dump or feed records channels in its own words; equity311 maps them to the same canonical channels (below), and app shares count only sources that can tell an app request from others. Ranges are 95% intervals.</p>
+{{template "table" .Headline}}
+{{range .Vocabularies}}{{template "table" .}}{{end}}
+<footer>Made by equity311 {{.Version}}.</footer>
+</main>
+</body>
+</html>
+`

@@ -1,0 +1,157 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/equity311/equity311/analysis"
+)
+
+// findings are the key findings: plain sentences made from the analysis
+// tables, with uncertainty said in words. Nothing is computed here that
+// the tables do not hold.
+func (p *page) findings(res *analysis.Results, city *analysis.AreaMetrics) {
+	var out []string
+	if city.Resident == 0 {
+		p.Findings = []string{"No resident-initiated requests were recorded in this period."}
+		return
+	}
+	if city.ShareBase == 0 {
+		out = append(out, fmt.Sprintf("None of the %s resident requests came from a source that can record the app, so no app share can be given.", num(city.Resident)))
+	} else {
+		out = append(out, fmt.Sprintf("Across %s, %s of resident requests came through the smartphone app (%s of %s; 95%% interval %s), from %s to %s.",
+			p.City, pct(city.AppShare.Value), num(city.App), num(city.ShareBase), ci(city.AppShare), p.From, p.To))
+	}
+	if s := p.incomeSentence(res); s != "" {
+		out = append(out, s)
+	}
+	if p.Below != "" {
+		out = append(out, p.Below)
+	}
+	out = append(out, p.Associations...)
+	if s := p.modelSentence(res); s != "" {
+		out = append(out, s)
+	}
+	if p.Week != nil {
+		out = append(out, p.Week.Summary)
+	}
+	if !math.IsNaN(city.ResidentPer1000.Value) {
+		out = append(out, fmt.Sprintf("Residents made %s requests per 1,000 residents a year (95%% interval %s–%s), %s of them through the app.",
+			rate(city.ResidentPer1000.Value), rate(city.ResidentPer1000.Lo), rate(city.ResidentPer1000.Hi), rate(city.AppPer1000.Value)))
+	}
+	if s := outcomeSentence(res); s != "" {
+		out = append(out, s)
+	}
+	if left := city.Resident - city.ShareBase; left > 0 {
+		out = append(out, fmt.Sprintf("%s resident requests came from sources whose records cannot tell app requests from others (see Data quality); they count in the rates but not in the app shares.", num(left)))
+	}
+	q := res.Quality
+	unplaced := q["geo:missing"] + q["geo:default_point"] + q["geo:outside"] + q["geo:invalid"] + q["geo:unassigned"]
+	if unplaced > 0 {
+		out = append(out, fmt.Sprintf("%s of %s requests (%s) could not be placed in an area (no coordinates, a placeholder point, or outside the boundaries); they count in the citywide figures only.",
+			num(unplaced), num(q["tickets"]), pct(float64(unplaced)/float64(max(1, q["tickets"])))))
+	}
+	out = append(out, "These are patterns across areas, not facts about any resident: a request is placed where the problem is, not where the person who reported it lives, and the app offers only some request types.")
+	p.Findings = out
+}
+
+// incomeSentence compares the poorest and richest fifths of areas.
+func (p *page) incomeSentence(res *analysis.Results) string {
+	var q1, q5 analysis.Row
+	for _, r := range res.Tables["analysis_groups"] {
+		if r.String("layer") != p.WhoLayer || r.String("grouping") != "income_quintile" {
+			continue
+		}
+		switch r.String("group_label") {
+		case "Q1":
+			q1 = r
+		case "Q5":
+			q5 = r
+		}
+	}
+	if q1 == nil || q5 == nil || q1.Bool("low_count") || q5.Bool("low_count") {
+		return ""
+	}
+	s1, s5 := q1.Estimate("app_share"), q5.Estimate("app_share")
+	out := fmt.Sprintf("In %s, %s of requests came through the app (%s), against %s in %s (%s).",
+		groupNoun("income_quintile", "Q1", p.AreaNoun), pct0(s1.Value), ci0(s1), pct0(s5.Value), groupNoun("income_quintile", "Q5", p.AreaNoun), ci0(s5))
+	for _, g := range res.Tables["analysis_group_gaps"] {
+		if g.String("layer") == p.WhoLayer && g.String("grouping") == "income_quintile" {
+			d := g.Estimate("difference")
+			word := "higher"
+			if d.Value < 0 {
+				word = "lower"
+			}
+			clear := "a difference beyond chance"
+			if d.Lo <= 0 && d.Hi >= 0 {
+				clear = "a difference within chance"
+			}
+			out += fmt.Sprintf(" The richest fifth's share is %s %s (95%% interval %s to %s points): %s.", pointsWord(d.Value), word, points(d.Lo), points(d.Hi), clear)
+		}
+	}
+	return out
+}
+
+// modelSentence reports the logit term with the clearest effect.
+func (p *page) modelSentence(res *analysis.Results) string {
+	var best analysis.Row
+	for _, r := range res.Tables["analysis_models"] {
+		if r.String("layer") != p.WhoLayer || r.String("model") != analysis.ModelLogit || r.String("term") == "intercept" {
+			continue
+		}
+		if best == nil || r.Float("p") < best.Float("p") {
+			best = r
+		}
+	}
+	if best == nil || best.Float("p") >= 0.05 {
+		return ""
+	}
+	return fmt.Sprintf("Holding the other factors in the model equal, %s with one standard deviation %s have %s times the odds that a request of an app-offered type comes through the app (95%% interval %s–%s).",
+		p.AreaNoun, termWords(best.String("term")), dec(best.Float("ratio"), 2), dec(best.Float("ratio_lo"), 2), dec(best.Float("ratio_hi"), 2))
+}
+
+func termWords(term string) string {
+	switch term {
+	case "log_median_income":
+		return "higher (log) median income"
+	}
+	return variableWords(term)
+}
+
+// outcomeSentence compares how fast app and phone requests close.
+func outcomeSentence(res *analysis.Results) string {
+	var rows []analysis.Row
+	for _, r := range res.Tables["analysis_outcomes"] {
+		if r.String("layer") == analysis.CityLayer && !r.Bool("low_count") {
+			rows = append(rows, r)
+		}
+	}
+	find := func(ch string) analysis.Row {
+		i := slices.IndexFunc(rows, func(r analysis.Row) bool { return r.String("channel") == ch })
+		if i < 0 {
+			return nil
+		}
+		return rows[i]
+	}
+	app, phone := find("app"), find("phone")
+	if app == nil || phone == nil {
+		return ""
+	}
+	r := app.Estimate("days_ratio")
+	return fmt.Sprintf("App requests closed in a median %s days, phone requests in %s; for the same request types, app requests took %s times the usual time (95%% interval %s–%s).",
+		dec(app.Float("median_days"), 1), dec(phone.Float("median_days"), 1), dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
+}
+
+// sortRows sorts analysis rows by a text column, then by another.
+func sortRows(rows []analysis.Row, cols ...string) {
+	slices.SortStableFunc(rows, func(a, b analysis.Row) int {
+		for _, c := range cols {
+			if v := cmp.Compare(a.String(c), b.String(c)); v != 0 {
+				return v
+			}
+		}
+		return 0
+	})
+}

@@ -1,0 +1,675 @@
+package reports
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/store"
+)
+
+// tableView is a table as the page shows it (and as a screen reader or a
+// printer reads a chart): a caption, headings and formatted cells.
+type tableView struct {
+	ID, Caption, Note string
+	Head              []string
+	Rows              [][]string
+	Muted             []bool // rows shown greyed (too few requests)
+	Tall              bool   // scroll inside a box on screen; printed whole
+}
+
+func (t *tableView) add(muted bool, cells ...string) {
+	t.Rows = append(t.Rows, cells)
+	t.Muted = append(t.Muted, muted)
+}
+
+// Numeric reports whether column i holds figures (right-aligned, kept on
+// one line) rather than words: every non-empty cell starts like a number.
+func (t tableView) Numeric(i int) bool {
+	seen := false
+	for _, r := range t.Rows {
+		if i >= len(r) || r[i] == "" || r[i] == "—" {
+			continue
+		}
+		seen = true
+		c := r[i][0]
+		if !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '$' && c != '<' && !strings.HasPrefix(r[i], "−") {
+			return false
+		}
+	}
+	return seen
+}
+
+// layerView is one layer's areas with their display labels.
+type layerView struct {
+	Name, Title, MapID string
+	Labels             map[string]string
+	Rows               []*analysis.AreaMetrics
+	Table              tableView
+	Shown, Suppressed  int
+	PopulationBasis    string
+}
+
+// groupView is one grouping's chart and table.
+type groupView struct {
+	Title, Caption, ChartID string
+	Table                   tableView
+}
+
+// page is what the template renders.
+type page struct {
+	Kind, Title, City, Period, From, To, PeriodBasis string
+	Version, Generated                               string
+	ECharts, Notice, License                         template.JS
+	MinCount                                         int
+	Findings                                         []string
+	WhoLayer, AreaNoun                               string
+	Below                                            string
+	Associations                                     []string
+	Groups                                           []groupView
+	Layers                                           []*layerView
+	Main                                             *layerView
+	RankID                                           string
+	IncomeChart, IncomeCaption                       string
+	Week                                             *weekView
+	Outcomes                                         tableView
+	OutcomesChart                                    string
+	Quality, Rejects, Sources, Channels              tableView
+	Research                                         *researchView
+	Provenance                                       tableView
+	CSVs                                             []string
+	Charts                                           []chartSpec
+}
+
+// weekView is the "this week" section.
+type weekView struct {
+	Week, ChartID, Caption, Summary string
+	Changes                         tableView
+}
+
+// researchView holds what only the research report shows.
+type researchView struct {
+	Models                       []tableView
+	Fits                         tableView
+	Spatial                      tableView
+	ResidualMap, ResidualCaption string
+	Concentration                tableView
+	ConcentrationChart           string
+	Shrinkage                    tableView
+	Sensitivity                  tableView
+	Correlations                 tableView
+}
+
+// build makes the page for one city's results.
+func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Options) (*page, error) {
+	city := res.CityRow()
+	p := &page{
+		Kind: opt.Kind, Title: opt.Title, City: res.City, Period: res.Period.Label, PeriodBasis: res.PeriodBasis,
+		From: res.Period.From.Format("2 January 2006"), To: res.Period.To.Add(-time.Second).Format("2 January 2006"),
+		Version: equity311.Version, ECharts: template.JS(echartsJS), Notice: template.JS(echartsNotice), License: template.JS(echartsLicense),
+		MinCount: res.MinCount,
+	}
+	if !opt.Generated.IsZero() {
+		p.Generated = opt.Generated.Format("2 January 2006 15:04 MST")
+	}
+	main := opt.MainLayer
+	if main != "" && !slices.Contains(res.Layers, main) {
+		return nil, fmt.Errorf("report: no layer %q in the analysis; the layers are %s", main, strings.Join(res.Layers, ", "))
+	}
+	if main == "" {
+		for _, l := range res.Layers {
+			if n := len(res.Areas[l]); n > 1 && (main == "" || n < len(res.Areas[main])) {
+				main = l
+			}
+		}
+	}
+	parents, err := parentNames(ctx, st, res.Layers, main)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range res.Layers {
+		v := &layerView{Name: l, Title: layerTitle(l), MapID: fmt.Sprintf("map-%d", i), Rows: res.Areas[l]}
+		v.Labels = areaLabels(v.Rows, parents[l])
+		for _, a := range v.Rows {
+			if a.LowCount {
+				v.Suppressed++
+			} else {
+				v.Shown++
+			}
+			if v.PopulationBasis == "" && a.PopulationBasis != "" {
+				v.PopulationBasis = a.PopulationBasis
+			}
+		}
+		v.Table = areaTable(v, res.MinCount)
+		gj, err := layerGeoJSON(ctx, st, l, v.Labels)
+		if err != nil {
+			return nil, err
+		}
+		p.Charts = append(p.Charts, mapChart(v.MapID, v, gj, res.MinCount))
+		p.Layers = append(p.Layers, v)
+		if l == main {
+			p.Main = v
+		}
+	}
+	if p.Main != nil {
+		p.RankID = "chart-rank"
+		p.Charts = append(p.Charts, rankChart(p.RankID, p.Main, city))
+	}
+	p.WhoLayer = whoLayer(res, main)
+	p.AreaNoun = strings.ToLower(layerTitle(p.WhoLayer))
+	p.groups(res)
+	p.below(res, city)
+	p.associations(res)
+	p.income(res)
+	p.week(res, main)
+	p.outcomes(res)
+	p.quality(res)
+	p.findings(res, city)
+	if opt.Kind == KindResearch {
+		if err := p.research(ctx, st, res, parents); err != nil {
+			return nil, err
+		}
+	}
+	p.provenance(res, opt)
+	return p, nil
+}
+
+// whoLayer is the layer whose areas the "who" comparisons group: the
+// layer with the most areas in income groups (census tracts, where the
+// demographics are published, rather than neighborhoods, whose averages
+// blur them), the main layer on a tie.
+func whoLayer(res *analysis.Results, main string) string {
+	count := map[string]int{}
+	for _, r := range res.Tables["analysis_groups"] {
+		if r.String("grouping") == "income_quintile" {
+			count[r.String("layer")] += int(r.Int("areas"))
+		}
+	}
+	best := main
+	for _, l := range res.Layers {
+		if count[l] > count[best] {
+			best = l
+		}
+	}
+	return best
+}
+
+// parentNames names each area of the finer layers by the area of the main
+// layer it overlaps most (a tract by its neighborhood), from the crosswalk.
+func parentNames(ctx context.Context, st *store.Store, layers []string, main string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	if main == "" {
+		return out, nil
+	}
+	rows, err := st.DB().QueryContext(ctx, `SELECT c.from_layer, c.from_id, coalesce(a.name, c.to_id) FROM crosswalk c
+		JOIN areas a ON a.layer = c.to_layer AND a.area_id = c.to_id WHERE c.to_layer = ?
+		QUALIFY row_number() OVER (PARTITION BY c.from_layer, c.from_id ORDER BY c.weight DESC, c.to_id) = 1`, main)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l, id, name string
+		if err := rows.Scan(&l, &id, &name); err != nil {
+			return nil, err
+		}
+		if out[l] == nil {
+			out[l] = map[string]string{}
+		}
+		out[l][id] = name
+	}
+	return out, rows.Err()
+}
+
+// areaLabels gives each area a display label, unique within its layer:
+// its name, or for areas named by a bare id (census tracts) "Tract
+// 010300 (Fenway)" with the main-layer area it lies in.
+func areaLabels(rows []*analysis.AreaMetrics, parent map[string]string) map[string]string {
+	count := map[string]int{}
+	for _, a := range rows {
+		count[a.Name]++
+	}
+	out := map[string]string{}
+	for _, a := range rows {
+		name := a.Name
+		if name == a.AreaID && parent[a.AreaID] != "" {
+			short := a.AreaID
+			if len(short) == 11 && strings.Trim(short, "0123456789") == "" {
+				short = "Tract " + short[5:]
+			}
+			name = fmt.Sprintf("%s (%s)", short, parent[a.AreaID])
+		} else if count[a.Name] > 1 || a.Name == "" {
+			name = fmt.Sprintf("%s (%s)", a.Name, a.AreaID)
+		}
+		out[a.AreaID] = name
+	}
+	return out
+}
+
+func areaTable(v *layerView, minCount int) tableView {
+	t := tableView{ID: "table-" + v.Name, Caption: fmt.Sprintf("%s: app use, with 95%% intervals", v.Title), Tall: len(v.Rows) > 30,
+		Head: []string{"Area", "Resident requests", "App", "App share", "Type-standardized app use (× city)", "Population", "Resident requests per 1,000 a year"}}
+	for _, a := range v.Rows {
+		label := v.Labels[a.AreaID]
+		pop := "no figure"
+		if !math.IsNaN(a.Population) {
+			pop = num(a.Population)
+		}
+		if a.LowCount {
+			t.add(true, label, fmt.Sprintf("fewer than %d", minCount), "—", "too few requests", "—", pop, rateWithCI(a.ResidentPer1000))
+			continue
+		}
+		t.add(false, label, num(a.Resident), num(a.App), shareWithCI(a.AppShare), ratioWithCI(a.StdAppRatio), pop, rateWithCI(a.ResidentPer1000))
+	}
+	return t
+}
+
+// rankChart ranks the main layer's areas by app share.
+func rankChart(id string, v *layerView, city *analysis.AreaMetrics) chartSpec {
+	var items []intervalItem
+	for _, a := range v.Rows {
+		if a.LowCount || math.IsNaN(a.AppShare.Value) {
+			continue
+		}
+		items = append(items, intervalItem{Label: v.Labels[a.AreaID], Est: 100 * a.AppShare.Value, Lo: 100 * a.AppShare.Lo, Hi: 100 * a.AppShare.Hi,
+			Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)", v.Labels[a.AreaID], pct(a.AppShare.Value), ci(a.AppShare))})
+	}
+	slices.SortStableFunc(items, func(a, b intervalItem) int { return cmp.Compare(b.Est, a.Est) })
+	return intervalChart(id, items, 100*city.AppShare.Value, "citywide "+pct(city.AppShare.Value), "% of resident requests made in the app")
+}
+
+// groups makes a chart and a table per grouping of the who layer.
+func (p *page) groups(res *analysis.Results) {
+	city := res.CityRow()
+	byGrouping := map[string][]analysis.Row{}
+	for _, r := range res.Tables["analysis_groups"] {
+		if r.String("layer") == p.WhoLayer {
+			byGrouping[r.String("grouping")] = append(byGrouping[r.String("grouping")], r)
+		}
+	}
+	for i, g := range analysis.Groupings() {
+		rows := byGrouping[g.Name]
+		if len(rows) == 0 {
+			continue
+		}
+		slices.SortStableFunc(rows, func(a, b analysis.Row) int { return cmp.Compare(a.Int("group_rank"), b.Int("group_rank")) })
+		gv := groupView{Title: "By " + g.Label, ChartID: fmt.Sprintf("group-%d", i),
+			Caption: fmt.Sprintf("App share of resident requests in %s grouped by %s, with 95%% intervals; the line is the citywide share.", p.AreaNoun, g.Label)}
+		gv.Table = tableView{ID: "table-group-" + g.Name, Caption: fmt.Sprintf("%s grouped by %s: the numbers", capitalize(p.AreaNoun), g.Label),
+			Head: []string{"Group", "Areas", "Residents", "Range", "Requests", "App share", "Type-standardized app use (× city)"}}
+		var items []intervalItem
+		for _, r := range rows {
+			label := groupLabel(g.Name, r.String("group_label"))
+			rng := ""
+			if g.Variable == "median_income" {
+				rng = money(r.Float("bound_lo")) + "–" + money(r.Float("bound_hi"))
+			} else if g.Variable != "" {
+				rng = pct0(r.Float("bound_lo")) + "–" + pct0(r.Float("bound_hi"))
+			}
+			low := r.Bool("low_count")
+			s := r.Estimate("app_share")
+			if low {
+				gv.Table.add(true, label, num(r.Int("areas")), num(r.Float("population")), rng, num(r.Int("share_base")), "too few requests", "—")
+				continue
+			}
+			gv.Table.add(false, label, num(r.Int("areas")), num(r.Float("population")), rng, num(r.Int("share_base")), shareWithCI(s), ratioWithCI(r.Estimate("std_app_ratio")))
+			items = append(items, intervalItem{Label: label, Est: 100 * s.Value, Lo: 100 * s.Lo, Hi: 100 * s.Hi,
+				Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s areas", label, pct(s.Value), ci(s), num(r.Int("areas")))})
+		}
+		if len(items) > 0 {
+			p.Charts = append(p.Charts, intervalChart(gv.ChartID, items, 100*city.AppShare.Value, "citywide", "% of resident requests made in the app"))
+		} else {
+			gv.ChartID = ""
+		}
+		p.Groups = append(p.Groups, gv)
+	}
+}
+
+// below names the main layer's areas whose whole interval lies below the
+// citywide share.
+func (p *page) below(res *analysis.Results, city *analysis.AreaMetrics) {
+	if p.Main == nil || math.IsNaN(city.AppShare.Value) {
+		return
+	}
+	var low []*analysis.AreaMetrics
+	for _, a := range p.Main.Rows {
+		if !a.LowCount && a.AppShare.Hi < city.AppShare.Value {
+			low = append(low, a)
+		}
+	}
+	slices.SortStableFunc(low, func(a, b *analysis.AreaMetrics) int { return cmp.Compare(a.AppShare.Value, b.AppShare.Value) })
+	var names []string
+	for i, a := range low {
+		if i == 8 {
+			names = append(names, plural(len(low)-8, "more"))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", p.Main.Labels[a.AreaID], pct0(a.AppShare.Value)))
+	}
+	noun := strings.ToLower(p.Main.Title)
+	if len(names) == 0 {
+		p.Below = fmt.Sprintf("No %s uses the app clearly less than the city as a whole (%s).", strings.TrimSuffix(noun, "s"), pct(city.AppShare.Value))
+		return
+	}
+	p.Below = fmt.Sprintf("App use is clearly below the city's %s in %s: their whole 95%% interval lies below it.", pct(city.AppShare.Value), listAnd(names))
+}
+
+// associations says which demographics go with lower app use: rank
+// correlations across the who layer's areas that are clear (p < 0.05) and
+// not small (|r| ≥ 0.2), strongest first.
+func (p *page) associations(res *analysis.Results) {
+	var rs []analysis.Row
+	for _, r := range res.Tables["analysis_correlations"] {
+		if r.String("layer") == p.WhoLayer && r.String("method") == "spearman" && r.Float("p") < 0.05 && math.Abs(r.Float("r")) >= 0.2 {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b analysis.Row) int { return cmp.Compare(math.Abs(b.Float("r")), math.Abs(a.Float("r"))) })
+	for i, r := range rs {
+		if i == 4 {
+			break
+		}
+		dir := "more"
+		if r.Float("r") < 0 {
+			dir = "less"
+		}
+		p.Associations = append(p.Associations, fmt.Sprintf("%s with %s use the app %s (Spearman r = %s, 95%% interval %s to %s, across %d %s).",
+			capitalize(p.AreaNoun), variableWords(r.String("variable")), dir, dec(r.Float("r"), 2), dec(r.Float("r_lo"), 2), dec(r.Float("r_hi"), 2), r.Int("n"), p.AreaNoun))
+	}
+}
+
+// income is the scatter of app share against median income.
+func (p *page) income(res *analysis.Results) {
+	var curve []analysis.Row
+	for _, r := range res.Tables["analysis_income_curve"] {
+		if r.String("layer") == p.WhoLayer {
+			curve = append(curve, r)
+		}
+	}
+	if len(curve) == 0 {
+		return
+	}
+	income := map[string]float64{}
+	for _, r := range res.Tables["analysis_area_demographics"] {
+		if r.String("layer") == p.WhoLayer && r.String("variable") == "median_income" {
+			income[r.String("area_id")] = r.Float("estimate")
+		}
+	}
+	var labels map[string]string
+	for _, v := range p.Layers {
+		if v.Name == p.WhoLayer {
+			labels = v.Labels
+		}
+	}
+	var pts []scatterPoint
+	for _, a := range res.Areas[p.WhoLayer] {
+		x, ok := income[a.AreaID]
+		if !ok || a.LowCount || math.IsNaN(a.AppShare.Value) {
+			continue
+		}
+		pts = append(pts, scatterPoint{Name: labels[a.AreaID], X: x, Y: 100 * a.AppShare.Value, Size: float64(a.ShareBase),
+			Tip: fmt.Sprintf("%s\nmedian income %s\napp share %s of %s requests", labels[a.AreaID], money(x), pct(a.AppShare.Value), num(a.ShareBase))})
+	}
+	p.IncomeChart = "chart-income"
+	p.IncomeCaption = fmt.Sprintf("App share against median household income, one dot per area of %s sized by its requests; the curve is a logistic fit of app share on log income with its 95%% band.", p.AreaNoun)
+	p.Charts = append(p.Charts, incomeScatter(p.IncomeChart, pts, curve))
+}
+
+// week is this week against the trailing weeks, by income quintile, and
+// the areas whose last week changed beyond chance.
+func (p *page) week(res *analysis.Results, main string) {
+	series := map[string][]float64{}
+	weekIdx := map[string]int{}
+	var weeks []string
+	for _, r := range res.Tables["analysis_trends"] {
+		if r.String("channel") != string(equity311.App) {
+			continue
+		}
+		w := r.String("week")
+		if _, ok := weekIdx[w]; !ok {
+			weekIdx[w] = len(weeks)
+			weeks = append(weeks, w)
+		}
+	}
+	if len(weeks) < 2 {
+		return
+	}
+	slices.Sort(weeks)
+	for i, w := range weeks {
+		weekIdx[w] = i
+	}
+	var order []string
+	rank := map[string]string{"citywide": ""} // series name → sort key: citywide first, then Q1..Q5
+	for _, r := range res.Tables["analysis_trends"] {
+		if r.String("channel") != string(equity311.App) {
+			continue
+		}
+		name := "citywide"
+		if r.String("grouping") == "income_quintile" {
+			name = groupLabel("income_quintile", r.String("group_label"))
+			rank[name] = r.String("group_label")
+		}
+		if series[name] == nil {
+			series[name] = make([]float64, len(weeks))
+			for i := range series[name] {
+				series[name][i] = math.NaN()
+			}
+			order = append(order, name)
+		}
+		if r.Int("total") >= int64(p.MinCount) {
+			series[name][weekIdx[r.String("week")]] = 100 * r.Float("share")
+		}
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return strings.Compare(rank[a], rank[b]) })
+	w := &weekView{Week: weeks[len(weeks)-1], ChartID: "chart-trend"}
+	w.Caption = "Weekly app share of resident requests, citywide and by income fifth of areas (weeks with fewer than " + fmt.Sprint(p.MinCount) + " requests left blank)."
+	p.Charts = append(p.Charts, lineChart(w.ChartID, weeks, series, order, "app share (%)"))
+	w.Changes = tableView{ID: "table-changes", Caption: "Areas whose app share in the last week differs from their trailing weeks beyond chance (Benjamini–Hochberg, 5%)",
+		Head: []string{"Layer", "Area", "Last week", "Trailing weeks", "Difference (95% interval)", "q"}}
+	flagged := 0
+	var names []string
+	labels := map[string]map[string]string{}
+	for _, v := range p.Layers {
+		labels[v.Name] = v.Labels
+	}
+	for _, r := range res.Tables["analysis_changes"] {
+		if !r.Bool("flagged") {
+			continue
+		}
+		flagged++
+		label := labels[r.String("layer")][r.String("area_id")]
+		d := r.Estimate("difference")
+		w.Changes.add(false, layerTitle(r.String("layer")), label, fmt.Sprintf("%s of %s", pct(r.Float("week_share")), num(r.Int("week_base"))),
+			fmt.Sprintf("%s of %s (%d weeks)", pct(r.Float("trail_share")), num(r.Int("trail_base")), r.Int("base_weeks")),
+			fmt.Sprintf("%s points (%s to %s)", points(d.Value), points(d.Lo), points(d.Hi)), dec(r.Float("q"), 3))
+		if r.String("layer") == main {
+			dir := "up"
+			if d.Value < 0 {
+				dir = "down"
+			}
+			names = append(names, fmt.Sprintf("%s (%s %s)", label, dir, pointsWord(d.Value)))
+		}
+	}
+	cityS := series["citywide"]
+	last, trail := cityS[len(cityS)-1], math.NaN()
+	var sum float64
+	var n int
+	for i := max(0, len(cityS)-1-analysis.TrailingWeeks); i < len(cityS)-1; i++ {
+		if !math.IsNaN(cityS[i]) {
+			sum += cityS[i]
+			n++
+		}
+	}
+	if n > 0 {
+		trail = sum / float64(n)
+	}
+	w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app, against an average of %s a week over the %d weeks before.",
+		w.Week, pctPoints(last), pctPoints(trail), n)
+	switch {
+	case flagged == 0:
+		w.Summary += " No area's app share changed beyond chance."
+	case len(names) > 0:
+		w.Summary += fmt.Sprintf(" %s changed beyond chance: %s.", plural(flagged, "area"), listAnd(names))
+	default:
+		w.Summary += fmt.Sprintf(" %s changed beyond chance (see the table).", plural(flagged, "area"))
+	}
+	p.Week = w
+}
+
+// pctPoints formats a percentage already in points.
+func pctPoints(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return dec(v, 1) + "%"
+}
+
+// outcomes is the citywide table (and chart) of days to close by channel.
+func (p *page) outcomes(res *analysis.Results) {
+	p.Outcomes = tableView{ID: "table-outcomes", Caption: "How fast resident requests close, by channel (citywide)",
+		Head: []string{"Channel", "Requests", "Closed", "Median days to close", "90th percentile", "Days vs the usual for their types (× median)", "On time", "On time expected from the types"},
+		Note: "Days vs the usual: the median over the channel's closed requests of each one's days to close divided by the citywide median for its type; under 1 means faster than usual for the same types. On time: closed by the target date, among requests that have one and are closed or past it."}
+	var items []intervalItem
+	for _, r := range res.Tables["analysis_outcomes"] {
+		if r.String("layer") != analysis.CityLayer {
+			continue
+		}
+		ch := r.String("channel")
+		ratio := r.Estimate("days_ratio")
+		onTime := "—"
+		if r.Int("with_target") > 0 {
+			onTime = shareWithCI(r.Estimate("on_time_rate"))
+		}
+		p.Outcomes.add(r.Bool("low_count"), ch, num(r.Int("requests")), num(r.Int("closed")), dec(r.Float("median_days"), 1), dec(r.Float("p90_days"), 1),
+			ratioWithCI(ratio), onTime, pct(r.Float("expected_on_time_rate")))
+		if !r.Bool("low_count") && !math.IsNaN(ratio.Value) {
+			items = append(items, intervalItem{Label: ch, Est: ratio.Value, Lo: ratio.Lo, Hi: ratio.Hi,
+				Tip: fmt.Sprintf("%s\n%s × the usual days to close for its types", ch, ratioWithCI(ratio))})
+		}
+	}
+	if len(items) > 0 {
+		p.OutcomesChart = "chart-outcomes"
+		p.Charts = append(p.Charts, intervalChart(p.OutcomesChart, items, 1, "usual for the types", "days to close × the usual for the same types"))
+	}
+}
+
+// quality makes the data-quality, sources and channel tables.
+func (p *page) quality(res *analysis.Results) {
+	q := res.Quality
+	p.Quality = tableView{ID: "table-quality", Caption: "Data quality", Head: []string{"Item", "Count", "Note"}}
+	for _, r := range []struct {
+		label, key, note string
+	}{
+		{"Rows read from dumps and feeds (all loads)", "load:rows_read", ""},
+		{"Rows loaded", "load:rows_loaded", ""},
+		{"Rows rejected", "load:rows_rejected", "each in the rejects table with its line and reason; by reason below"},
+		{"Rows superseded by a more recent version of the same request", "load:rows_superseded", ""},
+		{"Rows excluded as not service requests", "load:rows_excluded", ""},
+		{"Requests in this period", "tickets", ""},
+		{"… placed in an area", "geo:ok", ""},
+		{"… without coordinates", "geo:missing", "counted citywide, in no area"},
+		{"… on a placeholder point (such as City Hall)", "geo:default_point", "counted citywide, in no area"},
+		{"… outside every boundary", "geo:outside", ""},
+		{"… with invalid coordinates", "geo:invalid", ""},
+		{"… not yet placed (assign not run)", "geo:unassigned", ""},
+		{"… with no known channel", "channel:unknown", fmt.Sprintf("%s of them carry a channel value no profile maps", num(q["channel:unknown_unmapped"]))},
+		{"… with the channel inferred from the Open311 feed", "channel_basis:open311", ""},
+	} {
+		p.Quality.add(false, r.label, num(q[r.key]), r.note)
+	}
+	p.Rejects = tableView{ID: "table-rejects", Caption: "Rejected rows by reason (every load of the city)", Head: []string{"Reason", "Rows"}}
+	var reasons []string
+	for k := range q {
+		if strings.HasPrefix(k, "reject:") {
+			reasons = append(reasons, k)
+		}
+	}
+	slices.SortStableFunc(reasons, func(a, b string) int { return cmp.Or(cmp.Compare(q[b], q[a]), strings.Compare(a, b)) })
+	for i, k := range reasons {
+		if i == 15 {
+			break
+		}
+		p.Rejects.add(false, strings.TrimPrefix(k, "reject:"), num(q[k]))
+	}
+	p.Sources = tableView{ID: "table-sources", Caption: "Resident requests by source: app and digital shares use only the sources whose records can tell an app request from others",
+		Head: []string{"Source", "Profile", "Records the app", "Resident requests", "By channel"}}
+	type srcRow struct {
+		name, profile string
+		app           bool
+		n             int64
+		parts         []string
+	}
+	var srcs []*srcRow
+	idx := map[int64]*srcRow{}
+	for _, sc := range res.Sources {
+		if !sc.Resident.Valid || !sc.Resident.Bool {
+			continue
+		}
+		s := idx[sc.SourceID]
+		if s == nil {
+			s = &srcRow{name: filepath.Base(sc.Source), profile: sc.Profile, app: sc.RecordsApp}
+			idx[sc.SourceID] = s
+			srcs = append(srcs, s)
+		}
+		s.n += sc.N
+		s.parts = append(s.parts, fmt.Sprintf("%s %s", sc.Channel, num(sc.N)))
+	}
+	for _, s := range srcs {
+		rec := "yes"
+		if !s.app {
+			rec = "no: left out of the shares"
+		}
+		p.Sources.add(false, s.name, s.profile, rec, num(s.n), strings.Join(s.parts, ", "))
+	}
+	city := res.CityRow()
+	p.Channels = tableView{ID: "table-channels", Caption: "All requests by channel, and what each channel word means",
+		Head: []string{"Channel", "Requests", "Share of all", "Resident-initiated", "Means"}}
+	for _, ch := range equity311.Channels() {
+		n := city.Counts[ch]
+		if n == 0 {
+			continue
+		}
+		r := "no"
+		if ri, ok := ch.ResidentInitiated(); !ok {
+			r = "not known"
+		} else if ri {
+			r = "yes"
+		}
+		p.Channels.add(false, string(ch), num(n), pct(float64(n)/float64(max(1, city.Tickets))), r, ch.Meaning())
+	}
+}
+
+// provenance lists what the report is made from.
+func (p *page) provenance(res *analysis.Results, opt Options) {
+	p.Provenance = tableView{ID: "table-provenance", Caption: "Provenance", Head: []string{"Item", "Value"}}
+	p.Provenance.add(false, "City", res.City)
+	p.Provenance.add(false, "Period", fmt.Sprintf("%s: %s to %s (%s)", res.Period.Label, p.From, p.To, res.PeriodBasis))
+	p.Provenance.add(false, "Minimum count", fmt.Sprintf("%d resident requests (from sources that record the app) for a share to be shown", res.MinCount))
+	p.Provenance.add(false, "Permutation seed", fmt.Sprint(res.Seed))
+	p.Provenance.add(false, "Report", fmt.Sprintf("%s report, equity311 %s", opt.Kind, equity311.Version))
+	if p.Generated != "" {
+		p.Provenance.add(false, "Made", p.Generated)
+	}
+	seen := map[string]bool{}
+	for _, sc := range res.Sources {
+		if !seen[sc.Source] {
+			seen[sc.Source] = true
+			p.Provenance.add(false, "Source", filepath.Base(sc.Source)+" ("+sc.Profile+")")
+		}
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
