@@ -79,6 +79,9 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 		`SELECT city, 'channel_basis:' || channel_basis, count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
 		`SELECT city, 'channel:unknown_unmapped', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL`,
 		`SELECT city, 'channel:unknown', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' GROUP BY ALL`,
+		// The 20 commonest channel values no profile maps, per city.
+		`SELECT city, 'unmapped:' || channel_raw, count(*) AS n FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL
+		 GROUP BY city, channel_raw QUALIFY row_number() OVER (PARTITION BY city ORDER BY n DESC, channel_raw) <= 20`,
 		`SELECT city, 'tickets', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
 		// Rejected rows by reason (quoted values and numbers folded), over every load of the city.
 		`SELECT s.city, 'reject:' || regexp_replace(regexp_replace(r.reason, '"[^"]*"', '"…"', 'g'), '[0-9]+', 'N', 'g'), count(*)

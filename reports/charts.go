@@ -141,6 +141,7 @@ func mapChart(id string, v *layerView, gj []byte, minCount int) chartSpec {
 	}
 	o := baseOption()
 	o["visualMap"] = metrics[0].VisualMap
+	o["title"] = map[string]any{"text": metrics[0].Label, "left": 0, "top": 0, "textStyle": map[string]any{"fontSize": 13, "fontWeight": "normal"}}
 	showLabels := len(v.Rows) <= 40
 	o["series"] = []any{map[string]any{"type": "map", "map": id, "name": metrics[0].Label, "data": metrics[0].Data,
 		"roam": false, "showLegendSymbol": false, "nameProperty": "name",
@@ -183,6 +184,7 @@ func residualMap(id string, v *layerView, gj []byte, resid map[string]float64) c
 	ps = append(ps, map[string]any{"value": -1e9, "label": "not in the model", "color": suppressedColour})
 	o := baseOption()
 	o["visualMap"] = map[string]any{"type": "piecewise", "pieces": ps, "left": "left", "bottom": 10, "orient": "vertical"}
+	o["title"] = map[string]any{"text": "Pearson residual of the logit (observed − fitted, in standard errors)", "left": 0, "top": 0, "textStyle": map[string]any{"fontSize": 13, "fontWeight": "normal"}}
 	o["series"] = []any{map[string]any{"type": "map", "map": id, "data": data, "showLegendSymbol": false,
 		"itemStyle": map[string]any{"borderColor": "#555", "borderWidth": 0.5}}}
 	return chartSpec{ID: id, Kind: "map", MapName: id, GeoJSON: rawJSON(gj), Option: o, Height: 520}

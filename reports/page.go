@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
@@ -82,7 +84,7 @@ type page struct {
 	Week                                             *weekView
 	Outcomes                                         tableView
 	OutcomesChart                                    string
-	Quality, Rejects, Sources, Channels              tableView
+	Quality, Rejects, Unmapped, Sources, Channels    tableView
 	Research                                         *researchView
 	Provenance                                       tableView
 	CSVs                                             []string
@@ -97,6 +99,7 @@ type weekView struct {
 
 // researchView holds what only the research report shows.
 type researchView struct {
+	Types                        tableView
 	Models                       []tableView
 	Fits                         tableView
 	Spatial                      tableView
@@ -112,7 +115,7 @@ type researchView struct {
 func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Options) (*page, error) {
 	city := res.CityRow()
 	p := &page{
-		Kind: opt.Kind, Title: opt.Title, City: res.City, Period: res.Period.Label, PeriodBasis: res.PeriodBasis,
+		Kind: opt.Kind, Title: opt.Title, City: cityTitle(res.City), Period: res.Period.Label, PeriodBasis: res.PeriodBasis,
 		From: res.Period.From.Format("2 January 2006"), To: res.Period.To.Add(-time.Second).Format("2 January 2006"),
 		Version: equity311.Version, ECharts: template.JS(echartsJS), Notice: template.JS(echartsNotice), License: template.JS(echartsLicense),
 		MinCount: res.MinCount,
@@ -164,7 +167,7 @@ func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Opti
 		p.Charts = append(p.Charts, rankChart(p.RankID, p.Main, city))
 	}
 	p.WhoLayer = whoLayer(res, main)
-	p.AreaNoun = strings.ToLower(layerTitle(p.WhoLayer))
+	p.AreaNoun = layerNoun(p.WhoLayer)
 	p.groups(res)
 	p.below(res, city)
 	p.associations(res)
@@ -511,8 +514,15 @@ func (p *page) week(res *analysis.Results, main string) {
 	if n > 0 {
 		trail = sum / float64(n)
 	}
-	w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app, against an average of %s a week over the %d weeks before.",
-		w.Week, pctPoints(last), pctPoints(trail), n)
+	switch {
+	case math.IsNaN(last):
+		w.Summary = fmt.Sprintf("In %s, the last week of the period, fewer than %d resident requests came from sources that record the app: too few for a weekly share.", w.Week, p.MinCount)
+	case n == 0:
+		w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app; no earlier week of the period had enough requests to compare it with.", w.Week, pctPoints(last))
+	default:
+		w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app, against an average of %s a week over the %s before.",
+			w.Week, pctPoints(last), pctPoints(trail), plural(n, "week"))
+	}
 	switch {
 	case flagged == 0:
 		w.Summary += " No area's app share changed beyond chance."
@@ -585,20 +595,8 @@ func (p *page) quality(res *analysis.Results) {
 	} {
 		p.Quality.add(false, r.label, num(q[r.key]), r.note)
 	}
-	p.Rejects = tableView{ID: "table-rejects", Caption: "Rejected rows by reason (every load of the city)", Head: []string{"Reason", "Rows"}}
-	var reasons []string
-	for k := range q {
-		if strings.HasPrefix(k, "reject:") {
-			reasons = append(reasons, k)
-		}
-	}
-	slices.SortStableFunc(reasons, func(a, b string) int { return cmp.Or(cmp.Compare(q[b], q[a]), strings.Compare(a, b)) })
-	for i, k := range reasons {
-		if i == 15 {
-			break
-		}
-		p.Rejects.add(false, strings.TrimPrefix(k, "reject:"), num(q[k]))
-	}
+	p.Rejects = countsTable(q, "reject:", 15, tableView{ID: "table-rejects", Caption: "Rejected rows by reason (every load of the city)", Head: []string{"Reason", "Rows"}})
+	p.Unmapped = countsTable(q, "unmapped:", 20, tableView{ID: "table-unmapped", Caption: "Channel values no profile maps (counted as unknown; the 20 commonest)", Head: []string{"Value in the data", "Requests"}})
 	p.Sources = tableView{ID: "table-sources", Caption: "Resident requests by source: app and digital shares use only the sources whose records can tell an app request from others",
 		Head: []string{"Source", "Profile", "Records the app", "Resident requests", "By channel"}}
 	type srcRow struct {
@@ -647,6 +645,25 @@ func (p *page) quality(res *analysis.Results) {
 	}
 }
 
+// countsTable fills t with the quality items under prefix, commonest
+// first, at most limit of them.
+func countsTable(q map[string]int64, prefix string, limit int, t tableView) tableView {
+	var keys []string
+	for k := range q {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(q[b], q[a]), strings.Compare(a, b)) })
+	for i, k := range keys {
+		if i == limit {
+			break
+		}
+		t.add(false, strings.TrimPrefix(k, prefix), num(q[k]))
+	}
+	return t
+}
+
 // provenance lists what the report is made from.
 func (p *page) provenance(res *analysis.Results, opt Options) {
 	p.Provenance = tableView{ID: "table-provenance", Caption: "Provenance", Head: []string{"Item", "Value"}}
@@ -667,9 +684,11 @@ func (p *page) provenance(res *analysis.Results, opt Options) {
 	}
 }
 
+// capitalize upper-cases the first letter of s.
 func capitalize(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }

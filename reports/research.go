@@ -3,8 +3,10 @@ package reports
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/equity311/equity311/analysis"
@@ -16,6 +18,9 @@ import (
 // shares beside raw ones, and the main estimates across layers.
 func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Results, parents map[string]map[string]string) error {
 	r := &researchView{}
+	if err := r.types(ctx, st, res); err != nil {
+		return err
+	}
 	// Models.
 	for _, model := range []string{analysis.ModelLogit, analysis.ModelNB2} {
 		for _, l := range res.Layers {
@@ -157,3 +162,52 @@ func ratioName(model string) string {
 }
 
 var _ = math.NaN
+
+// types lists the request types with whether the app offers them (and
+// how that is known), their resident requests and app share, named by
+// their commonest service name and department in the data.
+func (r *researchView) types(ctx context.Context, st *store.Store, res *analysis.Results) error {
+	names := map[string][2]string{}
+	rows, err := st.DB().QueryContext(ctx, `SELECT service_code, arg_max(service_name, n), arg_max(department, n)
+		FROM (SELECT service_code, service_name, department, count(*) AS n FROM tickets WHERE city = ? GROUP BY ALL) GROUP BY ALL`, res.City)
+	if err != nil {
+		return fmt.Errorf("request type names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name, dept sql.NullString
+		if err := rows.Scan(&code, &name, &dept); err != nil {
+			return err
+		}
+		names[code.String] = [2]string{name.String, dept.String}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	types := slices.Clone(res.Tables["analysis_app_types"])
+	slices.SortStableFunc(types, func(a, b analysis.Row) int {
+		return cmp.Or(cmp.Compare(b.Int("share_base"), a.Int("share_base")), strings.Compare(a.String("service_code"), b.String("service_code")))
+	})
+	offered := 0
+	for _, t := range types {
+		if t.Bool("offered") {
+			offered++
+		}
+	}
+	r.Types = tableView{ID: "table-types", Tall: len(types) > 30,
+		Caption: fmt.Sprintf("Request types: %d of %d offered in the app, by resident requests", offered, len(types)),
+		Head:    []string{"Type", "Department", "Offered in the app", "How we know", "Resident requests", "App share"}}
+	for _, t := range types {
+		code := t.String("service_code")
+		label := cmp.Or(names[code][0], code)
+		if label != code && code != "" {
+			label += " (" + code + ")"
+		}
+		yes := "no"
+		if t.Bool("offered") {
+			yes = "yes"
+		}
+		r.Types.add(t.Int("share_base") < int64(res.MinCount), label, names[code][1], yes, t.String("basis"), num(t.Int("share_base")), shareWithCI(t.Estimate("app_share")))
+	}
+	return nil
+}

@@ -223,12 +223,37 @@ func variableLabel(v string) string {
 	return v
 }
 
-// layerTitle capitalizes a layer name: "tracts" → "Tracts".
+// layerTitle makes a layer name a heading: "tracts" → "Tracts",
+// "tracts2010" → "Tracts (2010)", "block_groups" → "Block groups".
 func layerTitle(l string) string {
-	if l == "" {
+	base, year := splitYear(l)
+	if base == "" {
 		return l
 	}
-	return strings.ToUpper(l[:1]) + l[1:]
+	t := capitalize(base)
+	if year != "" {
+		t += " (" + year + ")"
+	}
+	return t
+}
+
+// layerNoun is a layer's areas in a sentence: "tracts2010" → "tracts".
+func layerNoun(l string) string {
+	base, _ := splitYear(l)
+	if base == "" {
+		return l
+	}
+	return strings.ToLower(base)
+}
+
+// splitYear splits a trailing four-digit vintage off a layer name and
+// turns underscores into spaces.
+func splitYear(l string) (base, year string) {
+	base = strings.TrimRight(strings.ReplaceAll(l, "_", " "), " ")
+	if n := len(base); n > 4 && strings.Trim(base[n-4:], "0123456789") == "" {
+		base, year = strings.TrimRight(base[:n-4], " -"), base[n-4:]
+	}
+	return base, year
 }
 
 // plural returns n and the word, pluralized with s.
@@ -262,4 +287,17 @@ func pointsWord(v float64) string {
 		return "1 point"
 	}
 	return strings.TrimSuffix(s, ".0") + " points"
+}
+
+// cityTitle capitalizes a city key written in lower case ("boston",
+// "new york") for prose; a name with capitals is kept as it is.
+func cityTitle(c string) string {
+	if c != strings.ToLower(c) {
+		return c
+	}
+	words := strings.Fields(c)
+	for i, w := range words {
+		words[i] = capitalize(w)
+	}
+	return strings.Join(words, " ")
 }

@@ -399,16 +399,7 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 // analysis table gets rows, and the income quintiles' app shares equal a
 // plain SQL computation of the same population-weighted quintiles.
 func TestBostonAnalysisFillsEveryTable(t *testing.T) {
-	f := boston(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "b.duckdb")
-	runCLI(t, append([]string{"--db", db, "--quiet", "ingest", "dump"}, f.dumps...)...)
-	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "neighborhoods", "--id-prop", "Name", "--name-prop", "Name", f.hoods)
-	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "tracts2010", f.tracts2010)
-	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "GEOID", "--vintage", "acs2018-5yr", f.aclu)
-	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "ct_id_10", "--vintage", "acs2017-5yr", f.bari)
-	runCLI(t, "--db", db, "--quiet", "assign")
-	runCLI(t, "--db", db, "--quiet", "analyze", "--from", "2015-01-01", "--to", "2026-03-01")
+	db := bostonACS(t, t.TempDir())
 	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

@@ -80,8 +80,10 @@ const overlapJS = `(() => {
   return out;
 })()`
 
-// Open loads url in a fresh headless Chromium, waits until every chart
-// element carries data-rendered, and evaluates the given expressions.
+// Open loads url in a fresh headless Chromium with the network off (an
+// unreachable proxy, navigator.onLine false), waits until every chart
+// element carries data-rendered, measures the layout, and evaluates the
+// given expressions.
 func Open(t testing.TB, url string, opt Options) Page {
 	t.Helper()
 	if opt.Width == 0 {
@@ -96,6 +98,10 @@ func Open(t testing.TB, url string, opt Options) Page {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
+		// The network is off: every http(s) request goes to a proxy that
+		// is not there (and is still seen by the request listener).
+		chromedp.ProxyServer("127.0.0.1:9"),
+		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 		chromedp.WindowSize(opt.Width, 1800),
 		chromedp.UserDataDir(t.TempDir()),
 	)
@@ -134,6 +140,9 @@ func Open(t testing.TB, url string, opt Options) Page {
 	}
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatalf("enable network events: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatalf("take the page offline: %v", err)
 	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(opt.Width), 900, chromedp.EmulateScale(1))); err != nil {
 		t.Fatalf("set the viewport to %d px: %v", opt.Width, err)

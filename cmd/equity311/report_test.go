@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/equity311/equity311/internal/browser"
+	"github.com/equity311/equity311/internal/synthcity"
+	"github.com/equity311/equity311/store"
+)
+
+// The sections every report has, and those only the research report has.
+var (
+	weeklySections   = []string{"findings", "who", "where", "week", "outcomes", "quality", "method"}
+	researchSections = []string{"types", "models", "spatial", "concentration", "shrinkage", "sensitivity"}
+)
+
+// TestDemoReports writes the demo city's weekly, research and comparison
+// reports and checks what a reader relies on: every section is there,
+// the key findings' numbers are the analysis tables' numbers, the planted
+// income gradient shows in the quintile chart the right way round, the
+// same data gives the same bytes, and each report opens in Chromium with
+// the network off, draws every chart, logs no error and fits a phone.
+func TestDemoReports(t *testing.T) {
+	dir := t.TempDir()
+	weekly := strings.TrimSpace(runCLI(t, "demo", "--dir", dir, "--tickets", "40000", "--weeks", "8", "--seed", "3", "--quiet"))
+	db := filepath.Join(dir, "equity311.duckdb")
+	research := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--kind", "research", "--out", filepath.Join(dir, "research")))
+	var truth synthcity.Truth
+	readJSON(t, filepath.Join(dir, "truth.json"), &truth)
+	pages := map[string][]byte{"weekly": readFile(t, weekly), "research": readFile(t, research)}
+
+	t.Run("sections", func(t *testing.T) {
+		for kind, page := range pages {
+			want := weeklySections
+			if kind == "research" {
+				want = append(want[:len(want):len(want)], researchSections...)
+			}
+			for _, id := range want {
+				if !bytes.Contains(page, []byte(`<section id="`+id+`">`)) {
+					t.Errorf("%s report has no section %q", kind, id)
+				}
+			}
+			if kind == "weekly" && bytes.Contains(page, []byte(`<section id="models">`)) {
+				t.Error("the weekly report carries the research sections")
+			}
+			assertUniqueIDs(t, kind, page)
+			if len(page) > 3<<20 {
+				t.Errorf("%s report is %d bytes, over 3 MB", kind, len(page))
+			}
+		}
+		for _, f := range []string{"data.json", "models.csv", "spatial.csv", "concentration_curve.csv", "income_curve.csv"} {
+			if _, err := os.Stat(filepath.Join(dir, "research", f)); err != nil {
+				t.Errorf("research report: %v", err)
+			}
+		}
+	})
+
+	t.Run("findings", func(t *testing.T) {
+		st, err := store.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		findings := strings.Join(findingsOf(t, pages["weekly"]), "\n")
+		q := func(query string, args ...any) []any {
+			t.Helper()
+			row := st.DB().QueryRow(query, args...)
+			vals := make([]any, strings.Count(strings.SplitN(query, "FROM", 2)[0], ",")+1)
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := row.Scan(ptrs...); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			return vals
+		}
+		// The citywide app share.
+		c := q(`SELECT app, share_base, app_share, app_share_lo, app_share_hi, resident_per_1000 FROM analysis_area_metrics WHERE layer = 'city'`)
+		want := fmt.Sprintf("%.1f%% of resident requests came through the smartphone app (%s of %s; 95%% interval %.1f–%.1f%%)",
+			100*f64(c[2]), commas(i64(c[0])), commas(i64(c[1])), 100*f64(c[3]), 100*f64(c[4]))
+		if !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q:\n%s", want, findings)
+		}
+		if want := fmt.Sprintf("Residents made %.0f requests per 1,000 residents a year", f64(c[5])); !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q", want)
+		}
+		// The poorest and richest fifths of tracts, and the gap.
+		q1 := q(`SELECT app_share, app_share_lo, app_share_hi FROM analysis_groups WHERE layer = 'tracts' AND grouping = 'income_quintile' AND group_label = 'Q1'`)
+		q5 := q(`SELECT app_share, app_share_lo, app_share_hi FROM analysis_groups WHERE layer = 'tracts' AND grouping = 'income_quintile' AND group_label = 'Q5'`)
+		p0 := func(v any) string { return strconv.FormatFloat(math.Round(100*f64(v)), 'f', 0, 64) }
+		want = fmt.Sprintf("In the poorest fifth of tracts, %s%% of requests came through the app (%s–%s%%), against %s%% in the richest fifth of tracts (%s–%s%%).",
+			p0(q1[0]), p0(q1[1]), p0(q1[2]), p0(q5[0]), p0(q5[1]), p0(q5[2]))
+		if !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q:\n%s", want, findings)
+		}
+		g := q(`SELECT difference, difference_lo, difference_hi FROM analysis_group_gaps WHERE layer = 'tracts' AND grouping = 'income_quintile'`)
+		m := regexp.MustCompile(`share is ([\d.]+) points? (higher|lower) \(95% interval ([+−]?[\d.]+) to ([+−]?[\d.]+) points\)`).FindStringSubmatch(findings)
+		if m == nil {
+			t.Fatalf("no income gap in the findings:\n%s", findings)
+		}
+		sign := map[string]float64{"higher": 1, "lower": -1}[m[2]]
+		for i, v := range []float64{sign * parseF(t, m[1]), parseF(t, m[3]), parseF(t, m[4])} {
+			if math.Abs(v-100*f64(g[i])) > 0.051 {
+				t.Errorf("gap figure %d: findings say %.1f, the table %.3f", i, v, 100*f64(g[i]))
+			}
+		}
+		// The planted income effect is positive: the richest fifth uses the
+		// app more, beyond chance.
+		if truth.AppLogit["log_income"] <= 0 {
+			t.Fatalf("the synthetic city plants log_income %v; the test expects a positive effect", truth.AppLogit["log_income"])
+		}
+		if f64(g[1]) <= 0 {
+			t.Errorf("the gap's interval %v–%v does not lie above 0 though the city planted a positive income effect", g[1], g[2])
+		}
+		// This week.
+		w := regexp.MustCompile(`In (\d{4}-W\d\d), ([\d.]+)% of resident requests came through the app`).FindStringSubmatch(findings)
+		if w == nil {
+			t.Fatalf("no week in the findings:\n%s", findings)
+		}
+		wk := q(`SELECT max(week) FROM analysis_trends`)
+		share := q(`SELECT share FROM analysis_trends WHERE grouping = 'city' AND channel = 'app' AND week = ?`, w[1])
+		if w[1] != fmt.Sprint(wk[0]) || math.Abs(parseF(t, w[2])-100*f64(share[0])) > 0.051 {
+			t.Errorf("findings say %s: %s%%; the trends table's last week is %v at %.2f%%", w[1], w[2], wk[0], 100*f64(share[0]))
+		}
+	})
+
+	t.Run("income gradient in the chart", func(t *testing.T) {
+		specs := chartSpecs(t, pages["weekly"])
+		est := intervalEstimates(t, specs, "Poorest fifth")
+		if len(est) != 5 {
+			t.Fatalf("the income quintile chart has %d estimates, want 5", len(est))
+		}
+		if est[4] <= est[0] {
+			t.Errorf("quintile chart: poorest %.1f%%, richest %.1f%%; the city planted more app use with income", est[0], est[4])
+		}
+		// The fitted curve over income rises too.
+		for _, s := range specs {
+			if s.ID != "chart-income" {
+				continue
+			}
+			fit := s.Option.Series[1].Data
+			if len(fit) < 10 {
+				t.Fatalf("the income curve has %d points", len(fit))
+			}
+			first, last := fit[0].([]any)[1].(float64), fit[len(fit)-1].([]any)[1].(float64)
+			if last <= first {
+				t.Errorf("the fitted income curve falls from %.1f%% to %.1f%%", first, last)
+			}
+			return
+		}
+		t.Error("no income chart")
+	})
+
+	t.Run("same bytes", func(t *testing.T) {
+		again := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--out", filepath.Join(dir, "again")))
+		if !bytes.Equal(readFile(t, again), pages["weekly"]) {
+			t.Error("the weekly report's bytes changed between two runs on the same data")
+		}
+		again = strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--kind", "research", "--out", filepath.Join(dir, "again-research")))
+		if !bytes.Equal(readFile(t, again), pages["research"]) {
+			t.Error("the research report's bytes changed between two runs on the same data")
+		}
+		for _, f := range []string{"data.json", "models.csv", "areas.csv"} {
+			if !bytes.Equal(readFile(t, filepath.Join(dir, "research", f)), readFile(t, filepath.Join(dir, "again-research", f))) {
+				t.Errorf("%s changed between two runs", f)
+			}
+		}
+		stamped := readFile(t, strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--stamp", "--out", filepath.Join(dir, "stamped"))))
+		if !bytes.Contains(stamped, []byte(fixedNow().Format("2 January 2006 15:04"))) {
+			t.Error("--stamp did not print the time the report was made")
+		}
+	})
+
+	t.Run("comparison", func(t *testing.T) {
+		// A second city: the same dump loaded under another name.
+		runCLI(t, "--db", db, "--quiet", "ingest", "dump", "--city", "twin <b>town</b>", "--force", filepath.Join(dir, "boston311_synthetic.csv"))
+		runCLI(t, "--db", db, "--quiet", "assign")
+		path := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--compare", "--from", "2000-01-01", "--to", "2100-01-01", "--out", filepath.Join(dir, "compare")))
+		page := readFile(t, path)
+		for _, city := range []string{"synthetic", html.EscapeString("twin <b>town</b>")} {
+			if !bytes.Contains(page, []byte("<td>"+city+"</td>")) {
+				t.Errorf("the comparison has no row for %s", city)
+			}
+		}
+		if bytes.Contains(page, []byte("<b>town</b>")) {
+			t.Error("a city name reached the comparison unescaped")
+		}
+		rows := regexp.MustCompile(`<tr><td>[^<]+</td>((?:<td class="n">[^<]*</td>)+)`).FindAllSubmatch(page, -1)
+		if len(rows) < 2 || !bytes.Equal(rows[0][1], rows[1][1]) {
+			t.Errorf("two cities from the same dump should show the same figures; rows %q", rows)
+		}
+		if !bytes.Contains(page, []byte("table-vocabulary-")) {
+			t.Error("the comparison does not explain each city's channels")
+		}
+	})
+
+	t.Run("chromium", func(t *testing.T) {
+		browser.Path(t)
+		for kind, path := range map[string]string{"weekly": weekly, "research": research} {
+			openEverywhere(t, "demo-"+kind, path)
+		}
+	})
+}
+
+// TestBostonReports renders both report kinds for Boston's real samples
+// (every dump, neighborhoods, 2010 tracts with both ACS tables): twice, to
+// the same bytes, under 3 MB, and in Chromium without an error.
+func TestBostonReports(t *testing.T) {
+	dir := t.TempDir()
+	db := bostonACS(t, dir)
+	for _, kind := range []string{"weekly", "research"} {
+		a := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--kind", kind, "--out", filepath.Join(dir, kind+"-1")))
+		b := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--kind", kind, "--out", filepath.Join(dir, kind+"-2")))
+		pa, pb := readFile(t, a), readFile(t, b)
+		if !bytes.Equal(pa, pb) {
+			t.Errorf("%s: two runs gave different bytes", kind)
+		}
+		if len(pa) > 3<<20 {
+			t.Errorf("%s report is %d bytes, over the 3 MB budget", kind, len(pa))
+		}
+		t.Logf("%s report: %d bytes", kind, len(pa))
+		assertUniqueIDs(t, kind, pa)
+		// Tracts are named with their neighborhood, never as bare GEOIDs.
+		if regexp.MustCompile(`<td>25025\d{6}</td>`).Match(pa) {
+			t.Errorf("%s report shows a tract as a bare GEOID", kind)
+		}
+		if !bytes.Contains(pa, []byte("Tract ")) {
+			t.Errorf("%s report names no tract", kind)
+		}
+		if !bytes.Contains(pa, []byte(`id="chart-income"`)) {
+			t.Errorf("%s report has no income chart though the ACS tables give median income", kind)
+		}
+		if kind == "weekly" {
+			t.Run("chromium", func(t *testing.T) {
+				browser.Path(t)
+				openEverywhere(t, "boston-"+kind, a)
+			})
+		}
+	}
+}
+
+// bostonACS loads every Boston dump, the neighborhoods and the 2010 tracts
+// with both ACS tables, places and analyses 2015 to February 2026, and
+// returns the database's path.
+func bostonACS(t *testing.T, dir string) string {
+	t.Helper()
+	f := boston(t)
+	db := filepath.Join(dir, "b.duckdb")
+	runCLI(t, append([]string{"--db", db, "--quiet", "ingest", "dump"}, f.dumps...)...)
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "neighborhoods", "--id-prop", "Name", "--name-prop", "Name", f.hoods)
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "tracts2010", f.tracts2010)
+	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "GEOID", "--vintage", "acs2018-5yr", f.aclu)
+	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts2010", "--id-col", "ct_id_10", "--vintage", "acs2017-5yr", f.bari)
+	runCLI(t, "--db", db, "--quiet", "assign")
+	runCLI(t, "--db", db, "--quiet", "analyze", "--from", "2015-01-01", "--to", "2026-03-01")
+	return db
+}
+
+// openEverywhere opens a report at 1400 and 390 CSS pixels wide with the
+// network off, saving full-page screenshots (to $EQUITY311_SCREENSHOTS when
+// set, else the test's directory), and checks it draws every chart, logs
+// and throws nothing, fetches nothing, fits the phone's width and has no
+// blocks drawn over each other.
+func openEverywhere(t *testing.T, name, path string) {
+	t.Helper()
+	shots := os.Getenv("EQUITY311_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	page := readFile(t, path)
+	charts := bytes.Count(page, []byte(`class="chart"`))
+	for _, width := range []int{1400, 390} {
+		shot := filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width))
+		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot})
+		if len(p.Exceptions) > 0 || len(p.Console) > 0 {
+			t.Errorf("%s at %d px: exceptions %q, console %q", name, width, p.Exceptions, p.Console)
+		}
+		if ext := p.External(); len(ext) > 0 {
+			t.Errorf("%s fetched from the network: %v", name, ext)
+		}
+		if len(p.Charts) != charts {
+			t.Errorf("%s: %d charts drawn of %d", name, len(p.Charts), charts)
+		}
+		for id, n := range p.Charts {
+			if n == 0 {
+				t.Errorf("%s: chart %s drew nothing", name, id)
+			}
+		}
+		if p.Overflow > 0 {
+			t.Errorf("%s at %d px is %d px too wide: %v", name, width, p.Overflow, p.OverflowBy)
+		}
+		if len(p.Overlaps) > 0 {
+			t.Errorf("%s at %d px: blocks overlap: %v", name, width, p.Overlaps)
+		}
+		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+			t.Errorf("no screenshot %s: %v", shot, err)
+		}
+	}
+}
+
+// assertUniqueIDs fails when two elements share an id (a chart drawn into
+// a section of the same name never renders).
+func assertUniqueIDs(t *testing.T, name string, page []byte) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\sid="([^"]+)"`).FindAllSubmatch(page, -1) {
+		id := string(m[1])
+		if seen[id] {
+			t.Errorf("%s: id %q appears twice", name, id)
+		}
+		seen[id] = true
+	}
+}
+
+// findingsOf returns the key findings' sentences, unescaped.
+func findingsOf(t *testing.T, page []byte) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<ul class="findings">(.*?)</ul>`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no key findings")
+	}
+	var out []string
+	for _, li := range regexp.MustCompile(`(?s)<li>(.*?)</li>`).FindAllSubmatch(m[1], -1) {
+		out = append(out, html.UnescapeString(string(li[1])))
+	}
+	return out
+}
+
+// chartSpec is the part of a report's chart spec the tests read.
+type chartSpec struct {
+	ID     string `json:"id"`
+	Option struct {
+		YAxis  json.RawMessage `json:"yAxis"` // an array for interval charts, an object for others
+		Series []struct {
+			Name string `json:"name"`
+			Data []any  `json:"data"`
+		} `json:"series"`
+	} `json:"option"`
+}
+
+// chartSpecs reads the chart specs a report's script draws.
+func chartSpecs(t *testing.T, page []byte) []chartSpec {
+	t.Helper()
+	m := regexp.MustCompile(`var specs = (\[.*\]);\n`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no chart specs in the report")
+	}
+	var specs []chartSpec
+	if err := json.Unmarshal(m[1], &specs); err != nil {
+		t.Fatalf("chart specs: %v", err)
+	}
+	return specs
+}
+
+// intervalEstimates returns the estimates of the interval chart whose
+// first row is labelled first, in row order.
+func intervalEstimates(t *testing.T, specs []chartSpec, first string) []float64 {
+	t.Helper()
+	for _, s := range specs {
+		var y []struct {
+			Data []string `json:"data"`
+		}
+		if json.Unmarshal(s.Option.YAxis, &y) != nil || len(y) == 0 || len(y[0].Data) == 0 || y[0].Data[0] != first {
+			continue
+		}
+		for _, ser := range s.Option.Series {
+			if ser.Name != "estimate" {
+				continue
+			}
+			var out []float64
+			for _, d := range ser.Data {
+				out = append(out, d.(map[string]any)["value"].([]any)[0].(float64))
+			}
+			return out
+		}
+	}
+	t.Fatalf("no interval chart starting with %q", first)
+	return nil
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	if err := json.Unmarshal(readFile(t, path), v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func parseF(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(strings.Replace(s, "−", "-", 1), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func f64(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	}
+	return math.NaN()
+}
+
+func i64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return -1
+}
