@@ -168,7 +168,7 @@ var _ = math.NaN
 // their commonest service name and department in the data.
 func (r *researchView) types(ctx context.Context, st *store.Store, res *analysis.Results) error {
 	names := map[string][2]string{}
-	rows, err := st.DB().QueryContext(ctx, `SELECT service_code, arg_max(service_name, n), arg_max(department, n)
+	rows, err := st.DB().QueryContext(ctx, `SELECT service_code, first(service_name ORDER BY n DESC, service_name NULLS LAST), first(department ORDER BY n DESC, department NULLS LAST)
 		FROM (SELECT service_code, service_name, department, count(*) AS n FROM tickets WHERE city = ? GROUP BY ALL) GROUP BY ALL`, res.City)
 	if err != nil {
 		return fmt.Errorf("request type names: %w", err)
