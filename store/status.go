@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -199,4 +202,73 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 		return 0, fmt.Errorf("export %s: %w", table, err)
 	}
 	return res.RowsAffected()
+}
+
+// PartitionColumns are the columns ExportPartitioned can split by.
+var PartitionColumns = []string{"city", "year"}
+
+// ExportPartitioned writes tickets and every analysis table that carries a
+// city as Hive-partitioned Parquet folders under dir (dir/tickets/city=boston/
+// year=2025/….parquet), the form DuckDB, Spark and Trino read as they are,
+// and, unpartitioned, the sources table (which says what sources record the
+// app) and the analysed periods as dir/sources.parquet and
+// dir/analysis_runs.parquet. Tickets' year is the year they were opened; an
+// analysis row's year is its period's first day's. It returns the rows
+// written per table.
+func (s *Store) ExportPartitioned(ctx context.Context, dir string, partition []string) (map[string]int64, error) {
+	if len(partition) == 0 {
+		return nil, errors.New("partition: give at least one column")
+	}
+	for _, c := range partition {
+		if !slices.Contains(PartitionColumns, c) {
+			return nil, fmt.Errorf("partition column %q: want %s", c, strings.Join(PartitionColumns, " and/or "))
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT table_name FROM information_schema.columns
+		WHERE table_schema = 'main' AND column_name = 'city' AND (table_name = 'tickets' OR table_name LIKE 'analysis\_%' ESCAPE '\')
+		AND table_name <> 'analysis_runs' ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	quote := func(p string) string { return "'" + strings.ReplaceAll(p, "'", "''") + "'" }
+	out := map[string]int64{}
+	for _, t := range tables {
+		sel := fmt.Sprintf(`SELECT *, year(opened_at) AS year FROM "%s"`, t)
+		if t != "tickets" {
+			sel = fmt.Sprintf(`SELECT x.*, year(r.period_from) AS year FROM "%s" x JOIN analysis_runs r USING (period)`, t)
+		}
+		q := fmt.Sprintf(`COPY (%s) TO %s (FORMAT parquet, PARTITION_BY (%s), OVERWRITE)`, sel, quote(filepath.Join(dir, t)), strings.Join(partition, ", "))
+		res, err := s.db.ExecContext(ctx, q)
+		if err != nil {
+			return out, fmt.Errorf("export %s: %w", t, err)
+		}
+		if out[t], err = res.RowsAffected(); err != nil {
+			return out, err
+		}
+	}
+	for _, t := range []string{"sources", "analysis_runs"} {
+		res, err := s.db.ExecContext(ctx, fmt.Sprintf(`COPY "%s" TO %s (FORMAT parquet)`, t, quote(filepath.Join(dir, t+".parquet"))))
+		if err != nil {
+			return out, fmt.Errorf("export %s: %w", t, err)
+		}
+		if out[t+".parquet"], err = res.RowsAffected(); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
