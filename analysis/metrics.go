@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -42,7 +43,10 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 		m.ShareBase = a.AppCounts.Resident()
 		m.App, m.Digital = a.AppCounts[equity311.App], a.AppCounts.Digital()
 		m.AppShare, m.DigitalShare = share(m.App, m.ShareBase), share(m.Digital, m.ShareBase)
-		for t, tp := range a.types {
+		// In type order: a float sum in map order differs in its last
+		// digits from run to run, and data.json must not.
+		for _, t := range slices.Sorted(maps.Keys(a.types)) {
+			tp := a.types[t]
 			m.ExpectedApp += float64(tp.base) * typeShare[t]
 			if offered[t] {
 				m.OfferedBase += tp.base

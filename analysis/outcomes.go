@@ -20,8 +20,10 @@ import (
 // faster" is not only "app requests are easier types" — with the
 // distribution-free interval of a median (order statistics n/2 ∓
 // 0.98·√n, read conservatively: see medianOffsets). A request counts for on-time when it has a target date and is
-// closed or past its target; the expected rate is the citywide on-time
-// rate of each request's type.
+// closed or its target passed before the period's end (so the same data
+// gives the same figures whenever it is analysed); the expected rate is the
+// citywide on-time rate of each request's type, averaged (rounded to 12
+// decimals: a parallel sum's last digits vary from run to run).
 func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, out *tables) error {
 	probs := medianCIProbabilities()
 	q := `WITH d AS (
@@ -37,15 +39,15 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 		FROM d JOIN tm USING (city, service))
 	SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
 		quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), round(avg(type_rate) FILTER (WHERE decided), 12)
 	FROM x GROUP BY ALL
 	UNION ALL
 	SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
 		count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), avg(type_rate) FILTER (WHERE decided)
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), round(avg(type_rate) FILTER (WHERE decided), 12)
 	FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL
 	ORDER BY 1, 2, 3, 4`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, st.Now())
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, p.To)
 	if err != nil {
 		return fmt.Errorf("outcomes: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/internal/atomicfile"
 	"github.com/equity311/equity311/store"
 )
 
@@ -116,32 +117,9 @@ func render(p any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeAtomic writes data to path through a temporary file and a rename, so
+// writeAtomic writes a file through a temporary one and a rename, so that
 // a reader never sees half a report.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+func writeAtomic(path string, data []byte) error { return atomicfile.Write(path, data) }
 
 // csvTables are the analysis tables a weekly report writes beside itself;
 // a research report writes every one.

@@ -79,7 +79,7 @@ Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress or log output")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.analyzeCmd(), a.reportCmd(),
-		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd())
+		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd(), a.configCmd(), a.runCmd(), a.serveCmd())
 	requireSubcommands(root)
 	return root
 }

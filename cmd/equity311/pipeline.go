@@ -297,9 +297,7 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	}
 	if p != nil && r.pf.week != "" && r.opt.Kind != reports.KindResearch {
 		// The weekly report covers the 13 weeks to the week asked for.
-		w := *p
-		*p = equity311.Range(w.From.AddDate(0, 0, -7*analysis.TrailingWeeks), w.To)
-		p.Label = w.Label + "-13w"
+		*p = analysis.WeeklyWindow(*p)
 	}
 	label := r.label
 	if label != "" {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/equity311/equity311/service"
+)
+
+const defaultConfig = "equity311.toml"
+
+func (a *app) configCmd() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Check the weekly service's config file"}
+	c.AddCommand(&cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Check a config file: every bad key with its line, missing files, empty secret variables",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := defaultConfig
+			if len(args) == 1 {
+				path = args[0]
+			}
+			cfg, err := service.LoadConfig(path)
+			if err != nil {
+				var ce *service.ConfigError
+				if errors.As(err, &ce) {
+					for _, p := range ce.Problems {
+						fmt.Fprintf(a.stderr, "%s: %s\n", ce.Path, p)
+					}
+					return fmt.Errorf("%s: %d problems", ce.Path, len(ce.Problems))
+				}
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: ok: city %s (%s), %d sources, %d layers, %d census files, reports %v, schedule %q, archive %s, listen %s\n",
+				path, cfg.City.Name, cfg.City.TimeZone, len(cfg.Sources), len(cfg.Layers), len(cfg.Census), cfg.Reports.Kinds,
+				cfg.Schedule.Cron, cfg.Archive.Dir, cfg.Server.Listen)
+			return nil
+		},
+	})
+	return c
+}
+
+// runner makes the service's cycle runner for a config file.
+func (a *app) runner(path string) (*service.Runner, error) {
+	cfg, err := service.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &service.Runner{Config: cfg, Now: a.now, Log: a.serviceLogger()}
+	if a.isTerminal() {
+		r.Progress = a.progress
+	}
+	return r, nil
+}
+
+// serviceLogger logs at info level: as text on a terminal, as JSON lines
+// otherwise (for journald, cron mail and log collectors).
+func (a *app) serviceLogger() *slog.Logger {
+	if a.quiet {
+		return slog.New(slog.DiscardHandler)
+	}
+	level := slog.LevelInfo
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	if a.isTerminal() {
+		return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var path, week string
+	c := &cobra.Command{
+		Use:   "run [--config FILE] [--week YYYY-Www]",
+		Short: "Run one cycle of the weekly service: sync, load, place, analyze, publish the week's reports",
+		Long: `Run one cycle: sync every feed of the config, load new dumps from its drop
+folder (each file once, by checksum), load boundaries and census files not
+loaded yet, place new requests, analyse the 13 weeks to the week, and
+publish the week's reports into ARCHIVE/YYYY-Www/ whole or not at all.
+The week defaults to the last complete ISO week in the city's time zone.
+A failed source does not stop the others; the cycle fails (exit 1) only
+when the week could not be published, leaving the previous reports in
+place. Fit for cron and systemd timers; SIGINT/SIGTERM abandon the cycle
+cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := a.runner(path)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := r.Run(ctx, week)
+			for _, s := range res.Sources {
+				status := "ok"
+				if !s.OK {
+					status = "FAILED: " + s.Error
+				}
+				fmt.Fprintf(a.summary(), "source %s (%s): %d rows loaded, %d rejected: %s\n", s.Name, s.Kind, s.Loaded, s.Rejected, status)
+			}
+			if err != nil {
+				return fmt.Errorf("cycle for %s: %w", res.Week, err)
+			}
+			fmt.Fprintf(a.stdout, "%s/%s\n", r.Config.Archive.Dir, res.Week)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&path, "config", defaultConfig, "config file")
+	c.Flags().StringVar(&week, "week", "", "ISO week to publish (default: the last complete one in the city's time zone)")
+	return c
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var path string
+	c := &cobra.Command{
+		Use:   "serve [--config FILE]",
+		Short: "Run cycles on the config's schedule and serve the report archive read-only over HTTP",
+		Long: `Run the weekly service: catch up the weeks missed while it was down (up to
+schedule.catch_up_weeks), then run a cycle at each time of schedule.cron
+(default Monday 06:00, city time), never two at once, opening the database
+only while a cycle runs. Serve the archive read-only at server.listen
+(default 127.0.0.1:8311): / (the weeks with their headline figures), 
+/reports/YYYY-Www/, /latest/, /healthz, /metrics (Prometheus) and
+/status.json. SIGINT/SIGTERM stop it gracefully, abandoning a running
+cycle cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := a.runner(path)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s := &service.Server{Runner: r, Log: r.Log, }
+			return s.ListenAndServe(ctx, func(addr string) {
+				fmt.Fprintf(a.stdout, "serving the archive %s at http://%s/\n", r.Config.Archive.Dir, addr)
+			})
+		},
+	}
+	c.Flags().StringVar(&path, "config", defaultConfig, "config file")
+	return c
+}

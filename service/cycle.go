@@ -1,0 +1,410 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311/ingest/open311sync"
+	"github.com/equity311/equity311/internal/fetch"
+	"github.com/equity311/equity311/open311"
+	"github.com/equity311/equity311/reports"
+	"github.com/equity311/equity311/store"
+)
+
+// CycleResult is what one cycle did.
+type CycleResult struct {
+	Week     string         `json:"week"`
+	Started  time.Time      `json:"started"`
+	Finished time.Time      `json:"finished"`
+	Seconds  float64        `json:"seconds"`
+	OK       bool           `json:"ok"`    // the week's reports were published
+	Error    string         `json:"error"` // why not, when not
+	Sources  []SourceResult `json:"sources"`
+}
+
+// SourceResult is one source's part of a cycle. A source that fails does
+// not stop the others: its error is kept here and the cycle goes on.
+type SourceResult struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	OK       bool      `json:"ok"`
+	Error    string    `json:"error,omitempty"`
+	Loaded   int64     `json:"rows_loaded"`   // rows loaded in the cycle
+	Rejected int64     `json:"rows_rejected"` // rows rejected in the cycle
+	Files    int       `json:"files,omitempty"`
+	Newest   time.Time `json:"newest,omitzero"` // the newest request it has given (feed lag = now − newest)
+}
+
+// Runner runs cycles for a config.
+type Runner struct {
+	Config *Config
+	Now    func() time.Time // default time.Now
+	Log    *slog.Logger     // default: discard
+	// HTTP makes the client for a feed; default fetch.New with the
+	// source's rate limit.
+	HTTP func(Source) *fetch.Client
+	// Progress draws a dump load's progress (bytes) on a terminal; nil
+	// draws nothing.
+	Progress func(label string) (update func(done, total int64), finish func())
+	// OpenWait is how long a cycle waits for the database while another
+	// process (a researcher's connection) holds it (default 2 minutes).
+	OpenWait time.Duration
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// LastCompleteWeek is the ISO week before the one t falls in, in loc.
+func LastCompleteWeek(t time.Time, loc *time.Location) equity311.Period {
+	return equity311.Week(equity311.Week(t.In(loc)).From.AddDate(0, 0, -1))
+}
+
+// Run runs one cycle for week ("" for the last complete week in the
+// city's time zone): it syncs and loads every source, loads boundaries and
+// census files not loaded yet, places new requests, analyses the 13 weeks
+// to the week and publishes the reports into the archive. The archive's
+// state records the result either way. The error is non-nil when the week
+// was not published.
+func (r *Runner) Run(ctx context.Context, week string) (CycleResult, error) {
+	cfg := r.Config
+	ar := archive{cfg.Archive.Dir}
+	unlock, err := ar.lock()
+	if err != nil {
+		return CycleResult{Week: week, Error: err.Error()}, err
+	}
+	defer unlock()
+	res, err := r.run(ctx, ar, week)
+	res.Finished = r.now()
+	res.Seconds = res.Finished.Sub(res.Started).Seconds()
+	res.OK = err == nil
+	if err != nil {
+		res.Error = err.Error()
+	}
+	st, serr := ar.state()
+	if serr != nil {
+		r.log().Warn("archive state unreadable; starting afresh", "err", serr)
+	}
+	st.Last = &res
+	if st.Sources == nil {
+		st.Sources = map[string]SourceResult{}
+	}
+	for _, s := range res.Sources {
+		if prev, ok := st.Sources[s.Name]; ok && s.Newest.IsZero() {
+			s.Newest = prev.Newest
+		}
+		st.Sources[s.Name] = s
+	}
+	if err == nil {
+		st.LastSuccess, st.LastSuccessWeek, st.Failures = res.Finished, res.Week, 0
+	} else {
+		st.Failures++
+	}
+	if werr := ar.saveState(st); werr != nil && err == nil {
+		err = fmt.Errorf("save the archive's state: %w", werr)
+	}
+	if err != nil {
+		r.log().Error("cycle failed", "week", res.Week, "err", err)
+	} else {
+		r.log().Info("cycle done", "week", res.Week, "seconds", res.Seconds)
+	}
+	return res, err
+}
+
+func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult, error) {
+	cfg := r.Config
+	res := CycleResult{Week: week, Started: r.now()}
+	if err := ar.cleanup(); err != nil {
+		return res, fmt.Errorf("clean the archive: %w", err)
+	}
+	w := LastCompleteWeek(res.Started, cfg.Location())
+	if week != "" {
+		var err error
+		if w, err = equity311.ParseWeek(week, cfg.Location()); err != nil {
+			return res, err
+		}
+	}
+	res.Week = w.Label
+	log := r.log().With("week", w.Label)
+	log.Info("cycle starts")
+	st, err := r.open(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	if err := r.loadGeography(ctx, st); err != nil {
+		return res, err
+	}
+	for _, src := range cfg.Sources {
+		s := r.source(ctx, st, src)
+		if !s.OK {
+			log.Warn("source failed; the others go on", "source", s.Name, "err", s.Error)
+		}
+		res.Sources = append(res.Sources, s)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	if _, err := geo.Assign(ctx, st, geo.AssignOptions{Log: log}); err != nil {
+		return res, fmt.Errorf("assign: %w", err)
+	}
+	period := analysis.WeeklyWindow(w)
+	if _, err := analysis.Analyze(ctx, st, analysis.Options{Period: &period, Log: log}); err != nil {
+		return res, fmt.Errorf("analyze %s: %w", period.Label, err)
+	}
+	if err := r.publish(ctx, st, ar, w, period); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// open opens the database, waiting while another process holds it.
+func (r *Runner) open(ctx context.Context) (*store.Store, error) {
+	wait := r.OpenWait
+	if wait == 0 {
+		wait = 2 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
+	for delay := 250 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
+		st, err := store.Open(ctx, r.Config.Database)
+		if err == nil {
+			return st, nil
+		}
+		if !strings.Contains(strings.ToLower(err.Error()), "lock") || time.Now().Add(delay).After(deadline) {
+			return nil, fmt.Errorf("open %s: %w", r.Config.Database, err)
+		}
+		r.log().Info("the database is held by another process; waiting", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// loadGeography loads the boundary and census files; one loaded before
+// changes nothing.
+func (r *Runner) loadGeography(ctx context.Context, st *store.Store) error {
+	for _, l := range r.Config.Layers {
+		res, err := boundary.Load(ctx, st, l.File, boundary.Options{Layer: l.Name, IDProp: l.IDProp, NameProp: l.NameProp, CRS: l.CRS, Log: r.log()})
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Name, err)
+		}
+		for _, w := range res.Warnings {
+			r.log().Warn("boundary file", "layer", l.Name, "file", l.File, "warning", w)
+		}
+	}
+	for _, c := range r.Config.Census {
+		if _, err := census.Load(ctx, st, c.File, census.Options{Layer: c.Layer, IDColumn: c.IDCol, Vintage: c.Vintage, Partial: c.Partial, Log: r.log()}); err != nil {
+			return fmt.Errorf("census %s: %w", c.File, err)
+		}
+	}
+	return nil
+}
+
+// source syncs or loads one source and counts what it added.
+func (r *Runner) source(ctx context.Context, st *store.Store, src Source) SourceResult {
+	out := SourceResult{Name: src.Name, Kind: src.Kind}
+	var before int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) FROM sources`).Scan(&before); err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	err := r.ingest(ctx, st, src, &out)
+	// Count what this source added, even when it failed part way.
+	if cerr := st.DB().QueryRowContext(ctx, `SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) FROM sources WHERE source_id > ?`, before).
+		Scan(&out.Loaded, &out.Rejected); cerr != nil && err == nil {
+		err = cerr
+	}
+	var newest *time.Time
+	if cerr := st.DB().QueryRowContext(ctx, `SELECT max(opened_at) FROM tickets WHERE source_id > ?`, before).Scan(&newest); cerr == nil && newest != nil {
+		out.Newest = newest.UTC()
+	}
+	out.OK = err == nil
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out
+}
+
+func (r *Runner) client(src Source) *fetch.Client {
+	if r.HTTP != nil {
+		return r.HTTP(src)
+	}
+	c := fetch.New()
+	c.Log = r.log()
+	if src.RequestsPerMinute > 0 {
+		c.MinInterval = time.Duration(float64(time.Minute) / src.RequestsPerMinute)
+	}
+	return c
+}
+
+func (r *Runner) ingest(ctx context.Context, st *store.Store, src Source, out *SourceResult) error {
+	city := r.Config.City.Name
+	profile := func() (*dump.Profile, error) {
+		if src.Profile == "" || src.Profile == "auto" {
+			return nil, nil
+		}
+		return dump.FindProfile(src.Profile)
+	}
+	switch src.Kind {
+	case KindFolder:
+		p, err := profile()
+		if err != nil {
+			return err
+		}
+		files, err := dropped(src.Folder)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, f := range files {
+			opt := dump.Options{Profile: p, City: city, Log: r.log()}
+			var finish func()
+			if r.Progress != nil {
+				opt.Progress, finish = r.Progress(filepath.Base(f))
+			}
+			res, err := dump.LoadDump(ctx, st, f, opt)
+			if finish != nil {
+				finish()
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", filepath.Base(f), err))
+				if ctx.Err() != nil {
+					break
+				}
+				continue
+			}
+			if !res.AlreadyLoaded {
+				out.Files++
+			}
+		}
+		return errors.Join(errs...)
+	case KindOpen311:
+		c := &open311.Client{Endpoint: src.Endpoint, Jurisdiction: src.Jurisdiction, Format: src.Format, HTTP: r.client(src)}
+		if src.APIKeyEnv != "" {
+			if c.APIKey = os.Getenv(src.APIKeyEnv); c.APIKey == "" {
+				return fmt.Errorf("api_key_env %s is empty", src.APIKeyEnv)
+			}
+		}
+		if err := c.Prepare(); err != nil {
+			return err
+		}
+		opt := open311sync.Options{Client: c, City: city, Now: r.Now, Log: r.log()}
+		if src.Since != "" {
+			t, err := equity311.ParseDate(src.Since, r.Config.Location())
+			if err != nil {
+				return err
+			}
+			opt.Since = t
+		}
+		_, err := open311sync.Sync(ctx, st, opt)
+		return err
+	case KindCKAN:
+		p, err := profile()
+		if err != nil {
+			return err
+		}
+		_, err = dump.LoadCKAN(ctx, st, dump.CKANOptions{URL: src.URL, Resource: src.Resource, Profile: p, City: city, Client: r.client(src), Log: r.log()})
+		return err
+	case KindSocrata:
+		p, err := profile()
+		if err != nil {
+			return err
+		}
+		opt := dump.SocrataOptions{URL: src.URL, Dataset: src.Dataset, Profile: p, City: city, Client: r.client(src), Log: r.log()}
+		if src.AppTokenEnv != "" {
+			if opt.AppToken = os.Getenv(src.AppTokenEnv); opt.AppToken == "" {
+				return fmt.Errorf("app_token_env %s is empty", src.AppTokenEnv)
+			}
+		}
+		_, err = dump.LoadSocrata(ctx, st, opt)
+		return err
+	}
+	return fmt.Errorf("source kind %q", src.Kind)
+}
+
+// dropped lists the dumps in a drop folder in name order: CSV files, plain
+// or gzipped, not hidden (a file being copied in should arrive under a
+// hidden name and be renamed when complete).
+func dropped(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if l := strings.ToLower(n); strings.HasSuffix(l, ".csv") || strings.HasSuffix(l, ".csv.gz") {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// publish writes the week's reports and summary into a staging folder and
+// renames it into the archive.
+func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, period equity311.Period) error {
+	res, err := analysis.LoadCity(ctx, st, period.Label, r.Config.City.Name)
+	if err != nil {
+		return fmt.Errorf("load the analysis of %s: %w", period.Label, err)
+	}
+	staged, err := ar.staging(w.Label)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staged) // gone after the rename; left only on failure
+	kinds := r.Config.kinds()
+	for _, k := range kinds {
+		if _, err := reports.Write(ctx, st, res, filepath.Join(staged, k), reports.Options{Kind: k, MainLayer: r.Config.Reports.MainLayer}); err != nil {
+			return fmt.Errorf("%s report: %w", k, err)
+		}
+	}
+	c := res.CityRow()
+	sum := Summary{Week: w.Label, Period: period.Label, PeriodBasis: res.PeriodBasis, City: res.City,
+		From: period.From.Format("2006-01-02"), To: period.To.Format("2006-01-02"),
+		Tickets: c.Tickets, Resident: c.Resident, ShareBase: c.ShareBase, App: c.App, AppShare: interval(c.AppShare),
+		WeekShare: interval(analysis.Estimate{Value: nan(), Lo: nan(), Hi: nan()}), Reports: kinds}
+	for _, t := range res.Tables["analysis_trends"] {
+		if t.String("grouping") == "city" && t.String("channel") == string(equity311.App) && t.String("week") == w.Label {
+			sum.WeekShare = interval(t.Estimate("share"))
+		}
+	}
+	if err := writeJSON(filepath.Join(staged, "summary.json"), sum); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := ar.publish(staged, w.Label); err != nil {
+		return fmt.Errorf("publish %s: %w", w.Label, err)
+	}
+	return nil
+}

@@ -1,0 +1,492 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/equity311/equity311"
+)
+
+// Clock tells the time and waits; tests run it fast.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx ends (then it returns ctx's error).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Server runs cycles on the config's schedule and serves the archive.
+type Server struct {
+	Runner *Runner
+	Clock  Clock // default: the real clock
+	Log    *slog.Logger
+	// RetryAfter is how soon a failed cycle is tried again, before the
+	// next scheduled time (default 1 hour).
+	RetryAfter time.Duration
+
+	mu      sync.Mutex
+	running string // the week of the cycle running now, "" when none
+	started time.Time
+}
+
+func (s *Server) clock() Clock {
+	if s.Clock == nil {
+		return realClock{}
+	}
+	return s.Clock
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) archive() archive { return archive{s.Runner.Config.Archive.Dir} }
+
+// ListenAndServe listens on the config's address, calls ready with the
+// address it got, and serves the archive while running the schedule,
+// until ctx ends: then it stops taking requests, abandons a running cycle
+// (its work is rolled back, its staging folder removed) and returns.
+func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.Runner.Config.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.Runner.Config.Server.Listen, err)
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on a listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Clock != nil {
+		s.Runner.Now = s.Clock.Now
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	sched := make(chan struct{})
+	go func() {
+		defer close(sched)
+		s.schedule(ctx)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shut)
+	<-sched // the running cycle, if any, has returned
+	s.log().Info("stopped")
+	return err
+}
+
+// schedule catches up, then runs a catch-up at each scheduled time,
+// retrying a failure after RetryAfter.
+func (s *Server) schedule(ctx context.Context) {
+	cfg := s.Runner.Config
+	sched, err := cron.ParseStandard(cfg.Schedule.Cron)
+	if err != nil { // checked by LoadConfig
+		s.log().Error("schedule", "err", err)
+		return
+	}
+	retry := s.RetryAfter
+	if retry == 0 {
+		retry = time.Hour
+	}
+	for {
+		failed := s.CatchUp(ctx) != nil
+		if ctx.Err() != nil {
+			return
+		}
+		now := s.clock().Now().In(cfg.Location())
+		next := sched.Next(now)
+		if failed && now.Add(retry).Before(next) {
+			next = now.Add(retry)
+		}
+		s.log().Info("next cycle", "at", next)
+		if err := s.clock().Sleep(ctx, next.Sub(now)); err != nil {
+			return
+		}
+	}
+}
+
+// CatchUp runs a cycle for every week of the last catch_up_weeks complete
+// weeks that the archive lacks, oldest first, stopping at the first
+// failure.
+func (s *Server) CatchUp(ctx context.Context) error {
+	cfg := s.Runner.Config
+	last := LastCompleteWeek(s.clock().Now(), cfg.Location())
+	for i := cfg.Schedule.CatchUpWeeks - 1; i >= 0; i-- {
+		w := equity311.Week(last.From.AddDate(0, 0, -7*i)).Label
+		if s.archive().has(w) {
+			continue
+		}
+		s.mu.Lock()
+		s.running, s.started = w, s.clock().Now()
+		s.mu.Unlock()
+		_, err := s.Runner.Run(ctx, w)
+		s.mu.Lock()
+		s.running = ""
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Handler serves the archive read-only.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /status.json", s.status)
+	mux.HandleFunc("GET /latest/", s.latest)
+	mux.Handle("GET /reports/", http.StripPrefix("/reports/", http.HandlerFunc(s.reports)))
+	return securityHeaders(mux)
+}
+
+// securityHeaders keeps the pages from being framed or sniffed and from
+// loading anything but themselves.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// reports serves files of published weeks only: the first path element
+// must name a week, and the file is opened through an os.Root of the
+// archive, which refuses "..", absolute paths and symbolic links that
+// lead out of it.
+func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	week, _, _ := strings.Cut(p, "/")
+	if !weekPattern.MatchString(week) || strings.Contains(p, "\\") || strings.Contains(p, "\x00") {
+		http.NotFound(w, r)
+		return
+	}
+	root, err := os.OpenRoot(s.Runner.Config.Archive.Dir)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer root.Close()
+	http.FileServerFS(root.FS()).ServeHTTP(w, r)
+}
+
+func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
+	weeks, err := s.archive().weeks()
+	if err != nil || len(weeks) == 0 {
+		http.Error(w, "no week published yet", http.StatusNotFound)
+		return
+	}
+	last := weeks[len(weeks)-1]
+	rest := strings.TrimPrefix(r.URL.Path, "/latest/")
+	if rest == "" {
+		kind := last.Reports[0]
+		if slices.Contains(last.Reports, "weekly") {
+			kind = "weekly"
+		}
+		rest = kind + "/"
+	}
+	http.Redirect(w, r, "/reports/"+last.Week+"/"+rest, http.StatusFound)
+}
+
+// statusDoc is /status.json.
+type statusDoc struct {
+	City    string    `json:"city"`
+	Running string    `json:"running,omitempty"`
+	State   State     `json:"state"`
+	Weeks   []Summary `json:"weeks"`
+}
+
+func (s *Server) statusDoc() (statusDoc, error) {
+	d := statusDoc{City: s.Runner.Config.City.Name}
+	s.mu.Lock()
+	d.Running = s.running
+	s.mu.Unlock()
+	var err error
+	if d.State, err = s.archive().state(); err != nil {
+		return d, err
+	}
+	d.Weeks, err = s.archive().weeks()
+	return d, err
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	d, err := s.statusDoc()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(d)
+}
+
+// metrics writes the Prometheus text format.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	d, err := s.statusDoc()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	now := s.clock().Now()
+	var b strings.Builder
+	metric := func(name, help, typ string) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	value := func(name string, labels string, v float64) {
+		if labels != "" {
+			labels = "{" + labels + "}"
+		}
+		fmt.Fprintf(&b, "%s%s %s\n", name, labels, promFloat(v))
+	}
+	metric("equity311_last_success_timestamp_seconds", "Unix time the last successful cycle finished (0: never).", "gauge")
+	value("equity311_last_success_timestamp_seconds", "", unix(d.State.LastSuccess))
+	metric("equity311_last_cycle_success", "1 if the last cycle published its week, else 0.", "gauge")
+	ok, dur := 0.0, 0.0
+	if d.State.Last != nil {
+		if d.State.Last.OK {
+			ok = 1
+		}
+		dur = d.State.Last.Seconds
+	}
+	value("equity311_last_cycle_success", "", ok)
+	metric("equity311_last_cycle_duration_seconds", "How long the last cycle took.", "gauge")
+	value("equity311_last_cycle_duration_seconds", "", dur)
+	metric("equity311_consecutive_failures", "Cycles failed since the last success.", "gauge")
+	value("equity311_consecutive_failures", "", float64(d.State.Failures))
+	metric("equity311_cycle_running", "1 while a cycle runs.", "gauge")
+	value("equity311_cycle_running", "", boolFloat(d.Running != ""))
+	metric("equity311_archive_weeks", "Weeks published in the archive.", "gauge")
+	value("equity311_archive_weeks", "", float64(len(d.Weeks)))
+	names := make([]string, 0, len(d.State.Sources))
+	for n := range d.State.Sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, m := range []struct{ name, help string }{
+		{"equity311_source_up", "1 if the source's last sync or load succeeded."},
+		{"equity311_source_rows_loaded", "Rows the source loaded in the last cycle."},
+		{"equity311_source_rows_rejected", "Rows the source rejected in the last cycle."},
+		{"equity311_source_feed_lag_seconds", "Now minus the newest request the source has given."},
+	} {
+		metric(m.name, m.help, "gauge")
+		for _, n := range names {
+			src := d.State.Sources[n]
+			labels := fmt.Sprintf("source=%q,kind=%q", promLabel(n), promLabel(src.Kind))
+			switch m.name {
+			case "equity311_source_up":
+				value(m.name, labels, boolFloat(src.OK))
+			case "equity311_source_rows_loaded":
+				value(m.name, labels, float64(src.Loaded))
+			case "equity311_source_rows_rejected":
+				value(m.name, labels, float64(src.Rejected))
+			case "equity311_source_feed_lag_seconds":
+				if !src.Newest.IsZero() {
+					value(m.name, labels, now.Sub(src.Newest).Seconds())
+				}
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	fmt.Fprint(w, b.String())
+}
+
+func unix(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func promFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return fmt.Sprint(v)
+}
+
+// promLabel escapes a label value (%q adds the quotes and escapes \ and ").
+func promLabel(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// indexPage is the archive's front page.
+type indexPage struct {
+	City      string
+	Running   string
+	Last      *CycleResult
+	Failures  int
+	Weeks     []indexWeek
+	Sparkline template.HTML
+	Sources   []SourceResult
+}
+
+type indexWeek struct {
+	Summary
+	Share, Interval, WeekShare string
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	d, err := s.statusDoc()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	p := indexPage{City: d.City, Running: d.Running, Last: d.State.Last, Failures: d.State.Failures}
+	var series []float64
+	for i := len(d.Weeks) - 1; i >= 0; i-- {
+		sm := d.Weeks[i]
+		p.Weeks = append(p.Weeks, indexWeek{Summary: sm, Share: pct(sm.AppShare.Value), Interval: pct(sm.AppShare.Lo) + "–" + pct(sm.AppShare.Hi),
+			WeekShare: pct(sm.WeekShare.Value)})
+	}
+	for _, sm := range d.Weeks {
+		v := math.NaN()
+		if sm.WeekShare.Value != nil {
+			v = *sm.WeekShare.Value
+		}
+		series = append(series, v)
+	}
+	p.Sparkline = sparkline(series, 240, 40)
+	names := make([]string, 0, len(d.State.Sources))
+	for n := range d.State.Sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p.Sources = append(p.Sources, d.State.Sources[n])
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := indexTemplate.Execute(w, p); err != nil {
+		s.log().Warn("index page", "err", err)
+	}
+}
+
+func pct(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", 100**v)
+}
+
+// sparkline draws the weekly app shares as an inline SVG polyline; weeks
+// without a share break the line.
+func sparkline(vs []float64, w, h int) template.HTML {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vs {
+		if !math.IsNaN(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if len(vs) < 2 || math.IsInf(lo, 0) {
+		return ""
+	}
+	if hi-lo < 0.01 {
+		lo, hi = lo-0.005, hi+0.005
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="spark" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="weekly app share, oldest to newest, from %.1f%% to %.1f%%">`, w, h, w, h, 100*lo, 100*hi)
+	var pts []string
+	flush := func() {
+		if len(pts) > 0 {
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="#3b528b" stroke-width="1.5" points="%s"/>`, strings.Join(pts, " "))
+			pts = nil
+		}
+	}
+	for i, v := range vs {
+		if math.IsNaN(v) {
+			flush()
+			continue
+		}
+		x := float64(i) * float64(w-4) / float64(len(vs)-1)
+		y := float64(h-4) - (v-lo)/(hi-lo)*float64(h-8)
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x+2, y+2))
+	}
+	flush()
+	b.WriteString("</svg>")
+	return template.HTML(b.String()) // numbers only, built here
+}
+
+var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>equity311 — {{.City}}: weekly reports</title>
+<style>
+ body { font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; line-height: 1.5; }
+ main { max-width: 900px; margin: 0 auto; padding: 1rem; }
+ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+ th, td { padding: .3rem .5rem; border-bottom: 1px solid #e3e3e3; text-align: left; }
+ td.n { text-align: right; white-space: nowrap; }
+ .fail { background: #fdecea; border-left: 4px solid #b3261e; padding: .5rem 1rem; }
+ .scroll { overflow-x: auto; }
+</style></head>
+<body><main>
+<h1>{{.City}}: who reports through the app, week by week</h1>
+{{if .Running}}<p>A cycle for {{.Running}} is running now.</p>{{end}}
+{{with .Last}}{{if not .OK}}<div class="fail"><b>The last cycle ({{.Week}}) failed</b>: {{.Error}}. The reports below are from earlier cycles; the next cycle tries again.</div>{{end}}{{end}}
+{{if .Sparkline}}<p>App share of resident requests, week by week: {{.Sparkline}}</p>{{end}}
+{{if .Weeks}}<p><a href="/latest/">The latest week's report</a></p>
+<div class="scroll"><table><thead><tr><th>Week</th><th>Reports</th><th class="n">Requests (13 weeks)</th><th class="n">App share (13 weeks)</th><th class="n">95% interval</th><th class="n">App share (the week)</th></tr></thead><tbody>
+{{range .Weeks}}<tr><td>{{.Week}}</td><td>{{$w := .Week}}{{range $i, $k := .Reports}}{{if $i}} · {{end}}<a href="/reports/{{$w}}/{{$k}}/">{{$k}}</a>{{end}}</td><td class="n">{{.Tickets}}</td><td class="n">{{.Share}}</td><td class="n">{{.Interval}}</td><td class="n">{{.WeekShare}}</td></tr>
+{{end}}</tbody></table></div>
+{{else}}<p>No week has been published yet.</p>{{end}}
+{{if .Sources}}<h2>Sources at the last cycle</h2>
+<div class="scroll"><table><thead><tr><th>Source</th><th>Kind</th><th>Status</th><th class="n">Rows loaded</th><th class="n">Rows rejected</th><th>Newest request</th></tr></thead><tbody>
+{{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{if .OK}}ok{{else}}failed: {{.Error}}{{end}}</td><td class="n">{{.Loaded}}</td><td class="n">{{.Rejected}}</td><td>{{if not .Newest.IsZero}}{{.Newest.Format "2006-01-02 15:04 MST"}}{{end}}</td></tr>
+{{end}}</tbody></table></div>{{end}}
+<p><a href="/status.json">status.json</a> · <a href="/metrics">metrics</a></p>
+</main></body></html>
+`))

@@ -1,0 +1,224 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// published runs one cycle of the test city and returns the runner.
+func published(t *testing.T) (*Runner, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r := newRunner(t, testCity(t, dir, ""), cityEnd.Add(30*time.Hour))
+	if _, err := r.Run(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// TestServerServesTheArchive checks the index, the reports, /latest/,
+// /status.json, /metrics, and that nothing outside the published weeks
+// can be read: "..", its encoded forms, hidden files, and symbolic links
+// that lead out of the archive.
+func TestServerServesTheArchive(t *testing.T) {
+	r, dir := published(t)
+	archiveDir := r.Config.Archive.Dir
+	secret := filepath.Join(dir, "secret.txt")
+	if err := os.WriteFile(secret, []byte("SECRET"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	week := filepath.Join(archiveDir, "2026-W47")
+	for link, target := range map[string]string{
+		filepath.Join(week, "weekly", "leak.txt"): secret,
+		filepath.Join(week, "up"):                 dir,
+		filepath.Join(archiveDir, "2026-W01"):     dir,
+	} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	code, body, h := get(t, c, ts.URL+"/")
+	if code != 200 || !strings.Contains(body, `href="/reports/2026-W47/weekly/"`) || !strings.Contains(body, "synthetic") {
+		t.Errorf("index: %d\n%s", code, body)
+	}
+	if h.Get("Content-Security-Policy") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("index headers %v", h)
+	}
+	if code, body, _ := get(t, c, ts.URL+"/reports/2026-W47/weekly/"); code != 200 || !strings.Contains(body, "<!DOCTYPE html>") {
+		t.Errorf("weekly report: %d", code)
+	}
+	if code, _, h := get(t, c, ts.URL+"/latest/"); code != http.StatusFound || h.Get("Location") != "/reports/2026-W47/weekly/" {
+		t.Errorf("/latest/: %d to %q", code, h.Get("Location"))
+	}
+	for _, p := range []string{
+		"/reports/../state.json", "/reports/%2e%2e/state.json", "/reports/2026-W47/..%2f..%2fsecret.txt",
+		"/reports/2026-W47/%2e%2e/%2e%2e/secret.txt", "/reports/..%5c..%5csecret.txt", "/reports/.lock", "/reports/state.json",
+		"/reports/2026-W47/weekly/leak.txt", "/reports/2026-W47/up/secret.txt", "/reports/2026-W01/secret.txt",
+		"/reports/2026-W47/../../secret.txt", "/reports//etc/passwd", "/reports/2026-W47%00/summary.json",
+	} {
+		req, _ := http.NewRequest("GET", ts.URL+p, nil)
+		req.URL.Opaque = p // send the path exactly as written, undecoded and uncleaned
+		resp, err := c.Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 || strings.Contains(string(b), "SECRET") || strings.Contains(string(b), "root:") {
+			t.Errorf("GET %s: %d %q — a path outside the published weeks was served", p, resp.StatusCode, truncate(string(b), 80))
+		}
+	}
+	code, body, _ = get(t, c, ts.URL+"/status.json")
+	var st statusDoc
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || len(st.Weeks) != 1 || st.Weeks[0].Week != "2026-W47" || st.State.Last == nil {
+		t.Errorf("status.json: %d %v %s", code, err, truncate(body, 300))
+	}
+	code, body, _ = get(t, c, ts.URL+"/metrics")
+	for _, want := range []string{
+		"equity311_last_cycle_success 1", "equity311_archive_weeks 1", "equity311_consecutive_failures 0",
+		`equity311_source_up{source="drop",kind="folder"} 1`, `equity311_source_rows_loaded{source="drop",kind="folder"} `,
+		`equity311_source_feed_lag_seconds{source="drop",kind="folder"} `, "# TYPE equity311_last_success_timestamp_seconds gauge",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	if code, body, _ := get(t, c, ts.URL+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// fixedClock is a clock that stands still and never waits long.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+func (c fixedClock) Sleep(ctx context.Context, d time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestServerUnderLoad runs 200 concurrent clients on loopback for
+// EQUITY311_LOAD_SECONDS (default 3) against the index, a report, the
+// metrics and a refused path, and checks no request fails and memory stays
+// bounded.
+func TestServerUnderLoad(t *testing.T) {
+	seconds := 3.0
+	if v := os.Getenv("EQUITY311_LOAD_SECONDS"); v != "" {
+		var err error
+		if seconds, err = strconv.ParseFloat(v, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := published(t)
+	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: s.Handler()}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	paths := []string{"/", "/reports/2026-W47/weekly/", "/reports/2026-W47/research/areas.csv", "/metrics", "/status.json", "/reports/2026-W47/../../x"}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 30 * time.Second}
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.Sys > peak.Load() {
+					peak.Store(m.Sys)
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(time.Duration(seconds * float64(time.Second)))
+	var wg sync.WaitGroup
+	for c := 0; c < 200; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				p := paths[(c+i)%len(paths)]
+				resp, err := client.Get(base + p)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					want := 200
+					if strings.Contains(p, "..") {
+						want = 404
+					}
+					if err == nil && resp.StatusCode != want {
+						err = fmt.Errorf("%s: HTTP %d", p, resp.StatusCode)
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	t.Logf("%.0f s, 200 clients: %d answers (%.0f/s), %d failed, peak Go memory %.0f MB",
+		seconds, ok.Load(), float64(ok.Load())/seconds, failed.Load(), float64(peak.Load())/(1<<20))
+	if failed.Load() > 0 {
+		t.Errorf("%d requests failed, the first: %v", failed.Load(), firstErr.Load())
+	}
+	if peak.Load() > 1<<30 {
+		t.Errorf("peak memory %.0f MB, want under 1 GB", float64(peak.Load())/(1<<20))
+	}
+	if ok.Load() == 0 {
+		t.Error("no answer at all")
+	}
+}
