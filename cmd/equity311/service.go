@@ -138,7 +138,7 @@ cycle cleanly.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			s := &service.Server{Runner: r, Log: r.Log, }
+			s := &service.Server{Runner: r, Log: r.Log}
 			return s.ListenAndServe(ctx, func(addr string) {
 				fmt.Fprintf(a.stdout, "serving the archive %s at http://%s/\n", r.Config.Archive.Dir, addr)
 			})
