@@ -204,3 +204,27 @@ func ticketCount(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// TestConfigCheckCLI checks a good file and a bad one from the command
+// line: the bad one fails, with each problem on stderr.
+func TestConfigCheckCLI(t *testing.T) {
+	city, err := synthcity.New(synthcity.Options{Seed: 8, Tickets: 500, Weeks: 2, End: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := city.Write(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := killCity(t, files, dir)
+	if out := runCLI(t, "config", "check", path); !strings.Contains(out, "ok: city synthetic (America/New_York), 1 sources, 2 layers") {
+		t.Errorf("config check printed %q", out)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("database = \"x\"\ncolour = \"blue\"\n"), 0o644)
+	_, stderr, err := runCLIErr("config", "check", bad)
+	if err == nil || !strings.Contains(stderr, `line 2: unknown key "colour"`) || !strings.Contains(stderr, "city.name") {
+		t.Errorf("bad config: err %v, stderr %q", err, stderr)
+	}
+}

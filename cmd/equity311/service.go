@@ -33,6 +33,9 @@ func (a *app) configCmd() *cobra.Command {
 					for _, p := range ce.Problems {
 						fmt.Fprintf(a.stderr, "%s: %s\n", ce.Path, p)
 					}
+					if len(ce.Problems) == 1 {
+						return fmt.Errorf("%s: 1 problem", ce.Path)
+					}
 					return fmt.Errorf("%s: %d problems", ce.Path, len(ce.Problems))
 				}
 				return err
@@ -126,7 +129,7 @@ func (a *app) serveCmd() *cobra.Command {
 schedule.catch_up_weeks), then run a cycle at each time of schedule.cron
 (default Monday 06:00, city time), never two at once, opening the database
 only while a cycle runs. Serve the archive read-only at server.listen
-(default 127.0.0.1:8311): / (the weeks with their headline figures), 
+(default 127.0.0.1:8311): / (the weeks with their headline figures),
 /reports/YYYY-Www/, /latest/, /healthz, /metrics (Prometheus) and
 /status.json. SIGINT/SIGTERM stop it gracefully, abandoning a running
 cycle cleanly.`,
