@@ -222,3 +222,91 @@ func TestServerUnderLoad(t *testing.T) {
 		t.Error("no answer at all")
 	}
 }
+
+// TestFailedCycleKeepsReports makes a cycle fail after a good one: the
+// good week stays published, the failure is recorded, shown on the index
+// and in the metrics, and the next good cycle clears it.
+func TestFailedCycleKeepsReports(t *testing.T) {
+	r, _ := published(t)
+	census := r.Config.Census[0].File
+	saved, err := os.ReadFile(census)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(census, []byte("not,a,census\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The census file changed, so the cycle loads it again, and fails.
+	if _, err := r.Run(context.Background(), "2026-W48"); err == nil {
+		t.Fatal("a cycle with a broken census file succeeded")
+	}
+	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	_, body, _ := get(t, http.DefaultClient, ts.URL+"/")
+	if !strings.Contains(body, "The last cycle (2026-W48) failed") || !strings.Contains(body, `/reports/2026-W47/weekly/`) {
+		t.Errorf("index after a failure:\n%s", body)
+	}
+	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")
+	if !strings.Contains(body, "equity311_last_cycle_success 0") || !strings.Contains(body, "equity311_consecutive_failures 1") {
+		t.Errorf("metrics after a failure:\n%s", body)
+	}
+	if code, _, _ := get(t, http.DefaultClient, ts.URL+"/reports/2026-W47/weekly/"); code != 200 {
+		t.Errorf("the earlier week is gone after a failed cycle: %d", code)
+	}
+	if err := os.WriteFile(census, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(context.Background(), "2026-W48"); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")
+	if !strings.Contains(body, "equity311_last_cycle_success 1") || !strings.Contains(body, "equity311_consecutive_failures 0") || !strings.Contains(body, "equity311_archive_weeks 2") {
+		t.Errorf("metrics after the retry:\n%s", body)
+	}
+}
+
+// TestServeStopsMidCycle stops serve while its first cycle runs: it
+// returns promptly, the cycle is abandoned (no partial week, no staging
+// folder), and the next start publishes the week.
+func TestServeStopsMidCycle(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := LoadConfig(testCity(t, dir, "\n[server]\nlisten = \"127.0.0.1:0\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Runner: &Runner{Config: cfg}, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe(ctx, nil) }()
+	// Wait until the cycle runs, then stop.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		running := s.running
+		s.mu.Unlock()
+		if running != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first cycle never started")
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	t0 := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of SIGTERM")
+	}
+	t.Logf("stopped %v after the signal", time.Since(t0).Round(time.Millisecond))
+	ents, _ := os.ReadDir(cfg.Archive.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-") || (e.IsDir() && weekPattern.MatchString(e.Name()) && !archive{cfg.Archive.Dir}.has(e.Name())) {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+	if _, err := (&Runner{Config: cfg}).Run(context.Background(), "2026-W47"); err != nil {
+		t.Errorf("the next cycle: %v", err)
+	}
+}
