@@ -15,11 +15,12 @@ import (
 
 	"github.com/equity311/equity311/analysis"
 	"github.com/equity311/equity311/internal/atomicfile"
+	"github.com/equity311/equity311/reports"
 )
 
 // The archive holds one folder per published week:
 //
-//	ARCHIVE/2026-W47/weekly/index.html (+ CSVs)
+//	ARCHIVE/2026-W47/index.html (the weekly report, + its CSVs)
 //	ARCHIVE/2026-W47/research/index.html (+ CSVs, data.json)
 //	ARCHIVE/2026-W47/summary.json
 //	ARCHIVE/state.json   the last cycle, the last success, per-source counts
@@ -28,6 +29,16 @@ import (
 // A week is written into a hidden temporary folder and renamed into place,
 // so it appears whole or not at all; leftovers of a killed cycle are
 // removed by the next one.
+
+// kindDir is where a report kind goes inside a week's folder: the weekly
+// report at the top (reports/YYYY-Www/index.html), others in a folder of
+// their name.
+func kindDir(kind string) string {
+	if kind == reports.KindWeekly {
+		return ""
+	}
+	return kind
+}
 
 // weekPattern matches a published week's folder name.
 var weekPattern = regexp.MustCompile(`^\d{4}-W\d{2}$`)

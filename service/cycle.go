@@ -383,7 +383,7 @@ func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, pe
 	defer os.RemoveAll(staged) // gone after the rename; left only on failure
 	kinds := r.Config.kinds()
 	for _, k := range kinds {
-		if _, err := reports.Write(ctx, st, res, filepath.Join(staged, k), reports.Options{Kind: k, MainLayer: r.Config.Reports.MainLayer}); err != nil {
+		if _, err := reports.Write(ctx, st, res, filepath.Join(staged, kindDir(k)), reports.Options{Kind: k, MainLayer: r.Config.Reports.MainLayer}); err != nil {
 			return fmt.Errorf("%s report: %w", k, err)
 		}
 	}

@@ -118,7 +118,7 @@ endpoint = "http://127.0.0.1:1/open311/v2"
 	}
 	week := filepath.Join(dir, "archive", "2026-W47")
 	first := map[string][]byte{}
-	for _, f := range []string{"weekly/index.html", "research/index.html", "research/data.json", "summary.json"} {
+	for _, f := range []string{"index.html", "research/index.html", "research/data.json", "summary.json"} {
 		b, err := os.ReadFile(filepath.Join(week, f))
 		if err != nil {
 			t.Fatal(err)

@@ -147,7 +147,7 @@ listen = "127.0.0.1:0"
 			t.Fatal(err)
 		}
 		for _, w := range []string{"2026-W46", "2026-W47"} {
-			if !strings.Contains(string(page), `/reports/`+w+`/weekly/`) {
+			if !strings.Contains(string(page), `/reports/`+w+`/"`) {
 				t.Errorf("the index does not list %s", w)
 			}
 		}
@@ -167,7 +167,7 @@ listen = "127.0.0.1:0"
 		return slices.Equal(weeks(d), []string{"2026-W46", "2026-W47", "2026-W48", "2026-W49"}) && d.Running == ""
 	})
 	for _, w := range []string{"2026-W48", "2026-W49"} {
-		if _, err := os.Stat(filepath.Join(cfg.Archive.Dir, w, "weekly", "index.html")); err != nil {
+		if _, err := os.Stat(filepath.Join(cfg.Archive.Dir, w, "index.html")); err != nil {
 			t.Errorf("caught-up week: %v", err)
 		}
 	}

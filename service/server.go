@@ -19,6 +19,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/reports"
 )
 
 // Clock tells the time and waits; tests run it fast.
@@ -223,12 +224,8 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 	}
 	last := weeks[len(weeks)-1]
 	rest := strings.TrimPrefix(r.URL.Path, "/latest/")
-	if rest == "" {
-		kind := last.Reports[0]
-		if slices.Contains(last.Reports, "weekly") {
-			kind = "weekly"
-		}
-		rest = kind + "/"
+	if rest == "" && !slices.Contains(last.Reports, reports.KindWeekly) {
+		rest = kindDir(last.Reports[0]) + "/"
 	}
 	http.Redirect(w, r, "/reports/"+last.Week+"/"+rest, http.StatusFound)
 }
@@ -379,7 +376,10 @@ type indexPage struct {
 type indexWeek struct {
 	Summary
 	Share, Interval, WeekShare string
+	Links                      []indexLink
 }
+
+type indexLink struct{ Kind, Href string }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	d, err := s.statusDoc()
@@ -391,8 +391,16 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	var series []float64
 	for i := len(d.Weeks) - 1; i >= 0; i-- {
 		sm := d.Weeks[i]
-		p.Weeks = append(p.Weeks, indexWeek{Summary: sm, Share: pct(sm.AppShare.Value), Interval: pct(sm.AppShare.Lo) + "–" + pct(sm.AppShare.Hi),
-			WeekShare: pct(sm.WeekShare.Value)})
+		iw := indexWeek{Summary: sm, Share: pct(sm.AppShare.Value), Interval: pct(sm.AppShare.Lo) + "–" + pct(sm.AppShare.Hi),
+			WeekShare: pct(sm.WeekShare.Value)}
+		for _, k := range sm.Reports {
+			href := "/reports/" + sm.Week + "/"
+			if d := kindDir(k); d != "" {
+				href += d + "/"
+			}
+			iw.Links = append(iw.Links, indexLink{k, href})
+		}
+		p.Weeks = append(p.Weeks, iw)
 	}
 	for _, sm := range d.Weeks {
 		v := math.NaN()
@@ -480,7 +488,7 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 {{if .Sparkline}}<p>App share of resident requests, week by week: {{.Sparkline}}</p>{{end}}
 {{if .Weeks}}<p><a href="/latest/">The latest week's report</a></p>
 <div class="scroll"><table><thead><tr><th>Week</th><th>Reports</th><th class="n">Requests (13 weeks)</th><th class="n">App share (13 weeks)</th><th class="n">95% interval</th><th class="n">App share (the week)</th></tr></thead><tbody>
-{{range .Weeks}}<tr><td>{{.Week}}</td><td>{{$w := .Week}}{{range $i, $k := .Reports}}{{if $i}} · {{end}}<a href="/reports/{{$w}}/{{$k}}/">{{$k}}</a>{{end}}</td><td class="n">{{.Tickets}}</td><td class="n">{{.Share}}</td><td class="n">{{.Interval}}</td><td class="n">{{.WeekShare}}</td></tr>
+{{range .Weeks}}<tr><td>{{.Week}}</td><td>{{range $i, $l := .Links}}{{if $i}} · {{end}}<a href="{{$l.Href}}">{{$l.Kind}}</a>{{end}}</td><td class="n">{{.Tickets}}</td><td class="n">{{.Share}}</td><td class="n">{{.Interval}}</td><td class="n">{{.WeekShare}}</td></tr>
 {{end}}</tbody></table></div>
 {{else}}<p>No week has been published yet.</p>{{end}}
 {{if .Sources}}<h2>Sources at the last cycle</h2>

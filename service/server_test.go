@@ -57,9 +57,9 @@ func TestServerServesTheArchive(t *testing.T) {
 	}
 	week := filepath.Join(archiveDir, "2026-W47")
 	for link, target := range map[string]string{
-		filepath.Join(week, "weekly", "leak.txt"): secret,
-		filepath.Join(week, "up"):                 dir,
-		filepath.Join(archiveDir, "2026-W01"):     dir,
+		filepath.Join(week, "research", "leak.txt"): secret,
+		filepath.Join(week, "up"):                   dir,
+		filepath.Join(archiveDir, "2026-W01"):       dir,
 	} {
 		if err := os.Symlink(target, link); err != nil {
 			t.Fatal(err)
@@ -71,22 +71,22 @@ func TestServerServesTheArchive(t *testing.T) {
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	code, body, h := get(t, c, ts.URL+"/")
-	if code != 200 || !strings.Contains(body, `href="/reports/2026-W47/weekly/"`) || !strings.Contains(body, "synthetic") {
+	if code != 200 || !strings.Contains(body, `href="/reports/2026-W47/"`) || !strings.Contains(body, "synthetic") {
 		t.Errorf("index: %d\n%s", code, body)
 	}
 	if h.Get("Content-Security-Policy") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("index headers %v", h)
 	}
-	if code, body, _ := get(t, c, ts.URL+"/reports/2026-W47/weekly/"); code != 200 || !strings.Contains(body, "<!DOCTYPE html>") {
+	if code, body, _ := get(t, c, ts.URL+"/reports/2026-W47/"); code != 200 || !strings.Contains(body, "<!DOCTYPE html>") {
 		t.Errorf("weekly report: %d", code)
 	}
-	if code, _, h := get(t, c, ts.URL+"/latest/"); code != http.StatusFound || h.Get("Location") != "/reports/2026-W47/weekly/" {
+	if code, _, h := get(t, c, ts.URL+"/latest/"); code != http.StatusFound || h.Get("Location") != "/reports/2026-W47/" {
 		t.Errorf("/latest/: %d to %q", code, h.Get("Location"))
 	}
 	for _, p := range []string{
 		"/reports/../state.json", "/reports/%2e%2e/state.json", "/reports/2026-W47/..%2f..%2fsecret.txt",
 		"/reports/2026-W47/%2e%2e/%2e%2e/secret.txt", "/reports/..%5c..%5csecret.txt", "/reports/.lock", "/reports/state.json",
-		"/reports/2026-W47/weekly/leak.txt", "/reports/2026-W47/up/secret.txt", "/reports/2026-W01/secret.txt",
+		"/reports/2026-W47/research/leak.txt", "/reports/2026-W47/up/secret.txt", "/reports/2026-W01/secret.txt",
 		"/reports/2026-W47/../../secret.txt", "/reports//etc/passwd", "/reports/2026-W47%00/summary.json",
 	} {
 		req, _ := http.NewRequest("GET", ts.URL+p, nil)
@@ -159,7 +159,7 @@ func TestServerUnderLoad(t *testing.T) {
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
-	paths := []string{"/", "/reports/2026-W47/weekly/", "/reports/2026-W47/research/areas.csv", "/metrics", "/status.json", "/reports/2026-W47/../../x"}
+	paths := []string{"/", "/reports/2026-W47/", "/reports/2026-W47/research/areas.csv", "/metrics", "/status.json", "/reports/2026-W47/../../x"}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 30 * time.Second}
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
@@ -244,14 +244,14 @@ func TestFailedCycleKeepsReports(t *testing.T) {
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	_, body, _ := get(t, http.DefaultClient, ts.URL+"/")
-	if !strings.Contains(body, "The last cycle (2026-W48) failed") || !strings.Contains(body, `/reports/2026-W47/weekly/`) {
+	if !strings.Contains(body, "The last cycle (2026-W48) failed") || !strings.Contains(body, `href="/reports/2026-W47/"`) {
 		t.Errorf("index after a failure:\n%s", body)
 	}
 	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")
 	if !strings.Contains(body, "equity311_last_cycle_success 0") || !strings.Contains(body, "equity311_consecutive_failures 1") {
 		t.Errorf("metrics after a failure:\n%s", body)
 	}
-	if code, _, _ := get(t, http.DefaultClient, ts.URL+"/reports/2026-W47/weekly/"); code != 200 {
+	if code, _, _ := get(t, http.DefaultClient, ts.URL+"/reports/2026-W47/"); code != 200 {
 		t.Errorf("the earlier week is gone after a failed cycle: %d", code)
 	}
 	if err := os.WriteFile(census, saved, 0o644); err != nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/equity311/equity311/internal/browser"
 	"github.com/equity311/equity311/internal/synthcity"
@@ -308,6 +309,11 @@ func openEverywhere(t *testing.T, name, path string) {
 		}
 		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 			t.Errorf("no screenshot %s: %v", shot, err)
+		}
+		// DESIGN's budget is a second; the bound leaves room for a busy CI machine.
+		t.Logf("%s at %d px: every chart drawn %v after navigation began", name, width, p.LoadTime.Round(time.Millisecond))
+		if p.LoadTime > 3*time.Second {
+			t.Errorf("%s at %d px took %v to draw, over 3 s", name, width, p.LoadTime)
 		}
 	}
 }

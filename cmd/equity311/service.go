@@ -121,16 +121,16 @@ cleanly.`,
 }
 
 func (a *app) serveCmd() *cobra.Command {
-	var path string
+	var path, addr string
 	c := &cobra.Command{
-		Use:   "serve [--config FILE]",
+		Use:   "serve [--config FILE] [--addr HOST:PORT]",
 		Short: "Run cycles on the config's schedule and serve the report archive read-only over HTTP",
 		Long: `Run the weekly service: catch up the weeks missed while it was down (up to
 schedule.catch_up_weeks), then run a cycle at each time of schedule.cron
 (default Monday 06:00, city time), never two at once, opening the database
-only while a cycle runs. Serve the archive read-only at server.listen
-(default 127.0.0.1:8311): / (the weeks with their headline figures),
-/reports/YYYY-Www/, /latest/, /healthz, /metrics (Prometheus) and
+only while a cycle runs. Serve the archive read-only at --addr or
+server.listen (default 127.0.0.1:8311): / (the weeks with their headline
+figures), /reports/YYYY-Www/ (the weekly report; research/ beside it), /latest/, /healthz, /metrics (Prometheus) and
 /status.json. SIGINT/SIGTERM stop it gracefully, abandoning a running
 cycle cleanly.`,
 		Args: cobra.NoArgs,
@@ -138,6 +138,9 @@ cycle cleanly.`,
 			r, err := a.runner(path)
 			if err != nil {
 				return err
+			}
+			if addr != "" {
+				r.Config.Server.Listen = addr
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -148,5 +151,6 @@ cycle cleanly.`,
 		},
 	}
 	c.Flags().StringVar(&path, "config", defaultConfig, "config file")
+	c.Flags().StringVar(&addr, "addr", "", "address to serve on, instead of the config's server.listen (default 127.0.0.1:8311)")
 	return c
 }
