@@ -51,16 +51,18 @@ func WriteComparison(ctx context.Context, st *store.Store, period, dir string, o
 		}
 		c := res.CityRow()
 		gap, conc := "—", "—"
+		who := whoLayer(res, "") // as the city's own weekly report: the layer with most areas in income groups
 		for _, g := range res.Tables["analysis_group_gaps"] {
-			if g.String("grouping") == "income_quintile" {
+			if g.String("grouping") == "income_quintile" && g.String("layer") == who {
 				d := g.Estimate("difference")
 				gap = fmt.Sprintf("%s (%s to %s) on %s", points(d.Value), points(d.Lo), points(d.Hi), g.String("layer"))
 				break
 			}
 		}
 		for _, x := range res.Tables["analysis_concentration"] {
-			conc = dec(x.Float("ci"), 3) + " on " + x.String("layer")
-			break
+			if x.String("layer") == who {
+				conc = dec(x.Float("ci"), 3) + " on " + x.String("layer")
+			}
 		}
 		p.Headline.add(false, city, num(c.Tickets), num(c.Resident), num(c.ShareBase), shareWithCI(c.AppShare), shareWithCI(c.DigitalShare),
 			rateWithCI(c.ResidentPer1000), gap, conc)
