@@ -110,16 +110,8 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 	for i := range y {
 		f.NullDev += binomialDeviance(y[i], n[i], sy/sn)
 	}
-	bread, err := inverseXtWX(x, w)
-	if err != nil {
-		return f, err
-	}
-	f.Cov = sandwich(bread, scores, rows, k)
-	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
-	for j := 0; j < k; j++ {
-		f.ModelSE[j] = math.Sqrt(bread.At(j, j) * f.Dispersion)
-	}
-	return f, nil
+	err = f.errors(x, w, scores, rows, k, f.Dispersion)
+	return f, err
 }
 
 // FitNB2 fits a negative binomial regression with variance μ + αμ² and a
@@ -185,16 +177,8 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 	for i := range y {
 		f.NullDev += nbDeviance(y[i], m0[i], alpha)
 	}
-	bread, err := inverseXtWX(x, w)
-	if err != nil {
-		return f, err
-	}
-	f.Cov = sandwich(bread, scores, rows, k)
-	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
-	for j := 0; j < k; j++ {
-		f.ModelSE[j] = math.Sqrt(bread.At(j, j))
-	}
-	return f, nil
+	err = f.errors(x, w, scores, rows, k, 1)
+	return f, err
 }
 
 // irlsLog fits a log-link GLM with an offset: Poisson when alpha is 0,
@@ -411,6 +395,22 @@ func diagSqrt(c [][]float64) []float64 {
 		out[j] = math.Sqrt(c[j][j])
 	}
 	return out
+}
+
+// errors sets the robust (HC1) covariance and standard errors from the
+// score contributions, and the model-based ones from the inverse
+// information scaled by dispersion.
+func (f *Fit) errors(x [][]float64, w []float64, scores [][]float64, rows, k int, dispersion float64) error {
+	bread, err := inverseXtWX(x, w)
+	if err != nil {
+		return err
+	}
+	f.Cov = sandwich(bread, scores, rows, k)
+	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
+	for j := 0; j < k; j++ {
+		f.ModelSE[j] = math.Sqrt(bread.At(j, j) * dispersion)
+	}
+	return nil
 }
 
 // sandwich returns the HC1 covariance B (Σ sᵢsᵢ') B · N/(N−K).

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -131,7 +132,7 @@ var csvTables = map[string]string{
 // writeCSVs writes the report's tables, values as the analysis stores them.
 func writeCSVs(res *analysis.Results, dir, kind string) ([]string, error) {
 	var out []string
-	for _, name := range slices.Sorted(mapKeys(res.Tables)) {
+	for _, name := range slices.Sorted(maps.Keys(res.Tables)) {
 		file, ok := csvTables[name]
 		if kind == KindResearch && !ok {
 			file, ok = strings.TrimPrefix(name, "analysis_")+".csv", true
@@ -142,7 +143,7 @@ func writeCSVs(res *analysis.Results, dir, kind string) ([]string, error) {
 		rows := res.Tables[name]
 		var cols []string
 		if len(rows) > 0 {
-			cols = slices.Sorted(mapKeys(rows[0]))
+			cols = slices.Sorted(maps.Keys(rows[0]))
 			cols = leadingFirst(cols)
 		}
 		var buf bytes.Buffer
@@ -254,14 +255,4 @@ func SpreadsheetSafe(v string) string {
 		}
 	}
 	return v
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

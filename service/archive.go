@@ -120,16 +120,6 @@ func (a archive) lock() (unlock func(), err error) {
 	}, nil
 }
 
-// busy reports whether a cycle holds the lock now.
-func (a archive) busy() bool {
-	unlock, err := a.lock()
-	if err != nil {
-		return errors.Is(err, ErrBusy)
-	}
-	unlock()
-	return false
-}
-
 // cleanup removes what a killed cycle left: temporary and replaced week
 // folders. Call it holding the lock.
 func (a archive) cleanup() error {

@@ -339,9 +339,6 @@ func (c *Config) check() []string {
 // Location is the city's time zone.
 func (c *Config) Location() *time.Location { return c.loc }
 
-// Path is the file the config was read from.
-func (c *Config) Path() string { return c.path }
-
 // kinds returns the report kinds in a fixed order.
 func (c *Config) kinds() []string {
 	k := slices.Clone(c.Reports.Kinds)

@@ -54,7 +54,6 @@ type Server struct {
 
 	mu      sync.Mutex
 	running string // the week of the cycle running now, "" when none
-	started time.Time
 }
 
 func (s *Server) clock() Clock {
@@ -157,7 +156,7 @@ func (s *Server) CatchUp(ctx context.Context) error {
 			continue
 		}
 		s.mu.Lock()
-		s.running, s.started = w, s.clock().Now()
+		s.running = w
 		s.mu.Unlock()
 		_, err := s.Runner.Run(ctx, w)
 		s.mu.Lock()

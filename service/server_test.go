@@ -3,20 +3,17 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/equity311/equity311/internal/loadtest"
 )
 
 // published runs one cycle of the test city and returns the runner.
@@ -142,13 +139,7 @@ func (c fixedClock) Sleep(ctx context.Context, d time.Duration) error {
 // metrics and a refused path, and checks no request fails and memory stays
 // bounded.
 func TestServerUnderLoad(t *testing.T) {
-	seconds := 3.0
-	if v := os.Getenv("EQUITY311_LOAD_SECONDS"); v != "" {
-		var err error
-		if seconds, err = strconv.ParseFloat(v, 64); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seconds := loadtest.Seconds(t, 3)
 	r, _ := published(t)
 	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -160,67 +151,15 @@ func TestServerUnderLoad(t *testing.T) {
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
 	paths := []string{"/", "/reports/2026-W47/", "/reports/2026-W47/research/areas.csv", "/metrics", "/status.json", "/reports/2026-W47/../../x"}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 30 * time.Second}
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-				var m runtime.MemStats
-				runtime.ReadMemStats(&m)
-				if m.Sys > peak.Load() {
-					peak.Store(m.Sys)
-				}
-			}
+	res := loadtest.Run(200, seconds, func(hc *http.Client, c, i int) error {
+		p := paths[(c+i)%len(paths)]
+		want := http.StatusOK
+		if strings.Contains(p, "..") {
+			want = http.StatusNotFound
 		}
-	}()
-	deadline := time.Now().Add(time.Duration(seconds * float64(time.Second)))
-	var wg sync.WaitGroup
-	for c := 0; c < 200; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				p := paths[(c+i)%len(paths)]
-				resp, err := client.Get(base + p)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					want := 200
-					if strings.Contains(p, "..") {
-						want = 404
-					}
-					if err == nil && resp.StatusCode != want {
-						err = fmt.Errorf("%s: HTTP %d", p, resp.StatusCode)
-					}
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	close(done)
-	t.Logf("%.0f s, 200 clients: %d answers (%.0f/s), %d failed, peak Go memory %.0f MB",
-		seconds, ok.Load(), float64(ok.Load())/seconds, failed.Load(), float64(peak.Load())/(1<<20))
-	if failed.Load() > 0 {
-		t.Errorf("%d requests failed, the first: %v", failed.Load(), firstErr.Load())
-	}
-	if peak.Load() > 1<<30 {
-		t.Errorf("peak memory %.0f MB, want under 1 GB", float64(peak.Load())/(1<<20))
-	}
-	if ok.Load() == 0 {
-		t.Error("no answer at all")
-	}
+		return loadtest.Get(hc, base+p, want)
+	})
+	loadtest.Check(t, res, 1<<30)
 }
 
 // TestFailedCycleKeepsReports makes a cycle fail after a good one: the

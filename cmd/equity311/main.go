@@ -109,16 +109,23 @@ func requireSubcommands(c *cobra.Command) {
 	}
 }
 
-// logger logs to stderr unless --quiet.
-func (a *app) logger() *slog.Logger {
+// logger logs warnings to stderr as text unless --quiet.
+func (a *app) logger() *slog.Logger { return a.newLogger(slog.LevelWarn, false) }
+
+// newLogger logs at level (debug with --verbose, nothing with --quiet),
+// as JSON lines when json is set.
+func (a *app) newLogger(level slog.Level, json bool) *slog.Logger {
 	if a.quiet {
 		return slog.New(slog.DiscardHandler)
 	}
-	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	opt := &slog.HandlerOptions{Level: level}
+	if json {
+		return slog.New(slog.NewJSONHandler(a.stderr, opt))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opt))
 }
 
 // open opens the database named by --db.

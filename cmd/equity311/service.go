@@ -65,17 +65,7 @@ func (a *app) runner(path string) (*service.Runner, error) {
 // serviceLogger logs at info level: as text on a terminal, as JSON lines
 // otherwise (for journald, cron mail and log collectors).
 func (a *app) serviceLogger() *slog.Logger {
-	if a.quiet {
-		return slog.New(slog.DiscardHandler)
-	}
-	level := slog.LevelInfo
-	if a.verbose {
-		level = slog.LevelDebug
-	}
-	if a.isTerminal() {
-		return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-	}
-	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	return a.newLogger(slog.LevelInfo, !a.isTerminal())
 }
 
 func (a *app) runCmd() *cobra.Command {

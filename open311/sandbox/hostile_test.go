@@ -8,15 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"runtime"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/equity311/equity311/internal/loadtest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/open311"
 )
@@ -121,13 +117,7 @@ func TestSlowBodyIsCut(t *testing.T) {
 // sandbox on loopback for EQUITY311_LOAD_SECONDS (default 3; CI runs 20)
 // and checks that no request fails and the process stays under 1 GB.
 func TestSandboxUnderLoad(t *testing.T) {
-	seconds := 3.0
-	if v := os.Getenv("EQUITY311_LOAD_SECONDS"); v != "" {
-		var err error
-		if seconds, err = strconv.ParseFloat(v, 64); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seconds := loadtest.Seconds(t, 3)
 	now := end.Add(24 * time.Hour)
 	s, err := FromCity(context.Background(), synthcity.Options{Seed: 3, Tickets: 100_000, Weeks: 12, End: end},
 		Options{Now: func() time.Time { return now }})
@@ -142,71 +132,14 @@ func TestSandboxUnderLoad(t *testing.T) {
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String() + "/open311/v2/requests.json"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 30 * time.Second}
-	var ok, failed atomic.Int64
-	var worst atomic.Int64
-	var firstErr atomic.Value
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	go func() { // sample the heap
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-				var m runtime.MemStats
-				runtime.ReadMemStats(&m)
-				if m.Sys > peak.Load() {
-					peak.Store(m.Sys)
-				}
-			}
+	r := loadtest.Run(200, seconds, func(hc *http.Client, c, i int) error {
+		day := end.AddDate(0, 0, -1-(c+i)%80)
+		q := fmt.Sprintf("?start_date=%s&end_date=%s&page=%d&page_size=100&extensions=true",
+			day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339), 1+i%3)
+		if c%10 == 0 {
+			q = fmt.Sprintf("?updated_after=%s&page=%d&page_size=50", end.Add(-48*time.Hour).Format(time.RFC3339), 1+i%5)
 		}
-	}()
-	deadline := time.Now().Add(time.Duration(seconds * float64(time.Second)))
-	var wg sync.WaitGroup
-	for c := 0; c < 200; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				day := end.AddDate(0, 0, -1-(c+i)%80)
-				q := fmt.Sprintf("?start_date=%s&end_date=%s&page=%d&page_size=100&extensions=true",
-					day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339), 1+i%3)
-				if c%10 == 0 {
-					q = fmt.Sprintf("?updated_after=%s&page=%d&page_size=50", end.Add(-48*time.Hour).Format(time.RFC3339), 1+i%5)
-				}
-				t0 := time.Now()
-				resp, err := client.Get(base + q)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err == nil && resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("HTTP %d", resp.StatusCode)
-					}
-				}
-				if d := time.Since(t0).Milliseconds(); d > worst.Load() {
-					worst.Store(d)
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	close(done)
-	t.Logf("%.0f s, 200 clients: %d answers (%.0f/s), %d failed, worst latency %d ms, peak Go memory %.0f MB",
-		seconds, ok.Load(), float64(ok.Load())/seconds, failed.Load(), worst.Load(), float64(peak.Load())/(1<<20))
-	if failed.Load() > 0 {
-		t.Errorf("%d requests failed, the first: %v", failed.Load(), firstErr.Load())
-	}
-	if peak.Load() > 1<<30 {
-		t.Errorf("peak memory %.0f MB, want under 1 GB", float64(peak.Load())/(1<<20))
-	}
-	if ok.Load() == 0 {
-		t.Error("no answer at all")
-	}
+		return loadtest.Get(hc, base+q, http.StatusOK)
+	})
+	loadtest.Check(t, r, 1<<30)
 }
