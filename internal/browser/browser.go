@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -42,7 +44,12 @@ func Path(t testing.TB) string {
 
 // Page is what a loaded page showed.
 type Page struct {
-	Requests   []string       // every URL the page requested
+	Requests []string // every URL the page requested
+	// Failed maps each requested URL whose load failed to Chromium's
+	// error text (net::ERR_PROXY_CONNECTION_FAILED,
+	// net::ERR_INTERNET_DISCONNECTED, …).
+	Failed     map[string]string
+	Version    string         // the browser's product and version, e.g. Chrome/148.0.7778.167
 	Exceptions []string       // uncaught JavaScript exceptions
 	Console    []string       // console.error and console.warn messages
 	Charts     map[string]int // id of each rendered chart → SVG paths drawn in it
@@ -61,7 +68,7 @@ type Page struct {
 // Options configure Open.
 type Options struct {
 	Width int               // window width in CSS pixels; 0 means 1300
-	Eval  map[string]string // name → JavaScript expression to evaluate after load
+	Eval  map[string]string // name → JavaScript expression to evaluate after load (a promise is awaited)
 	// Screenshot, when set, is a file the full page is saved to as PNG.
 	Screenshot string
 }
@@ -80,10 +87,16 @@ const overlapJS = `(() => {
   return out;
 })()`
 
-// Open loads url in a fresh headless Chromium with the network off (an
-// unreachable proxy, navigator.onLine false), waits until every chart
-// element carries data-rendered, measures the layout, and evaluates the
-// given expressions.
+// Open loads url in a fresh headless Chromium with the network off, waits
+// until every chart element carries data-rendered, measures the layout, and
+// evaluates the given expressions.
+//
+// The network is off in two ways. Every http(s) request goes to a proxy
+// that is not there, so it fails whatever the browser's version (Page.Failed
+// records each failure). And the DevTools network state is set offline both
+// before and after the navigation: Chromium 156 keeps the first through the
+// navigation, Chromium 148 drops it there, so the second makes
+// navigator.onLine false on both once the page has loaded.
 func Open(t testing.TB, url string, opt Options) Page {
 	t.Helper()
 	if opt.Width == 0 {
@@ -108,13 +121,19 @@ func Open(t testing.TB, url string, opt Options) Page {
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	var mu sync.Mutex
-	var p Page
+	p := Page{Failed: map[string]string{}}
+	urls := map[network.RequestID]string{}
 	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
 			p.Requests = append(p.Requests, e.Request.URL)
+			urls[e.RequestID] = e.Request.URL
+		case *network.EventLoadingFailed:
+			if u, ok := urls[e.RequestID]; ok {
+				p.Failed[u] = e.ErrorText
+			}
 		case *runtime.EventExceptionThrown:
 			msg := e.ExceptionDetails.Text
 			if e.ExceptionDetails.Exception != nil {
@@ -141,7 +160,17 @@ func Open(t testing.TB, url string, opt Options) Page {
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatalf("enable network events: %v", err)
 	}
-	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+	version, err := chromedp.CallBrowser(ctx, cdpbrowser.GetVersion, cdp.Empty{})
+	if err != nil {
+		t.Fatalf("ask Chromium its version: %v", err)
+	}
+	p.Version = version.Product
+	t.Logf("browser: %s", version.Product)
+	offline := func() error {
+		_, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	}
+	if err := offline(); err != nil {
 		t.Fatalf("take the page offline: %v", err)
 	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(opt.Width), 900, chromedp.EmulateScale(1))); err != nil {
@@ -149,6 +178,9 @@ func Open(t testing.TB, url string, opt Options) Page {
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
 		t.Fatalf("load %s in Chromium: %v", url, err)
+	}
+	if err := offline(); err != nil {
+		t.Fatalf("take the page offline after loading it: %v", err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
 			document.querySelectorAll('.chart').length === document.querySelectorAll('.chart[data-rendered]').length`,
@@ -202,7 +234,7 @@ func Open(t testing.TB, url string, opt Options) Page {
 	}
 	p.Eval = map[string]any{}
 	for name, expr := range opt.Eval {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("evaluate %s: %v", name, err)
 		}

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,14 +11,18 @@ import (
 
 // TestOpenSeesWhatAPageDoes checks the helper itself on a page that does
 // everything a report must not: fetch from the network, log an error,
-// throw, and stick out of a phone's width.
+// throw, and stick out of a phone's width. The network must be off on every
+// Chromium CI can meet (148 drops a network state set before navigation,
+// 156 keeps it): the external image and script are seen, and their loads
+// fail, in the browser's network log and in the page itself.
 func TestOpenSeesWhatAPageDoes(t *testing.T) {
 	Path(t)
 	dir := t.TempDir()
 	page := `<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main>
 <section><h2>A</h2><pre>` + strings.Repeat("x", 200) + `</pre></section>
 <div id="c" class="chart"><svg><path d="M0 0L1 1"/><path d="M1 1L2 2"/></svg></div>
-<img src="http://example.com/pixel.png">
+<img id="img" src="http://example.com/pixel.png" onerror="window.imgFailed = true" onload="window.imgLoaded = true">
+<script src="https://example.com/lib.js" onerror="window.scriptFailed = true" onload="window.scriptLoaded = true"></script>
 <script>console.error("bad thing"); document.getElementById("c").setAttribute("data-rendered", "true"); setTimeout(function () { null.x; }, 0);</script>
 </main></body></html>`
 	path := filepath.Join(dir, "p.html")
@@ -25,12 +30,35 @@ func TestOpenSeesWhatAPageDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "p.png")
-	p := Open(t, "file://"+path, Options{Width: 390, Screenshot: shot, Eval: map[string]string{"online": "navigator.onLine"}})
-	if !slices.Contains(p.External(), "http://example.com/pixel.png") {
-		t.Errorf("the external image was not seen; requests %v", p.Requests)
+	p := Open(t, "file://"+path, Options{Width: 390, Screenshot: shot, Eval: map[string]string{
+		"online":   "navigator.onLine",
+		"img":      "[window.imgFailed === true, window.imgLoaded === true, document.getElementById('img').naturalWidth]",
+		"script":   "[window.scriptFailed === true, window.scriptLoaded === true]",
+		"fetchErr": "fetch('https://example.com/data.json').then(() => 'reached', e => 'failed: ' + e.name)",
+	}})
+	t.Logf("Chromium %s: navigator.onLine = %v after load; failed loads %v", p.Version, p.Eval["online"], p.Failed)
+	if !strings.Contains(p.Version, "/") {
+		t.Errorf("browser version %q, want Product/N.N", p.Version)
+	}
+	for _, u := range []string{"http://example.com/pixel.png", "https://example.com/lib.js"} {
+		if !slices.Contains(p.External(), u) {
+			t.Errorf("the external load of %s was not seen; requests %v", u, p.Requests)
+		}
+		if reason, ok := p.Failed[u]; !ok || !strings.HasPrefix(reason, "net::ERR_") {
+			t.Errorf("the load of %s did not fail (failed loads %v)", u, p.Failed)
+		}
+	}
+	if got := fmt.Sprint(p.Eval["img"]); got != "[true false 0]" {
+		t.Errorf("image [failed loaded naturalWidth] = %s, want [true false 0]: the page reached the network", got)
+	}
+	if got := fmt.Sprint(p.Eval["script"]); got != "[true false]" {
+		t.Errorf("script [failed loaded] = %s, want [true false]: the page reached the network", got)
+	}
+	if got := fmt.Sprint(p.Eval["fetchErr"]); got != "failed: TypeError" {
+		t.Errorf("fetch after load: %s, want failed: TypeError", got)
 	}
 	if p.Eval["online"] != false {
-		t.Errorf("navigator.onLine = %v, want false", p.Eval["online"])
+		t.Errorf("navigator.onLine = %v after load, want false", p.Eval["online"])
 	}
 	if len(p.Console) == 0 || !strings.Contains(p.Console[0], "bad thing") {
 		t.Errorf("console %q, want the logged error", p.Console)
