@@ -61,7 +61,9 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	for rows.Next() {
 		var id string
 		var s float64
-		rows.Scan(&id, &s)
+		if err := rows.Scan(&id, &s); err != nil {
+			t.Fatal(err)
+		}
 		if math.Abs(s-1) > 1e-6 {
 			t.Errorf("tract %s: weights sum to %.9f", id, s)
 		}
@@ -81,7 +83,9 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	for rows.Next() {
 		var id string
 		var v float64
-		rows.Scan(&id, &v)
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
 		got[strings.ToLower(id)] = v
 	}
 	rows.Close()
@@ -116,7 +120,9 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	for rows.Next() {
 		var id string
 		var to []any
-		rows.Scan(&id, &to)
+		if err := rows.Scan(&id, &to); err != nil {
+			t.Fatal(err)
+		}
 		for _, x := range to[1:] {
 			group[find(x.(string))] = find(to[0].(string))
 		}

@@ -41,6 +41,9 @@ func (c fastClock) Sleep(ctx context.Context, d time.Duration) error {
 // opens the database while serve runs; after a restart two weeks later
 // the weeks missed while it was down are caught up.
 func TestServeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: serve against the sandbox on a fast clock takes about 8 s; the full suite runs it")
+	}
 	const speed = 600 // a real second is ten minutes
 	origin := cityEnd.Add(30 * time.Hour)
 	sb, err := sandbox.FromCity(context.Background(), synthcity.Options{Seed: 4, Tickets: 6000, Weeks: 6, End: cityEnd},

@@ -131,6 +131,9 @@ func content(t *testing.T, db string) map[string][]string {
 // 2020 tracts with a message, reach them through the crosswalk from the
 // 2010 tracts, and status says which.
 func TestBostonCensusVintages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: two Boston databases take about 8 s; the full suite builds them")
+	}
 	f := boston(t)
 	dir := t.TempDir()
 	db1, db2 := filepath.Join(dir, "a.duckdb"), filepath.Join(dir, "b.duckdb")
@@ -358,8 +361,7 @@ func TestCLIRefusesBadValues(t *testing.T) {
 		}
 	}
 	// A report of a layer that is not there.
-	demo := filepath.Join(dir, "demo")
-	runCLI(t, "demo", "--dir", demo, "--tickets", "2000", "--weeks", "2", "--quiet")
+	demo, _ := demoCopy(t)
 	_, _, err := runCLIErr("--db", filepath.Join(demo, "equity311.duckdb"), "report", "--layer", "nosuch", "--out", filepath.Join(dir, "r"))
 	if err == nil || !strings.Contains(err.Error(), "the layers are neighborhoods, tracts") {
 		t.Errorf("report --layer nosuch: %v", err)

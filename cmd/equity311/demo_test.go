@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,16 +36,55 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
+// sharedDemo is one demo city (40,000 tickets over 8 weeks, seed 3) that
+// the package's tests build once and copy: `demo` runs once per test binary
+// instead of once per test.
+type sharedDemo struct {
+	once sync.Once
+	dir  string // where demo wrote the city
+	out  string // what demo printed
+	err  error
+}
+
+// demoFixture is the package's shared demo; TestMain removes its folder.
+var demoFixture sharedDemo
+
+// demoCopy returns a fresh copy of the shared demo's folder, which the test
+// may change, and what demo printed when it made the original.
+func demoCopy(t *testing.T) (dir, printed string) {
+	t.Helper()
+	demoFixture.once.Do(func() {
+		demoFixture.dir, demoFixture.err = os.MkdirTemp("", "equity311-demo-fixture-")
+		if demoFixture.err != nil {
+			return
+		}
+		var out, errb bytes.Buffer
+		cmd := newApp(&out, &errb, fixedNow).root()
+		cmd.SetArgs([]string{"demo", "--dir", demoFixture.dir, "--tickets", "40000", "--weeks", "8", "--seed", "3", "--quiet"})
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			demoFixture.err = fmt.Errorf("demo: %w\n%s", err, errb.String())
+		}
+		demoFixture.out = out.String()
+	})
+	if demoFixture.err != nil {
+		t.Fatalf("the shared demo: %v", demoFixture.err)
+	}
+	dir = filepath.Join(t.TempDir(), "demo")
+	if err := os.CopyFS(dir, os.DirFS(demoFixture.dir)); err != nil {
+		t.Fatalf("copy the shared demo: %v", err)
+	}
+	return dir, demoFixture.out
+}
+
 // TestDemo runs the whole pipeline on a small synthetic city and checks the
 // report against plain SQL on the database and against what the city
 // planted, then opens the report in Chromium.
 func TestDemo(t *testing.T) {
-	dir := t.TempDir()
-	out := runCLI(t, "demo", "--dir", dir, "--tickets", "30000", "--weeks", "6", "--seed", "5", "--quiet")
-	path := strings.TrimSpace(out)
-	if path != filepath.Join(dir, "report", "index.html") {
+	dir, out := demoCopy(t)
+	if strings.TrimSpace(out) != filepath.Join(demoFixture.dir, "report", "index.html") {
 		t.Fatalf("demo printed %q, want the report path", out)
 	}
+	path := filepath.Join(dir, "report", "index.html")
 	page, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,7 @@ import (
 // folder alone with the README's query, in a DuckDB that never saw the
 // database.
 func TestPartitionedExport(t *testing.T) {
-	dir := t.TempDir()
-	runCLI(t, "demo", "--dir", dir, "--tickets", "20000", "--weeks", "6", "--seed", "2", "--quiet")
+	dir, _ := demoCopy(t)
 	db := filepath.Join(dir, "equity311.duckdb")
 	out := filepath.Join(dir, "parquet")
 	printed := runCLI(t, "--db", db, "--quiet", "export", "--format", "parquet", "--partition", "city,year", "--out", out)

@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if demoFixture.dir != "" {
+		os.RemoveAll(demoFixture.dir)
+	}
+	os.Exit(code)
 }
 
 // child is the equity311 command line as a child process.
@@ -111,6 +115,9 @@ func weekFiles(t *testing.T, dir string) map[string][]byte {
 // archive holds no partial week, and that the week's files have the same
 // bytes as an uninterrupted run's.
 func TestRunSurvivesKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the 20 SIGKILLs of run take about 25 s; the full suite runs them")
+	}
 	city, err := synthcity.New(synthcity.Options{Seed: 8, Tickets: 4000, Weeks: 5, End: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +165,7 @@ func TestRunSurvivesKill(t *testing.T) {
 		got := weekFiles(t, dir)
 		for name, b := range ref {
 			if !bytes.Equal(got[name], b) {
-				t.Errorf("kill %d after %v: %s differs from the uninterrupted run's", i, delay, name)
+				t.Errorf("kill %d after %v: %s differs from the uninterrupted run's: %s", i, delay, name, firstDiff(got[name], b))
 			}
 		}
 		if len(got) != len(ref) {
@@ -178,6 +185,30 @@ func TestRunSurvivesKill(t *testing.T) {
 	if killedMid < 10 {
 		t.Errorf("only %d kills landed mid-run", killedMid)
 	}
+}
+
+// firstDiff describes the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			if len(a) > 300 {
+				a = a[:300] + "…"
+			}
+			if len(b) > 300 {
+				b = b[:300] + "…"
+			}
+			return fmt.Sprintf("line %d is %q, want %q", i+1, a, b)
+		}
+	}
+	return "same lines"
 }
 
 // ticketCount opens the database, checks each load's accounting balances

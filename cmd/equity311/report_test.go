@@ -33,8 +33,8 @@ var (
 // same data gives the same bytes, and each report opens in Chromium with
 // the network off, draws every chart, logs no error and fits a phone.
 func TestDemoReports(t *testing.T) {
-	dir := t.TempDir()
-	weekly := strings.TrimSpace(runCLI(t, "demo", "--dir", dir, "--tickets", "40000", "--weeks", "8", "--seed", "3", "--quiet"))
+	dir, _ := demoCopy(t)
+	weekly := filepath.Join(dir, "report", "index.html")
 	db := filepath.Join(dir, "equity311.duckdb")
 	research := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--kind", "research", "--out", filepath.Join(dir, "research")))
 	var truth synthcity.Truth
@@ -208,6 +208,9 @@ func TestDemoReports(t *testing.T) {
 	})
 
 	t.Run("chromium", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: TestDemo and TestGolden open reports in Chromium; the full suite opens both kinds at both widths")
+		}
 		browser.Path(t)
 		for kind, path := range map[string]string{"weekly": weekly, "research": research} {
 			openEverywhere(t, "demo-"+kind, path)
@@ -219,6 +222,9 @@ func TestDemoReports(t *testing.T) {
 // (every dump, neighborhoods, 2010 tracts with both ACS tables): twice, to
 // the same bytes, under 3 MB, and in Chromium without an error.
 func TestBostonReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: Boston's reports take about 8 s; the full suite writes them")
+	}
 	dir := t.TempDir()
 	db := bostonACS(t, dir)
 	for _, kind := range []string{"weekly", "research"} {
@@ -269,7 +275,8 @@ func bostonACS(t *testing.T, dir string) string {
 	return db
 }
 
-// openEverywhere opens a report at 1400 and 390 CSS pixels wide with the
+// openEverywhere opens a report at 1400 and 390 CSS pixels wide (390 only
+// under -short) with the
 // network off, saving full-page screenshots (to $EQUITY311_SCREENSHOTS when
 // set, else the test's directory), and checks it draws every chart, logs
 // and throws nothing, fetches nothing, fits the phone's width and has no
@@ -284,7 +291,11 @@ func openEverywhere(t *testing.T, name, path string) {
 	}
 	page := readFile(t, path)
 	charts := bytes.Count(page, []byte(`class="chart"`))
-	for _, width := range []int{1400, 390} {
+	widths := []int{1400, 390}
+	if testing.Short() {
+		widths = []int{390} // -short: the phone only, where most goes wrong
+	}
+	for _, width := range widths {
 		shot := filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width))
 		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot})
 		if len(p.Exceptions) > 0 || len(p.Console) > 0 {

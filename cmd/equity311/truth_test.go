@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,9 @@ type truthRun struct {
 //   - the planted change is flagged, and fewer than 5% of the unchanged
 //     neighborhoods are.
 func TestPlantedTruths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: 20 seeded demos take over a minute; the full suite runs them")
+	}
 	seeds := 20
 	runs := make([]truthRun, seeds)
 	var wg sync.WaitGroup
@@ -194,8 +198,7 @@ func mapKeys2(m map[string]string) func(func(string) bool) {
 // the median of its tracts' summed B19001 bracket counts, not an average
 // of their medians, and its basis says so.
 func TestNeighborhoodMediansFromBrackets(t *testing.T) {
-	dir := t.TempDir()
-	runCLI(t, "demo", "--dir", dir, "--tickets", "5000", "--weeks", "2", "--quiet")
+	dir, _ := demoCopy(t)
 	st, err := store.Open(context.Background(), filepath.Join(dir, "equity311.duckdb"))
 	if err != nil {
 		t.Fatal(err)
@@ -225,10 +228,11 @@ func TestNeighborhoodMediansFromBrackets(t *testing.T) {
 		WHERE layer = 'neighborhoods' AND variable = 'median_income'`)
 	for id, c := range counts {
 		want, _ := analysis.MedianFromBrackets(analysis.IncomeBrackets(), c)
-		var est float64
-		var basis string
-		fmt.Sscanf(strings.Replace(got[id], "|", " ", 1), "%g", &est)
-		basis = got[id][strings.Index(got[id], "|")+1:]
+		estText, basis, ok := strings.Cut(got[id], "|")
+		est, err := strconv.ParseFloat(estText, 64)
+		if !ok || err != nil {
+			t.Fatalf("%s: median_income row %q: %v", id, got[id], err)
+		}
 		if math.Abs(est-want) > 1e-6*want || !strings.Contains(basis, "income brackets") {
 			t.Errorf("%s: median %v (%s), from summed brackets %v", id, est, basis, want)
 		}

@@ -73,7 +73,9 @@ func TestLoadBostonSamples(t *testing.T) {
 					res.Loaded, res.Rejected, res.Superseded, res.Excluded, rows)
 			}
 			var inDB int64
-			st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&inDB)
+			if err := st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&inDB); err != nil {
+				t.Fatal(err)
+			}
 			if inDB != res.Loaded {
 				t.Errorf("tickets holds %d rows, load says %d", inDB, res.Loaded)
 			}

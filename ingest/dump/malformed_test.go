@@ -104,7 +104,9 @@ func TestMalformedFile(t *testing.T) {
 	check("10", "resident_initiated", "NULL")
 	// Naive local times are read in the city's zone: 10:00 in Boston in March is 15:00 UTC.
 	var opened time.Time
-	st.DB().QueryRow("SELECT opened_at FROM tickets WHERE ticket_id = '1'").Scan(&opened)
+	if err := st.DB().QueryRow("SELECT opened_at FROM tickets WHERE ticket_id = '1'").Scan(&opened); err != nil {
+		t.Fatal(err)
+	}
 	if want := time.Date(2024, 3, 1, 15, 0, 0, 0, time.UTC); !opened.Equal(want) {
 		t.Errorf("opened_at %v, want %v", opened.UTC(), want)
 	}
@@ -142,13 +144,17 @@ func TestLaterDumpUpdates(t *testing.T) {
 		t.Errorf("second dump: read %d loaded %d superseded %d, want 3 = 2 + 1", res.Read, res.Loaded, res.Superseded)
 	}
 	var n int
-	st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&n)
+	if err := st.DB().QueryRow("SELECT count(*) FROM tickets").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 3 {
 		t.Errorf("%d tickets, want 3", n)
 	}
 	for _, id := range []string{"1", "3"} {
 		var status string
-		st.DB().QueryRow("SELECT status FROM tickets WHERE ticket_id = ?", id).Scan(&status)
+		if err := st.DB().QueryRow("SELECT status FROM tickets WHERE ticket_id = ?", id).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
 		if status != "Closed" {
 			t.Errorf("ticket %s status %q, want Closed (the latest version)", id, status)
 		}

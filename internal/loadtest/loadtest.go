@@ -31,9 +31,13 @@ func (r Result) String() string {
 }
 
 // Seconds is how long a load test runs: EQUITY311_LOAD_SECONDS, else def.
+// Under -short, with no EQUITY311_LOAD_SECONDS, it skips the test.
 func Seconds(t testing.TB, def float64) float64 {
 	t.Helper()
 	v := os.Getenv("EQUITY311_LOAD_SECONDS")
+	if v == "" && testing.Short() {
+		t.Skip("-short: load tests run in the full suite (or set EQUITY311_LOAD_SECONDS)")
+	}
 	if v == "" {
 		return def
 	}
