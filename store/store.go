@@ -184,10 +184,15 @@ func AppendRows(ctx context.Context, conn *sql.Conn, table string, rows [][]driv
 	return err
 }
 
-// NewSourceID reserves the id of a new row in sources.
+// NewSourceID returns the id of a new row in sources: one more than the
+// largest committed id. Called inside the load's transaction (loads are
+// serial: DuckDB has one writing process, and equity311 loads one source
+// at a time), it leaves no gap when a load fails or is killed — a
+// sequence's nextval survives the rollback — so that a restarted run
+// numbers its sources as an uninterrupted run does.
 func NewSourceID(ctx context.Context, conn *sql.Conn) (int64, error) {
 	var id int64
-	if err := conn.QueryRowContext(ctx, "SELECT nextval('source_id_seq')").Scan(&id); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(source_id), 0) + 1 FROM sources").Scan(&id); err != nil {
 		return 0, fmt.Errorf("new source id: %w", err)
 	}
 	return id, nil

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -97,5 +99,32 @@ func TestAppendInTransactionRollsBack(t *testing.T) {
 	}
 	if c != 0 {
 		t.Fatalf("rolled back transaction left %d rows", c)
+	}
+}
+
+// TestSourceIDsHaveNoGaps: a load that fails inside its transaction (as a
+// run killed mid-load does) leaves no hole in the source ids, so that a
+// restarted run numbers its sources as an uninterrupted run would.
+func TestSourceIDsHaveNoGaps(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stage := func(*sql.Conn) (Staged, error) { return Staged{}, nil }
+	failing := func(*sql.Conn, int64) (Written, error) { return Written{}, errors.New("killed") }
+	ok := func(*sql.Conn, int64) (Written, error) { return Written{}, nil }
+	if _, err := s.Load(ctx, Load{Kind: "dump", Name: "a.csv", Checksum: "a"}, false, stage, failing); err == nil {
+		t.Fatal("the failing load succeeded")
+	}
+	for i, name := range []string{"a.csv", "b.csv"} {
+		res, err := s.Load(ctx, Load{Kind: "dump", Name: name, Checksum: name}, false, stage, ok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SourceID != int64(i+1) {
+			t.Errorf("%s got source id %d after a failed load, want %d", name, res.SourceID, i+1)
+		}
 	}
 }
