@@ -237,7 +237,7 @@ func DefaultPeriod(ctx context.Context, st *store.Store) (equity311.Period, erro
 		from = start
 	}
 	if !from.Before(end) {
-		return equity311.Period{}, fmt.Errorf("analyze: the data (%s to %s) holds no complete week; give --from and --to",
+		return equity311.Period{}, equity311.OptionErrorf("from/to", "analyze: the data (%s to %s) holds no complete week; give the period's dates",
 			first.Format("2006-01-02"), last.Format("2006-01-02"))
 	}
 	return equity311.Range(from, end), nil

@@ -20,7 +20,11 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/robfig/cron/v3"
 
-	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/source"
+	"github.com/equity311/equity311/internal/options"
 	"github.com/equity311/equity311/reports"
 )
 
@@ -30,7 +34,7 @@ type Config struct {
 	// cycle runs, so researchers can read it in between.
 	Database string   `toml:"database"`
 	City     City     `toml:"city"`
-	Sources  []Source `toml:"source"`
+	Sources  []Source `toml:"-"` // the [[source]] tables, each of its kind
 	Layers   []Layer  `toml:"layer"`
 	Census   []Census `toml:"census"`
 	Reports  Reports  `toml:"reports"`
@@ -48,53 +52,26 @@ type City struct {
 	TimeZone string `toml:"time_zone"`
 }
 
-// Source kinds.
-const (
-	KindOpen311 = "open311" // an Open311 GeoReport v2 server
-	KindCKAN    = "ckan"    // a CKAN datastore resource
-	KindSocrata = "socrata" // a Socrata dataset
-	KindFolder  = "folder"  // a folder where dumps are dropped
-)
-
-// Source is one place requests come from.
+// Source is one place requests come from: a [[source]] table with its
+// name and kind, and the options of that kind (package ingest/source
+// defines them, with their defaults, for the command line too).
 type Source struct {
-	Name string `toml:"name"`
-	Kind string `toml:"kind"`
-	// Profile is the dump profile (folder, CKAN, Socrata); "auto" or ""
-	// picks it from each file's header where the kind allows.
-	Profile string `toml:"profile"`
-	// Open311.
-	Endpoint          string  `toml:"endpoint"`
-	Jurisdiction      string  `toml:"jurisdiction"`
-	Format            string  `toml:"format"`
-	APIKeyEnv         string  `toml:"api_key_env"`
-	RequestsPerMinute float64 `toml:"requests_per_minute"`
-	Since             string  `toml:"since"`
-	// CKAN and Socrata.
-	URL         string `toml:"url"`
-	Resource    string `toml:"resource"`
-	Dataset     string `toml:"dataset"`
-	AppTokenEnv string `toml:"app_token_env"`
-	// Folder.
-	Folder string `toml:"folder"`
+	Name string
+	source.Source
 }
 
-// Layer is a boundary file loaded as a layer of areas.
+// Layer is a boundary file loaded as a layer of areas: a [[layer]] table
+// (its options are boundary.Options, as the command line's).
 type Layer struct {
-	Name     string `toml:"name"`
-	File     string `toml:"file"`
-	IDProp   string `toml:"id_prop"`
-	NameProp string `toml:"name_prop"`
-	CRS      string `toml:"crs"`
+	File string `toml:"file"`
+	boundary.Options
 }
 
-// Census is a census table keyed by a layer's area ids.
+// Census is a census table keyed by a layer's area ids: a [[census]]
+// table (its options are census.Options, as the command line's).
 type Census struct {
-	Layer   string `toml:"layer"`
-	File    string `toml:"file"`
-	IDCol   string `toml:"id_col"`
-	Vintage string `toml:"vintage"`
-	Partial bool   `toml:"partial"`
+	File string `toml:"file"`
+	census.Options
 }
 
 // Reports says which report kinds each week gets.
@@ -119,6 +96,18 @@ type Listen struct {
 	Listen string `toml:"listen"`
 }
 
+// file is the config file as decoded: the sources wait for their kind.
+type file struct {
+	Config
+	Sources []toml.Primitive `toml:"source"`
+}
+
+// sourceHead is what every [[source]] table has.
+type sourceHead struct {
+	Name string `toml:"name"`
+	Kind string `toml:"kind"`
+}
+
 // Defaults.
 const (
 	DefaultCron         = "0 6 * * 1" // Monday 06:00, city time
@@ -140,8 +129,8 @@ func (e *ConfigError) Error() string {
 // relative to the file's folder. Every problem is reported, each with its
 // key (and line where the file has it).
 func LoadConfig(path string) (*Config, error) {
-	var c Config
-	md, err := toml.DecodeFile(path, &c)
+	var f file
+	md, err := toml.DecodeFile(path, &f)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
@@ -149,8 +138,17 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, &ConfigError{Path: path, Problems: []string{err.Error()}}
 	}
+	c := f.Config
 	c.path = path
 	var problems []string
+	for i, prim := range f.Sources {
+		src, err := decodeSource(md, prim, i)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		c.Sources = append(c.Sources, src)
+	}
 	for _, k := range md.Undecoded() {
 		problems = append(problems, fmt.Sprintf("%sunknown key %q", lineOf(path, k[len(k)-1]), k.String()))
 	}
@@ -159,6 +157,37 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, &ConfigError{Path: path, Problems: problems}
 	}
 	return &c, nil
+}
+
+// decodeSource decodes the i-th [[source]] table into the options of its
+// kind, starting from that kind's defaults.
+func decodeSource(md toml.MetaData, prim toml.Primitive, i int) (Source, error) {
+	var head sourceHead
+	if err := md.PrimitiveDecode(prim, &head); err != nil {
+		return Source{}, fmt.Errorf("source[%d]: %v", i, err)
+	}
+	spec, err := source.New(head.Kind)
+	if err != nil {
+		return Source{}, fmt.Errorf("source[%d].%s", i, keyed(err))
+	}
+	// name and kind were decoded above, so they count as known keys.
+	if err := md.PrimitiveDecode(prim, spec); err != nil {
+		return Source{}, fmt.Errorf("source[%d]: %v", i, err)
+	}
+	name := head.Name
+	if name == "" {
+		name = fmt.Sprintf("%s-%d", head.Kind, i+1)
+	}
+	return Source{Name: name, Source: spec}, nil
+}
+
+// keyed writes an OptionError as "key: problem", anything else as it is.
+func keyed(err error) string {
+	var oe *equity311.OptionError
+	if errors.As(err, &oe) {
+		return oe.Key + ": " + oe.Err.Error()
+	}
+	return err.Error()
 }
 
 // lineOf finds the first line that sets key, as "line N: ", or "".
@@ -205,86 +234,55 @@ func (c *Config) check() []string {
 		loc = time.UTC
 	}
 	c.loc = loc
+	p = append(p, c.checkSources(dir)...)
+	p = append(p, c.checkGeography(abs)...)
+	p = append(p, c.checkReportsAndSchedule()...)
+	if c.Archive.Dir == "" {
+		bad("archive.dir: give the folder the reports go to")
+	}
+	c.Archive.Dir = abs(c.Archive.Dir)
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen %q: %v", c.Server.Listen, err)
+	}
+	return p
+}
+
+// checkSources resolves the sources' paths and checks their options.
+func (c *Config) checkSources(dir string) []string {
+	var p []string
 	if len(c.Sources) == 0 {
-		bad("source: give at least one [[source]]")
+		p = append(p, "source: give at least one [[source]]")
 	}
 	names := map[string]bool{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		at := fmt.Sprintf("source[%d]", i)
-		if s.Name == "" {
-			s.Name = fmt.Sprintf("%s-%d", s.Kind, i+1)
-		}
 		if names[s.Name] {
-			bad("%s.name %q: used twice", at, s.Name)
+			p = append(p, fmt.Sprintf("%s.name %q: used twice", at, s.Name))
 		}
 		names[s.Name] = true
-		need := func(key, v string) {
-			if v == "" {
-				bad("%s.%s: a %s source needs it", at, key, s.Kind)
-			}
-		}
-		env := func(key, name string) {
-			if name != "" && os.Getenv(name) == "" {
-				bad("%s.%s: the environment variable %s is empty (secrets come from the environment, never from the file)", at, key, name)
-			}
-		}
-		profile := func(allowAuto bool) {
-			if s.Profile == "" || s.Profile == "auto" {
-				if !allowAuto {
-					bad("%s.profile: a %s source needs a dump profile", at, s.Kind)
-				}
-				return
-			}
-			if strings.HasSuffix(s.Profile, ".toml") {
-				s.Profile = abs(s.Profile)
-			}
-			if _, err := dump.FindProfile(s.Profile); err != nil {
-				bad("%s.profile: %v", at, err)
-			}
-		}
-		switch s.Kind {
-		case KindOpen311:
-			need("endpoint", s.Endpoint)
-			if s.Format != "" && s.Format != "json" && s.Format != "xml" {
-				bad("%s.format %q: want json or xml", at, s.Format)
-			}
-			if s.RequestsPerMinute < 0 {
-				bad("%s.requests_per_minute: must not be negative", at)
-			}
-			env("api_key_env", s.APIKeyEnv)
-			if s.Since != "" {
-				if _, err := time.Parse("2006-01-02", s.Since); err != nil {
-					bad("%s.since %q: want YYYY-MM-DD", at, s.Since)
-				}
-			}
-		case KindCKAN:
-			need("url", s.URL)
-			need("resource", s.Resource)
-			profile(true)
-		case KindSocrata:
-			need("url", s.URL)
-			need("dataset", s.Dataset)
-			env("app_token_env", s.AppTokenEnv)
-			profile(false)
-		case KindFolder:
-			need("folder", s.Folder)
-			s.Folder = abs(s.Folder)
-			if fi, err := os.Stat(s.Folder); s.Folder != "" && (err != nil || !fi.IsDir()) {
-				bad("%s.folder %s: not a folder", at, s.Folder)
-			}
-			profile(true)
-		default:
-			bad("%s.kind %q: want %s, %s, %s or %s", at, s.Kind, KindOpen311, KindCKAN, KindSocrata, KindFolder)
+		s.Resolve(dir)
+		for _, err := range s.Check() {
+			p = append(p, at+"."+keyed(err))
 		}
 	}
+	return p
+}
+
+// checkGeography resolves the boundary and census files and checks them.
+func (c *Config) checkGeography(abs func(string) string) []string {
+	var p []string
+	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
 	layers := map[string]bool{}
 	for i := range c.Layers {
 		l := &c.Layers[i]
-		if l.Name == "" {
+		if l.Layer == "" {
 			bad("layer[%d].name: give the layer's name", i)
 		}
-		layers[l.Name] = true
+		layers[l.Layer] = true
 		l.File = abs(l.File)
 		if _, err := os.Stat(l.File); err != nil {
 			bad("layer[%d].file: %v", i, err)
@@ -300,6 +298,16 @@ func (c *Config) check() []string {
 			bad("census[%d].file: %v", i, err)
 		}
 	}
+	if c.Reports.MainLayer != "" && !layers[c.Reports.MainLayer] {
+		bad("reports.main_layer %q: no [[layer]] of that name", c.Reports.MainLayer)
+	}
+	return p
+}
+
+// checkReportsAndSchedule fills and checks the report kinds and schedule.
+func (c *Config) checkReportsAndSchedule() []string {
+	var p []string
+	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
 	if len(c.Reports.Kinds) == 0 {
 		c.Reports.Kinds = []string{reports.KindWeekly, reports.KindResearch}
 	}
@@ -307,9 +315,6 @@ func (c *Config) check() []string {
 		if k != reports.KindWeekly && k != reports.KindResearch {
 			bad("reports.kinds: %q: want %s or %s", k, reports.KindWeekly, reports.KindResearch)
 		}
-	}
-	if c.Reports.MainLayer != "" && !layers[c.Reports.MainLayer] {
-		bad("reports.main_layer %q: no [[layer]] of that name", c.Reports.MainLayer)
 	}
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = DefaultCron
@@ -323,17 +328,14 @@ func (c *Config) check() []string {
 	if c.Schedule.CatchUpWeeks < 0 {
 		bad("schedule.catch_up_weeks: must not be negative")
 	}
-	if c.Archive.Dir == "" {
-		bad("archive.dir: give the folder the reports go to")
-	}
-	c.Archive.Dir = abs(c.Archive.Dir)
-	if c.Server.Listen == "" {
-		c.Server.Listen = DefaultListen
-	}
-	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
-		bad("server.listen %q: %v", c.Server.Listen, err)
-	}
 	return p
+}
+
+// SourceSettings lists a source's options with their values, marking the
+// defaults: what `config check` prints, the same defaults --help shows.
+func SourceSettings(s Source) []options.Setting {
+	def, _ := source.New(s.Kind())
+	return options.Settings(s.Source, def)
 }
 
 // Location is the city's time zone.

@@ -88,8 +88,8 @@ listen = "localhost"
 	for _, want := range []string{
 		`line 8: unknown key "source.endpont"`,
 		`city.time_zone "Mars/Olympus"`,
-		`source[0].endpoint: a open311 source needs it`,
-		`source[1].kind "ftp"`,
+		`source[0].endpoint: give the endpoint`,
+		`source[1].kind: source kind "ftp"`,
 		`census[0].layer "blocks": no [[layer]] of that name`,
 		`census[0].file`,
 		`schedule.cron "every monday"`,

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +15,8 @@ import (
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
-	"github.com/equity311/equity311/ingest/dump"
-	"github.com/equity311/equity311/ingest/open311sync"
+	"github.com/equity311/equity311/ingest/source"
 	"github.com/equity311/equity311/internal/fetch"
-	"github.com/equity311/equity311/open311"
 	"github.com/equity311/equity311/reports"
 	"github.com/equity311/equity311/store"
 )
@@ -53,9 +50,9 @@ type Runner struct {
 	Config *Config
 	Now    func() time.Time // default time.Now
 	Log    *slog.Logger     // default: discard
-	// HTTP makes the client for a feed; default fetch.New with the
-	// source's rate limit.
-	HTTP func(Source) *fetch.Client
+	// HTTP makes the client for a feed; default fetch.New. The source sets
+	// its rate limit on it.
+	HTTP func() *fetch.Client
 	// Progress draws a dump load's progress (bytes) on a terminal; nil
 	// draws nothing.
 	Progress func(label string) (update func(done, total int64), finish func())
@@ -158,8 +155,8 @@ func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult,
 	if err := r.loadGeography(ctx, st); err != nil {
 		return res, err
 	}
-	for _, src := range cfg.Sources {
-		s := r.source(ctx, st, src)
+	for i, src := range cfg.Sources {
+		s := r.source(ctx, st, i, src)
 		if !s.OK {
 			log.Warn("source failed; the others go on", "source", s.Name, "err", s.Error)
 		}
@@ -208,32 +205,36 @@ func (r *Runner) open(ctx context.Context) (*store.Store, error) {
 // loadGeography loads the boundary and census files; one loaded before
 // changes nothing.
 func (r *Runner) loadGeography(ctx context.Context, st *store.Store) error {
-	for _, l := range r.Config.Layers {
-		res, err := boundary.Load(ctx, st, l.File, boundary.Options{Layer: l.Name, IDProp: l.IDProp, NameProp: l.NameProp, CRS: l.CRS, Log: r.log()})
+	for i, l := range r.Config.Layers {
+		opt := l.Options
+		opt.Log = r.log()
+		res, err := boundary.Load(ctx, st, l.File, opt)
 		if err != nil {
-			return fmt.Errorf("layer %s: %w", l.Name, err)
+			return fmt.Errorf("layer %s: %s", l.Layer, mendKey(fmt.Sprintf("layer[%d]", i), err))
 		}
 		for _, w := range res.Warnings {
-			r.log().Warn("boundary file", "layer", l.Name, "file", l.File, "warning", w)
+			r.log().Warn("boundary file", "layer", l.Layer, "file", l.File, "warning", w)
 		}
 	}
-	for _, c := range r.Config.Census {
-		if _, err := census.Load(ctx, st, c.File, census.Options{Layer: c.Layer, IDColumn: c.IDCol, Vintage: c.Vintage, Partial: c.Partial, Log: r.log()}); err != nil {
-			return fmt.Errorf("census %s: %w", c.File, err)
+	for i, c := range r.Config.Census {
+		opt := c.Options
+		opt.Log = r.log()
+		if _, err := census.Load(ctx, st, c.File, opt); err != nil {
+			return fmt.Errorf("census %s: %s", c.File, mendKey(fmt.Sprintf("census[%d]", i), err))
 		}
 	}
 	return nil
 }
 
 // source syncs or loads one source and counts what it added.
-func (r *Runner) source(ctx context.Context, st *store.Store, src Source) SourceResult {
-	out := SourceResult{Name: src.Name, Kind: src.Kind}
+func (r *Runner) source(ctx context.Context, st *store.Store, i int, src Source) SourceResult {
+	out := SourceResult{Name: src.Name, Kind: src.Kind()}
 	var before int64
 	if err := st.DB().QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) FROM sources`).Scan(&before); err != nil {
 		out.Error = err.Error()
 		return out
 	}
-	err := r.ingest(ctx, st, src, &out)
+	err := r.ingest(ctx, st, i, src, &out)
 	// Count what this source added, even when it failed part way.
 	if cerr := st.DB().QueryRowContext(ctx, `SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) FROM sources WHERE source_id > ?`, before).
 		Scan(&out.Loaded, &out.Rejected); cerr != nil && err == nil {
@@ -250,123 +251,29 @@ func (r *Runner) source(ctx context.Context, st *store.Store, src Source) Source
 	return out
 }
 
-func (r *Runner) client(src Source) *fetch.Client {
-	if r.HTTP != nil {
-		return r.HTTP(src)
-	}
-	c := fetch.New()
-	c.Log = r.log()
-	if src.RequestsPerMinute > 0 {
-		c.MinInterval = time.Duration(float64(time.Minute) / src.RequestsPerMinute)
-	}
-	return c
-}
-
-func (r *Runner) ingest(ctx context.Context, st *store.Store, src Source, out *SourceResult) error {
-	city := r.Config.City.Name
-	profile := func() (*dump.Profile, error) {
-		if src.Profile == "" || src.Profile == "auto" {
-			return nil, nil
-		}
-		return dump.FindProfile(src.Profile)
-	}
-	switch src.Kind {
-	case KindFolder:
-		p, err := profile()
-		if err != nil {
-			return err
-		}
-		files, err := dropped(src.Folder)
-		if err != nil {
-			return err
-		}
-		var errs []error
-		for _, f := range files {
-			opt := dump.Options{Profile: p, City: city, Log: r.log()}
-			var finish func()
-			if r.Progress != nil {
-				opt.Progress, finish = r.Progress(filepath.Base(f))
-			}
-			res, err := dump.LoadDump(ctx, st, f, opt)
-			if finish != nil {
-				finish()
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", filepath.Base(f), err))
-				if ctx.Err() != nil {
-					break
-				}
-				continue
-			}
-			if !res.AlreadyLoaded {
-				out.Files++
-			}
-		}
-		return errors.Join(errs...)
-	case KindOpen311:
-		c := &open311.Client{Endpoint: src.Endpoint, Jurisdiction: src.Jurisdiction, Format: src.Format, HTTP: r.client(src)}
-		if src.APIKeyEnv != "" {
-			if c.APIKey = os.Getenv(src.APIKeyEnv); c.APIKey == "" {
-				return fmt.Errorf("api_key_env %s is empty", src.APIKeyEnv)
-			}
-		}
-		if err := c.Prepare(); err != nil {
-			return err
-		}
-		opt := open311sync.Options{Client: c, City: city, Now: r.Now, Log: r.log()}
-		if src.Since != "" {
-			t, err := equity311.ParseDate(src.Since, r.Config.Location())
-			if err != nil {
-				return err
-			}
-			opt.Since = t
-		}
-		_, err := open311sync.Sync(ctx, st, opt)
-		return err
-	case KindCKAN:
-		p, err := profile()
-		if err != nil {
-			return err
-		}
-		_, err = dump.LoadCKAN(ctx, st, dump.CKANOptions{URL: src.URL, Resource: src.Resource, Profile: p, City: city, Client: r.client(src), Log: r.log()})
-		return err
-	case KindSocrata:
-		p, err := profile()
-		if err != nil {
-			return err
-		}
-		opt := dump.SocrataOptions{URL: src.URL, Dataset: src.Dataset, Profile: p, City: city, Client: r.client(src), Log: r.log()}
-		if src.AppTokenEnv != "" {
-			if opt.AppToken = os.Getenv(src.AppTokenEnv); opt.AppToken == "" {
-				return fmt.Errorf("app_token_env %s is empty", src.AppTokenEnv)
-			}
-		}
-		_, err = dump.LoadSocrata(ctx, st, opt)
-		return err
-	}
-	return fmt.Errorf("source kind %q", src.Kind)
-}
-
-// dropped lists the dumps in a drop folder in name order: CSV files, plain
-// or gzipped, not hidden (a file being copied in should arrive under a
-// hidden name and be renamed when complete).
-func dropped(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
+// ingest syncs or loads one source through its kind's own definition.
+func (r *Runner) ingest(ctx context.Context, st *store.Store, i int, src Source, out *SourceResult) error {
+	env := source.Env{City: r.Config.City.Name, Location: r.Config.Location(), Log: r.log(), Now: r.Now, HTTP: r.HTTP, Progress: r.Progress}
+	res, err := src.Ingest(ctx, st, env)
+	out.Files = res.Files
 	if err != nil {
-		return nil, err
+		return errors.New(mendKey(fmt.Sprintf("source[%d]", i), err))
 	}
-	var out []string
-	for _, e := range ents {
-		n := e.Name()
-		if e.IsDir() || strings.HasPrefix(n, ".") {
-			continue
-		}
-		if l := strings.ToLower(n); strings.HasSuffix(l, ".csv") || strings.HasSuffix(l, ".csv.gz") {
-			out = append(out, filepath.Join(dir, n))
-		}
+	return nil
+}
+
+// mendKey says which key of the config mends an option a library found
+// wrong: "… (source[0].api_key_env in the config)".
+func mendKey(at string, err error) string {
+	key := equity311.OptionKey(err)
+	if key == "" {
+		return err.Error()
 	}
-	slices.Sort(out)
-	return out, nil
+	var keys []string
+	for _, k := range strings.Split(key, "/") {
+		keys = append(keys, at+"."+k)
+	}
+	return fmt.Sprintf("%v (%s in the config)", err, strings.Join(keys, ", "))
 }
 
 // publish writes the week's reports and summary into a staging folder and

@@ -102,7 +102,7 @@ kind = "open311"
 endpoint = "http://127.0.0.1:1/open311/v2"
 `)
 	r := newRunner(t, path, cityEnd.Add(30*time.Hour)) // Tuesday after the city's last week
-	r.HTTP = func(Source) *fetch.Client { c := fetch.New(); c.Retries = 0; return c }
+	r.HTTP = func() *fetch.Client { c := fetch.New(); c.Retries = 0; return c }
 	res, err := r.Run(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/equity311/equity311"
 )
 
 // Reject is one input row (or cell) that did not load, as the rejects
@@ -133,8 +135,8 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 			return false, nil
 		}
 		res.SourceID, res.PriorOptions = id, opts
-		return true, fmt.Errorf("%s was loaded as source %d with other options (%s); give --force to load it again: %w",
-			l.Name, id, DiffOptions(opts, l.Options), ErrOptionsDiffer)
+		return true, &equity311.OptionError{Key: "force", Err: fmt.Errorf("%s was loaded as source %d with other options (%s); force a load to load it again: %w",
+			l.Name, id, DiffOptions(opts, l.Options), ErrOptionsDiffer)}
 	}
 	if l.Checksum != "" {
 		if done, err := prior(); done || err != nil {

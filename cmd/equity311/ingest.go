@@ -2,15 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
-	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311/ingest/source"
 	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/store"
 )
@@ -20,13 +18,24 @@ func (a *app) ingestCmd() *cobra.Command {
 		Use:   "ingest",
 		Short: "Load 311 dumps, boundaries and census tables into the database",
 	}
-	c.AddCommand(a.ingestDumpCmd(), a.ingestCKANCmd(), a.ingestSocrataCmd(), a.ingestOpen311Cmd(), a.ingestBoundariesCmd(), a.ingestCensusCmd())
+	c.AddCommand(a.ingestDumpCmd())
+	for _, kind := range []string{source.KindCKAN, source.KindSocrata, source.KindOpen311} {
+		cmd, _ := a.ingestSourceCmd(kind)
+		c.AddCommand(cmd)
+	}
+	c.AddCommand(a.ingestBoundariesCmd(), a.ingestCensusCmd())
 	return c
 }
 
+// sourceEnv is what a source needs from the command line: the city, the
+// logger, the clock and a progress bar.
+func (a *app) sourceEnv(city string) source.Env {
+	return source.Env{City: city, Log: a.logger(), Now: a.now, HTTP: a.fetchClient, Progress: a.progress}
+}
+
 func (a *app) ingestDumpCmd() *cobra.Command {
-	var profile, city string
-	var force bool
+	d := source.DefaultDump()
+	var city string
 	c := &cobra.Command{
 		Use:   "dump [--profile P|auto] FILE...",
 		Short: "Load city CSV dumps (plain or .gz)",
@@ -36,116 +45,96 @@ go to the rejects table with their line and reason. Loading the same file
 again changes nothing; a later dump updates the requests it contains.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			p, err := optionalProfile(profile)
-			if err != nil {
-				return err
+			if errs := d.Check(); len(errs) > 0 {
+				return errs[0]
 			}
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
 				for _, f := range files {
-					if _, err := a.loadDump(cmd, st, f, dump.Options{Profile: p, City: city, Force: force}); err != nil {
+					res, err := d.Load(cmd.Context(), st, a.sourceEnv(city), f)
+					if err != nil {
 						return err
 					}
+					fmt.Fprintln(a.summary(), source.DescribeLoad(res))
 				}
 				return nil
 			})
 		},
 	}
-	c.Flags().StringVar(&profile, "profile", "auto", "dump profile: a built-in name, a .toml file, or auto")
+	bindFlags(c.Flags(), &d)
 	c.Flags().StringVar(&city, "city", "", "city name for the tickets (default: the profile's)")
-	c.Flags().BoolVar(&force, "force", false, "load a file again that was loaded before with other options")
 	return c
 }
 
-func (a *app) ingestCKANCmd() *cobra.Command {
-	var opt dump.CKANOptions
-	var profile string
-	c := &cobra.Command{
-		Use:   "ckan --url BASE --resource ID [--profile P]",
-		Short: "Page through a CKAN datastore resource (a dump's API form)",
-		Long: `Page through a CKAN datastore resource with datastore_search (stable order by
+// feedCommands describes the command of each feed kind.
+var feedCommands = map[string]struct {
+	use, short, long string
+	required         []string // flags besides --city
+	cityRequired     bool
+}{
+	source.KindCKAN: {"ckan --url BASE --resource ID [--profile P]",
+		"Page through a CKAN datastore resource (a dump's API form)",
+		`Page through a CKAN datastore resource with datastore_search (stable order by
 _id) and load it through a dump profile, picked from the field names unless
-given. Failed requests are retried with backoff; 429 answers wait as told.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if opt.Profile, err = optionalProfile(profile); err != nil {
-				return err
-			}
-			opt.Client, opt.Log = a.fetchClient(), a.logger()
-			return a.withStore(cmd.Context(), func(st *store.Store) error {
-				res, err := dump.LoadCKAN(cmd.Context(), st, opt)
-				if err != nil {
-					return err
-				}
-				a.printLoad(res)
-				return nil
-			})
-		},
-	}
-	c.Flags().StringVar(&opt.URL, "url", "", "portal base URL, e.g. https://data.boston.gov")
-	c.Flags().StringVar(&opt.Resource, "resource", "", "datastore resource id")
-	c.Flags().StringVar(&profile, "profile", "auto", "dump profile: a built-in name, a .toml file, or auto")
-	c.Flags().StringVar(&opt.City, "city", "", "city name for the tickets (default: the profile's)")
-	c.Flags().IntVar(&opt.PageSize, "page-size", 1000, "records per request")
-	c.MarkFlagRequired("url")
-	c.MarkFlagRequired("resource")
-	return c
-}
-
-func (a *app) ingestSocrataCmd() *cobra.Command {
-	var opt dump.SocrataOptions
-	var profile, tokenEnv string
-	c := &cobra.Command{
-		Use:   "socrata --url BASE --dataset ID --profile P [--app-token-env VAR]",
-		Short: "Sync a Socrata dataset (SODA), incrementally on a date column",
-		Long: `Page through a Socrata dataset with SODA ($limit, $offset, $order, $where) and
+given. Failed requests are retried with backoff; 429 answers wait as told.`, []string{"url", "resource"}, false},
+	source.KindSocrata: {"socrata --url BASE --dataset ID --profile P [--app-token-env VAR]",
+		"Sync a Socrata dataset (SODA), incrementally on a date column",
+		`Page through a Socrata dataset with SODA ($limit, $offset, $order, $where) and
 load it through a dump profile. Each run resumes at the latest value of the
 date column (default: the profile's updated_at, else opened_at) that the last
 run saw. The app token is read from an environment variable and never
-printed. Failed requests are retried with backoff; 429 answers wait as told.`,
-		Args: cobra.NoArgs,
+printed. Failed requests are retried with backoff; 429 answers wait as told.`, []string{"url", "dataset", "profile"}, false},
+	source.KindOpen311: {"open311 --endpoint URL|--discovery URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
+		"Sync an Open311 GeoReport v2 server, incrementally",
+		`Sync an Open311 GeoReport v2 server into tickets: its services (the request
+types its app offers), then requests window by window from where the last
+sync stopped (or --since, default 90 days ago), paging where the server
+pages, shrinking windows the server truncates, then every request still open
+again by id so status changes arrive. Requests carry the feed's extended
+channel (extensions=true), or the app channel when the feed gives none.
+Dump tickets without a channel take it from the feed (channel_basis open311).
+The rate limit defaults to 10 requests a minute, Boston's documented limit.`, nil, true},
+}
+
+// ingestSourceCmd is the command of a feed kind, and the source its flags
+// set: the flags are the source's options (package ingest/source), its
+// run the source's ingest.
+func (a *app) ingestSourceCmd(kind string) (*cobra.Command, source.Source) {
+	src, err := source.New(kind)
+	if err != nil {
+		panic(err) // only kinds of feedCommands are asked for
+	}
+	fc := feedCommands[kind]
+	var city string
+	c := &cobra.Command{
+		Use:   fc.use,
+		Short: fc.short,
+		Long:  fc.long,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if opt.Profile, err = dump.FindProfile(profile); err != nil {
-				return err
+			if errs := src.Check(); len(errs) > 0 {
+				return errs[0]
 			}
-			if tokenEnv != "" {
-				opt.AppToken = os.Getenv(tokenEnv)
-				if opt.AppToken == "" {
-					return fmt.Errorf("--app-token-env %s: the variable is empty", tokenEnv)
-				}
-			}
-			opt.Client, opt.Log = a.fetchClient(), a.logger()
 			return a.withStore(cmd.Context(), func(st *store.Store) error {
-				res, err := dump.LoadSocrata(cmd.Context(), st, opt)
-				if err != nil {
-					return err
+				res, err := src.Ingest(cmd.Context(), st, a.sourceEnv(city))
+				for _, l := range res.Lines {
+					fmt.Fprintln(a.summary(), l)
 				}
-				a.printLoad(res)
-				return nil
+				return err
 			})
 		},
 	}
-	c.Flags().StringVar(&opt.URL, "url", "", "portal base URL, e.g. https://data.cityofchicago.org")
-	c.Flags().StringVar(&opt.Dataset, "dataset", "", "dataset id, e.g. v6vf-nfxy")
-	c.Flags().StringVar(&profile, "profile", "", "dump profile whose columns the dataset's fields follow (required)")
-	c.Flags().StringVar(&tokenEnv, "app-token-env", "", "environment variable holding a Socrata app token")
-	c.Flags().StringVar(&opt.City, "city", "", "city name for the tickets (default: the profile's)")
-	c.Flags().StringVar(&opt.SinceColumn, "since-column", "", "date column for incremental syncs")
-	c.Flags().BoolVar(&opt.Full, "full", false, "read everything, not only rows since the last sync")
-	c.Flags().IntVar(&opt.PageSize, "page-size", 1000, "rows per request (Socrata allows up to 50,000)")
-	for _, f := range []string{"url", "dataset", "profile"} {
+	bindFlags(c.Flags(), src)
+	required := fc.required
+	if fc.cityRequired {
+		c.Flags().StringVar(&city, "city", "", "city name for the tickets (required)")
+		required = append(required, "city")
+	} else {
+		c.Flags().StringVar(&city, "city", "", "city name for the tickets (default: the profile's)")
+	}
+	for _, f := range required {
 		c.MarkFlagRequired(f)
 	}
-	return c
-}
-
-// optionalProfile resolves --profile, nil for auto.
-func optionalProfile(name string) (*dump.Profile, error) {
-	if name == "" || name == "auto" {
-		return nil, nil
-	}
-	return dump.FindProfile(name)
+	return c, src
 }
 
 // fetchClient is the HTTP client for feeds, logging retries unless quiet.
@@ -153,29 +142,6 @@ func (a *app) fetchClient() *fetch.Client {
 	c := fetch.New()
 	c.Log = a.logger()
 	return c
-}
-
-// printLoad prints a load's accounting.
-func (a *app) printLoad(res dump.Result) {
-	if res.AlreadyLoaded {
-		fmt.Fprintf(a.summary(), "%s: already loaded as source %d; nothing changed\n", res.File, res.SourceID)
-		return
-	}
-	fmt.Fprintf(a.summary(), "%s: profile %s, city %s: %d rows read = %d loaded + %d rejected + %d excluded + %d superseded\n",
-		res.File, res.Profile, res.City, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded)
-}
-
-// loadDump loads one file and prints its accounting.
-func (a *app) loadDump(cmd *cobra.Command, st *store.Store, file string, opt dump.Options) (dump.Result, error) {
-	prog, done := a.progress(filepath.Base(file))
-	opt.Progress, opt.Log = prog, a.logger()
-	res, err := dump.LoadDump(cmd.Context(), st, file, opt)
-	done()
-	if err != nil {
-		return res, err
-	}
-	a.printLoad(res)
-	return res, nil
 }
 
 func (a *app) ingestBoundariesCmd() *cobra.Command {
@@ -191,11 +157,7 @@ func (a *app) ingestBoundariesCmd() *cobra.Command {
 			})
 		},
 	}
-	c.Flags().StringVar(&opt.Layer, "layer", "", "layer name, e.g. neighborhoods or tracts (required)")
-	c.Flags().StringVar(&opt.IDProp, "id-prop", "", "feature property with the area id (default: GEOID, geoid20, ... or the feature id)")
-	c.Flags().StringVar(&opt.NameProp, "name-prop", "", "feature property with the area name (default: name, Name, ...)")
-	c.Flags().StringVar(&opt.CRS, "crs", "", "coordinate system of the file when it does not say, e.g. EPSG:2249 (projected ones are converted to WGS84)")
-	c.Flags().BoolVar(&opt.Force, "force", false, "load a file again that was loaded before with other options")
+	bindFlags(c.Flags(), &opt)
 	c.MarkFlagRequired("layer")
 	return c
 }
@@ -234,11 +196,7 @@ func (a *app) ingestCensusCmd() *cobra.Command {
 			})
 		},
 	}
-	c.Flags().StringVar(&opt.Layer, "layer", "", "layer whose area ids the file uses (required)")
-	c.Flags().StringVar(&opt.IDColumn, "id-col", "", "key column (default: GEOID, GEOCODE, ... or the first column)")
-	c.Flags().StringVar(&opt.Vintage, "vintage", "", "vintage label stored with the estimates, e.g. acs2022-5yr")
-	c.Flags().BoolVar(&opt.Partial, "partial", false, "load a file whose ids cover less than 90% of the layer's areas (a table for part of the city)")
-	c.Flags().BoolVar(&opt.Force, "force", false, "load a file again that was loaded before with other options")
+	bindFlags(c.Flags(), &opt)
 	c.MarkFlagRequired("layer")
 	return c
 }

@@ -81,6 +81,7 @@ Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
 	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.analyzeCmd(), a.reportCmd(),
 		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd(), a.configCmd(), a.runCmd(), a.serveCmd())
 	requireSubcommands(root)
+	mendOptionErrors(root)
 	return root
 }
 

@@ -6,97 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/equity311/equity311"
-
-	"github.com/equity311/equity311/ingest/open311sync"
-	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/synthcity"
-	"github.com/equity311/equity311/open311"
 	"github.com/equity311/equity311/open311/sandbox"
-	"github.com/equity311/equity311/store"
 )
-
-func (a *app) ingestOpen311Cmd() *cobra.Command {
-	var c open311.Client
-	var keyEnv, since, city, discovery, discoveryType string
-	var perMinute float64
-	var window time.Duration
-	var pageSize, maxPages int
-	var maxMB int64
-	var updatedAfter bool
-	cmd := &cobra.Command{
-		Use:   "open311 --endpoint URL|--discovery URL --city C [--jurisdiction J] [--format json|xml] [--api-key-env VAR] [--since T]",
-		Short: "Sync an Open311 GeoReport v2 server, incrementally",
-		Long: `Sync an Open311 GeoReport v2 server into tickets: its services (the request
-types its app offers), then requests window by window from where the last
-sync stopped (or --since, default 90 days ago), paging where the server
-pages, shrinking windows the server truncates, then every request still open
-again by id so status changes arrive. Requests carry the feed's extended
-channel (extensions=true), or the app channel when the feed gives none.
-Dump tickets without a channel take it from the feed (channel_basis open311).
-The rate limit defaults to 10 requests a minute, as Connected Bits cities ask.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keyEnv != "" {
-				if c.APIKey = os.Getenv(keyEnv); c.APIKey == "" {
-					return fmt.Errorf("--api-key-env %s: the variable is empty", keyEnv)
-				}
-			}
-			c.HTTP = a.fetchClient()
-			c.HTTP.MaxBytes = maxMB << 20
-			if perMinute > 0 {
-				c.HTTP.MinInterval = time.Duration(float64(time.Minute) / perMinute)
-			}
-			switch {
-			case discovery != "":
-				if _, err := c.Discover(cmd.Context(), discovery, discoveryType); err != nil {
-					return err
-				}
-			case c.Endpoint == "":
-				return errors.New("give --endpoint, or --discovery to find it")
-			}
-			opt := open311sync.Options{Client: &c, City: city, Window: window, PageSize: pageSize, MaxPages: maxPages, UpdatedAfter: updatedAfter, Log: a.logger(), Now: a.now}
-			if since != "" {
-				t, err := equity311.ParseDate(since, time.UTC)
-				if err != nil {
-					return err
-				}
-				opt.Since = t
-			}
-			return a.withStore(cmd.Context(), func(st *store.Store) error {
-				res, err := open311sync.Sync(cmd.Context(), st, opt)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.summary(), "%s: %d services, %d windows from %s to %s, %d requests written, %d open ones re-polled\n",
-					c.Redacted(), res.Services, res.Windows, res.From.UTC().Format(time.RFC3339), res.To.UTC().Format(time.RFC3339), res.Requests, res.Repolled)
-				return nil
-			})
-		},
-	}
-	cmd.Flags().StringVar(&c.Endpoint, "endpoint", "", "GeoReport v2 base URL, e.g. https://host/open311/v2")
-	cmd.Flags().StringVar(&c.Jurisdiction, "jurisdiction", "", "jurisdiction_id, for servers that host several")
-	cmd.Flags().StringVar(&c.Format, "format", "json", "json or xml")
-	cmd.Flags().StringVar(&keyEnv, "api-key-env", "", "environment variable holding an API key (never printed)")
-	cmd.Flags().BoolVar(&c.Extensions, "extensions", true, "ask for extended_attributes (the channel)")
-	cmd.Flags().StringVar(&since, "since", "", "first sync starts here (YYYY-MM-DD or RFC 3339); later syncs continue from the cursor")
-	cmd.Flags().StringVar(&city, "city", "", "city name for the tickets (required)")
-	cmd.Flags().Float64Var(&perMinute, "rate", 10, "requests per minute at most")
-	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "first window of requested time")
-	cmd.Flags().IntVar(&pageSize, "page-size", 100, "requests per page where the server pages")
-	cmd.Flags().IntVar(&maxPages, "max-pages", open311.DefaultMaxPages, "pages per window before giving up (a server that never stops paging)")
-	cmd.Flags().Int64Var(&maxMB, "max-response-mb", fetch.DefaultMaxBytes>>20, "largest answer read, in MiB")
-	cmd.Flags().BoolVar(&updatedAfter, "updated-after", false, "also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)")
-	cmd.Flags().StringVar(&discovery, "discovery", "", "a discovery document's URL, instead of --endpoint")
-	cmd.Flags().StringVar(&discoveryType, "type", "production", "with --discovery: the endpoint type, production or test")
-	cmd.MarkFlagRequired("city")
-	return cmd
-}
 
 func (a *app) sandboxCmd() *cobra.Command {
 	var addr string

@@ -18,7 +18,7 @@ import (
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
-	"github.com/equity311/equity311/ingest/dump"
+	"github.com/equity311/equity311/ingest/source"
 
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/reports"
@@ -83,9 +83,11 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 	log.Info("synthetic city written", "dir", dir, "tracts", len(city.Tracts), "neighborhoods", len(city.Neighborhoods), "rows", city.Truth.Rows)
 	var report string
 	err = a.withStore(ctx, func(st *store.Store) error {
-		if _, err := a.loadDump(cmd, st, files.Dump, dump.Options{City: "synthetic"}); err != nil {
+		loaded, err := source.DefaultDump().Load(ctx, st, a.sourceEnv("synthetic"), files.Dump)
+		if err != nil {
 			return err
 		}
+		fmt.Fprintln(a.summary(), source.DescribeLoad(loaded))
 		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
 			return err
 		}

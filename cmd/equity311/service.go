@@ -43,6 +43,19 @@ func (a *app) configCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "%s: ok: city %s (%s), %d sources, %d layers, %d census files, reports %v, schedule %q, archive %s, listen %s\n",
 				path, cfg.City.Name, cfg.City.TimeZone, len(cfg.Sources), len(cfg.Layers), len(cfg.Census), cfg.Reports.Kinds,
 				cfg.Schedule.Cron, cfg.Archive.Dir, cfg.Server.Listen)
+			// Each source's options as the service will use them, defaults
+			// marked: the same defaults `equity311 ingest KIND --help` shows.
+			for _, src := range cfg.Sources {
+				fmt.Fprintf(a.stdout, "source %s (%s):", src.Name, src.Kind())
+				for _, o := range service.SourceSettings(src) {
+					if o.Default {
+						fmt.Fprintf(a.stdout, " %s = %s (default);", o.Key, o.Value)
+					} else {
+						fmt.Fprintf(a.stdout, " %s = %s;", o.Key, o.Value)
+					}
+				}
+				fmt.Fprintln(a.stdout)
+			}
 			return nil
 		},
 	})

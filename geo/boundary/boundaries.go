@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/jsontext"
 
 	"github.com/paulmach/orb"
@@ -31,18 +32,20 @@ import (
 )
 
 // Options configure Load.
+// Its tags are the one definition of the options for the command line's
+// flags and the service's [[layer]] keys (package internal/options).
 type Options struct {
-	Layer    string // layer name, e.g. "neighborhoods" or "tracts" (required)
-	IDProp   string // feature property holding the area id; "" picks one
-	NameProp string // feature property holding the area name; "" picks one
+	Layer    string `toml:"name" flag:"layer" help:"layer name, e.g. neighborhoods or tracts (required)"`
+	IDProp   string `toml:"id_prop" help:"feature property with the area id (default: GEOID, geoid20, ... or the feature id)"`
+	NameProp string `toml:"name_prop" help:"feature property with the area name (default: name, Name, ...)"`
 	// CRS names the coordinate system when the file does not (or says it
 	// wrongly), e.g. "EPSG:2249"; projected coordinates become WGS84.
-	CRS string
+	CRS string `toml:"crs" help:"coordinate system of the file when it does not say, e.g. EPSG:2249 (projected ones are converted to WGS84)"`
 	// Force loads a file again that was loaded before with other options.
-	Force bool
+	Force bool `toml:"force" help:"load a file again that was loaded before with other options"`
 	// MaxBytes caps the file, or each part of a shapefile (default MaxFileBytes).
-	MaxBytes int64
-	Log      *slog.Logger
+	MaxBytes int64        `toml:"-"`
+	Log      *slog.Logger `toml:"-"`
 }
 
 // Result reports a boundary load.
@@ -227,7 +230,7 @@ func readFeatures(path string, data []byte, shp *shapefileParts, opt Options) (a
 			idProp = pickProp(fc, nameProps)
 		}
 		if idProp == "" {
-			return nil, "", "", fmt.Errorf("read %s: no id property found (tried %s); name one with --id-prop", path, strings.Join(idProps, ", "))
+			return nil, "", "", equity311.OptionErrorf("id_prop", "read %s: no id property found (tried %s); name the property that holds the area id", path, strings.Join(idProps, ", "))
 		}
 	}
 	nameProp = opt.NameProp
@@ -260,14 +263,14 @@ func readFeatures(path string, data []byte, shp *shapefileParts, opt Options) (a
 		}
 		if transform != nil {
 			if b := mp.Bound(); b.Min[0] >= -180 && b.Max[0] <= 180 && b.Min[1] >= -90 && b.Max[1] <= 90 {
-				return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v look like longitude and latitude degrees, not %s's projected units: leave out --crs, or check the file",
+				return nil, "", "", equity311.OptionErrorf("crs", "read %s: feature %d (%s): coordinates %v..%v look like longitude and latitude degrees, not %s's projected units: leave out the coordinate system, or check the file",
 					path, k, id, b.Min, b.Max, crsName)
 			}
 			mp = project.MultiPolygon(mp, transform)
 		}
 		b := mp.Bound()
 		if b.Min[0] < -180 || b.Max[0] > 180 || b.Min[1] < -90 || b.Max[1] > 90 {
-			return nil, "", "", fmt.Errorf("read %s: feature %d (%s): coordinates %v..%v are not lon/lat degrees: name the projected coordinate system with --crs EPSG:NNNN", path, k, id, b.Min, b.Max)
+			return nil, "", "", equity311.OptionErrorf("crs", "read %s: feature %d (%s): coordinates %v..%v are not lon/lat degrees: name the projected coordinate system (EPSG:NNNN)", path, k, id, b.Min, b.Max)
 		}
 		for pi, poly := range mp {
 			for ri, ring := range poly {

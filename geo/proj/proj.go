@@ -14,6 +14,8 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/project"
+
+	"github.com/equity311/equity311"
 )
 
 // Transform maps a projected point to lon/lat degrees (orb's projection
@@ -124,7 +126,7 @@ func PrjCRS(wkt string) (string, error) {
 			return fmt.Sprintf("EPSG:%d", z.Metres), nil
 		}
 	}
-	return "", fmt.Errorf("the .prj names a coordinate system equity311 does not convert (%.60s…); give --crs EPSG:NNNN or reproject to WGS84", wkt)
+	return "", equity311.OptionErrorf("crs", "the .prj names a coordinate system equity311 does not convert (%.60s…); name a supported one (EPSG:NNNN) or reproject to WGS84", wkt)
 }
 
 func ellipsoid() (a, e float64) {

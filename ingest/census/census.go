@@ -25,21 +25,24 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest/csvrec"
 	"github.com/equity311/equity311/store"
 )
 
 // Options configure Load.
+// Its tags are the one definition of the options for the command line's
+// flags and the service's [[census]] keys (package internal/options).
 type Options struct {
-	Layer    string // the layer whose area ids the file's keys are (required)
-	IDColumn string // the key column; "" picks GEOID, GEOCODE, ... or the first column
-	Vintage  string // e.g. "acs2018-5yr"; stored with every estimate
+	Layer    string `toml:"layer" help:"layer whose area ids the file uses (required)"`
+	IDColumn string `toml:"id_col" help:"key column (default: GEOID, GEOCODE, ... or the first column)"`
+	Vintage  string `toml:"vintage" help:"vintage label stored with the estimates, e.g. acs2022-5yr"`
 	// Partial loads a file whose ids cover less than MinCoverage of the
 	// layer's areas (a table for part of the city).
-	Partial bool
+	Partial bool `toml:"partial" help:"load a file whose ids cover less than 90% of the layer's areas (a table for part of the city)"`
 	// Force loads a file again that was loaded before with other options.
-	Force bool
-	Log   *slog.Logger
+	Force bool         `toml:"force" help:"load a file again that was loaded before with other options"`
+	Log   *slog.Logger `toml:"-"`
 }
 
 // MinCoverage is the share of a layer's areas a census file's ids must
@@ -416,7 +419,7 @@ func layerAreas(ctx context.Context, st *store.Store, layer string) (map[string]
 		return ids, nil
 	}
 	if len(byLayer) == 0 {
-		return nil, fmt.Errorf("census: no layer %q: no boundaries are loaded (run ingest boundaries --layer %s first)", layer, layer)
+		return nil, equity311.OptionErrorf("layer", "census: no layer %q: no boundaries are loaded (load the layer's boundaries first)", layer)
 	}
 	return nil, fmt.Errorf("census: no layer %q; the layers are %s", layer, strings.Join(slices.Sorted(maps.Keys(byLayer)), ", "))
 }
@@ -454,10 +457,10 @@ func checkCoverage(ctx context.Context, st *store.Store, path string, opt Option
 	msg := fmt.Sprintf("census %s: its ids cover only %.0f%% of layer %s's %d areas: the file is keyed to another geography or vintage (2010 and 2020 tract GEOIDs differ where tracts were split or merged)",
 		path, 100*share, opt.Layer, len(layerIDs))
 	if len(better) > 0 {
-		return fmt.Errorf("%s; it matches layer %s: load it with --layer onto that layer, and analysis converts its figures to %s through the area-overlap crosswalk",
+		return equity311.OptionErrorf("layer", "%s; it matches layer %s: load it onto that layer, and analysis converts its figures to %s through the area-overlap crosswalk",
 			msg, strings.Join(better, ", "), opt.Layer)
 	}
-	return fmt.Errorf("%s; load the boundaries it is keyed to as their own layer and the file onto it (analysis converts through the area-overlap crosswalk), or give --partial to load it as it is", msg)
+	return equity311.OptionErrorf("partial", "%s; load the boundaries it is keyed to as their own layer and the file onto it (analysis converts through the area-overlap crosswalk), or load it as it is, as a partial table", msg)
 }
 
 // coverage is the share of layer's ids that ids has.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/store"
 )
@@ -28,7 +29,7 @@ type CKANOptions struct {
 // changes nothing.
 func LoadCKAN(ctx context.Context, st *store.Store, opt CKANOptions) (Result, error) {
 	if opt.URL == "" || opt.Resource == "" {
-		return Result{}, fmt.Errorf("ckan: --url and --resource are required")
+		return Result{}, equity311.OptionErrorf("url/resource", "ckan: the portal URL and the resource id are required")
 	}
 	if opt.PageSize <= 0 {
 		opt.PageSize = 1000

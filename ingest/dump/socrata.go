@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/internal/fetch"
 	"github.com/equity311/equity311/internal/jsontext"
 	"github.com/equity311/equity311/store"
@@ -38,10 +39,10 @@ type SocrataOptions struct {
 // missed; rows read twice replace themselves.
 func LoadSocrata(ctx context.Context, st *store.Store, opt SocrataOptions) (Result, error) {
 	if opt.URL == "" || opt.Dataset == "" {
-		return Result{}, fmt.Errorf("socrata: --url and --dataset are required")
+		return Result{}, equity311.OptionErrorf("url/dataset", "socrata: the portal URL and the dataset id are required")
 	}
 	if opt.Profile == nil {
-		return Result{}, fmt.Errorf("socrata: give --profile: a dataset's field names do not always reveal it")
+		return Result{}, equity311.OptionErrorf("profile", "socrata: give the dump profile: a dataset's field names do not always reveal it")
 	}
 	if opt.PageSize <= 0 {
 		opt.PageSize = 1000

@@ -126,7 +126,7 @@ func Sync(ctx context.Context, st *store.Store, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("open311: %w", err)
 	}
 	if opt.City == "" {
-		return Result{}, fmt.Errorf("open311: a city name is required (--city)")
+		return Result{}, equity311.OptionErrorf("city", "open311: a city name is required")
 	}
 	if opt.Now == nil {
 		opt.Now = st.Now
