@@ -5,12 +5,93 @@ import (
 	"time"
 )
 
+// TrailingWeeks is how many weeks before a report's week its comparison
+// uses: a week's counts per area are too small on their own.
+const TrailingWeeks = 12
+
+// WeeklyWindow is the period a week w stands for in a report or an
+// analysis: the week and the TrailingWeeks before it, labelled
+// "2026-W47-13w".
+func WeeklyWindow(w Period) Period {
+	p := Range(w.From.AddDate(0, 0, -7*TrailingWeeks), w.To)
+	p.Label = fmt.Sprintf("%s-%dw", w.Label, TrailingWeeks+1)
+	p.Basis = fmt.Sprintf("week %s and the %d weeks before it", w.Label, TrailingWeeks)
+	return p
+}
+
+// PeriodRequest is a period as a person asks for it: an ISO week, a
+// calendar month, a calendar year, or a range of dates — at most one. It
+// is the one rule the command line and the weekly service both apply.
+type PeriodRequest struct {
+	Week  string // YYYY-Www: the 13 weeks to that week (WeeklyWindow)
+	Month string // YYYY-MM
+	Year  string // YYYY
+	From  string // YYYY-MM-DD (inclusive), with To
+	To    string // YYYY-MM-DD (exclusive), with From
+}
+
+// Resolve returns the period asked for, its dates in loc; ok is false
+// when nothing was asked (the caller's default applies). A week stands
+// for the 13 weeks to it, for every report kind and for analysis alike.
+func (r PeriodRequest) Resolve(loc *time.Location) (p Period, ok bool, err error) {
+	given := 0
+	for _, v := range []string{r.Week, r.Month, r.Year, r.From + r.To} {
+		if v != "" {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		return Period{}, false, nil
+	case given > 1:
+		return Period{}, false, OptionErrorf("week/month/year/from/to", "ask for one period: a week, a month, a year or a range of dates")
+	case r.Week != "":
+		w, err := ParseWeek(r.Week, loc)
+		if err != nil {
+			return Period{}, false, &OptionError{Key: "week", Err: err}
+		}
+		return WeeklyWindow(w), true, nil
+	case r.Month != "":
+		p, err = ParseMonth(r.Month, loc)
+		return p, err == nil, optionErr("month", err)
+	case r.Year != "":
+		p, err = ParseYear(r.Year, loc)
+		return p, err == nil, optionErr("year", err)
+	}
+	if r.From == "" || r.To == "" {
+		return Period{}, false, OptionErrorf("from/to", "a range needs both its first date and the date after its last")
+	}
+	from, err := ParseDate(r.From, loc)
+	if err != nil {
+		return Period{}, false, &OptionError{Key: "from", Err: err}
+	}
+	to, err := ParseDate(r.To, loc)
+	if err != nil {
+		return Period{}, false, &OptionError{Key: "to", Err: err}
+	}
+	if !from.Before(to) {
+		return Period{}, false, OptionErrorf("from/to", "the range %s to %s is empty: the first date must come before the second", r.From, r.To)
+	}
+	return Range(from, to), true, nil
+}
+
+func optionErr(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &OptionError{Key: key, Err: err}
+}
+
 // Period is a half-open time range [From, To) that analysis results are
 // keyed by. Label names it in tables and file names: an ISO week
 // ("2026-W47") or "FROM..TO" in dates.
 type Period struct {
 	From, To time.Time
 	Label    string
+	// Basis says how the period was chosen when that is more than its
+	// dates ("week 2026-W47 and the 12 weeks before it"); "" for a period
+	// asked for by its dates.
+	Basis string
 }
 
 // Contains reports whether t falls in the period.

@@ -59,3 +59,38 @@ func TestParseMonthAndYear(t *testing.T) {
 		t.Error("ParseYear accepted five digits")
 	}
 }
+
+// TestPeriodRequest: a week stands for the 13 weeks to it; one period at
+// most; a range needs both ends in order; errors name the option.
+func TestPeriodRequest(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := PeriodRequest{Week: "2026-W47"}.Resolve(ny)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if p.Label != "2026-W47-13w" || p.From.Format("2006-01-02") != "2026-08-24" || p.To.Format("2006-01-02") != "2026-11-23" ||
+		p.Basis != "week 2026-W47 and the 12 weeks before it" {
+		t.Errorf("week 2026-W47: %s %v..%v (%s)", p.Label, p.From, p.To, p.Basis)
+	}
+	if _, ok, err := (PeriodRequest{}).Resolve(ny); ok || err != nil {
+		t.Errorf("no request: ok %v, err %v", ok, err)
+	}
+	for _, c := range []struct {
+		r   PeriodRequest
+		key string
+	}{
+		{PeriodRequest{Week: "2026-W47", Month: "2026-03"}, "week/month/year/from/to"},
+		{PeriodRequest{From: "2026-01-01"}, "from/to"},
+		{PeriodRequest{From: "2026-02-01", To: "2026-01-01"}, "from/to"},
+		{PeriodRequest{Week: "2026-W60"}, "week"},
+		{PeriodRequest{Month: "2026-13"}, "month"},
+		{PeriodRequest{From: "2026-01-01", To: "soon"}, "to"},
+	} {
+		if _, _, err := c.r.Resolve(ny); OptionKey(err) != c.key {
+			t.Errorf("%+v: %v (key %q), want an error keyed %q", c.r, err, OptionKey(err), c.key)
+		}
+	}
+}

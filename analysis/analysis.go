@@ -194,6 +194,9 @@ func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (e
 		if !p.From.Before(p.To) {
 			return equity311.Period{}, "", fmt.Errorf("period %s: from must be before to", p.Label)
 		}
+		if p.Basis != "" {
+			return *p, "requested: " + p.Basis, nil
+		}
 		return *p, "requested", nil
 	}
 	d, err := DefaultPeriod(ctx, st)

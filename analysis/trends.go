@@ -1,23 +1,13 @@
 package analysis
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/equity311/equity311"
 )
 
 // TrailingWeeks is the most weeks before the latest that its comparison uses.
-const TrailingWeeks = 12
-
-// WeeklyWindow is the period a weekly report of week w covers: the week
-// and the TrailingWeeks before it (a single week's counts per area are
-// too small on their own), labelled "2026-W47-13w".
-func WeeklyWindow(w equity311.Period) equity311.Period {
-	p := equity311.Range(w.From.AddDate(0, 0, -7*TrailingWeeks), w.To)
-	p.Label = fmt.Sprintf("%s-%dw", w.Label, TrailingWeeks+1)
-	return p
-}
+const TrailingWeeks = equity311.TrailingWeeks
 
 // residentChannels are the channels whose weekly shares trends report.
 func residentChannels() []equity311.Channel {

@@ -168,7 +168,7 @@ func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult,
 	if _, err := geo.Assign(ctx, st, geo.AssignOptions{Log: log}); err != nil {
 		return res, fmt.Errorf("assign: %w", err)
 	}
-	period := analysis.WeeklyWindow(w)
+	period := equity311.WeeklyWindow(w)
 	if _, err := analysis.Analyze(ctx, st, analysis.Options{Period: &period, Log: log}); err != nil {
 		return res, fmt.Errorf("analyze %s: %w", period.Label, err)
 	}

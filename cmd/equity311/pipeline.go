@@ -144,67 +144,41 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 }
 
 // periodFlags are --week, --month, --year or --from/--to.
-type periodFlags struct{ week, month, year, from, to string }
+// periodFlags are the period flags of analyze and report: one
+// equity311.PeriodRequest, the rule the service applies too.
+type periodFlags struct{ equity311.PeriodRequest }
 
 func (p *periodFlags) add(c *cobra.Command) {
-	c.Flags().StringVar(&p.week, "week", "", "ISO week YYYY-Www")
-	c.Flags().StringVar(&p.month, "month", "", "calendar month YYYY-MM")
-	c.Flags().StringVar(&p.year, "year", "", "calendar year YYYY")
-	c.Flags().StringVar(&p.from, "from", "", "start date YYYY-MM-DD (inclusive)")
-	c.Flags().StringVar(&p.to, "to", "", "end date YYYY-MM-DD (exclusive)")
+	c.Flags().StringVar(&p.Week, "week", "", "ISO week YYYY-Www: the 13 weeks to it (the week and the 12 before, which it is compared with)")
+	c.Flags().StringVar(&p.Month, "month", "", "calendar month YYYY-MM")
+	c.Flags().StringVar(&p.Year, "year", "", "calendar year YYYY")
+	c.Flags().StringVar(&p.From, "from", "", "start date YYYY-MM-DD (inclusive)")
+	c.Flags().StringVar(&p.To, "to", "", "end date YYYY-MM-DD (exclusive)")
 }
 
 // period resolves the flags in the city's time zone; nil when none is set.
 func (p *periodFlags) period(ctx context.Context, st *store.Store) (*equity311.Period, error) {
-	given := 0
-	for _, v := range []string{p.week, p.month, p.year, p.from + p.to} {
-		if v != "" {
-			given++
-		}
-	}
-	if given == 0 {
-		return nil, nil
-	}
-	if given > 1 {
-		return nil, errors.New("give one of --week, --month, --year or --from/--to")
-	}
 	loc, err := st.Location(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var per equity311.Period
-	switch {
-	case p.week != "":
-		per, err = equity311.ParseWeek(p.week, loc)
-	case p.month != "":
-		per, err = equity311.ParseMonth(p.month, loc)
-	case p.year != "":
-		per, err = equity311.ParseYear(p.year, loc)
-	default:
-		if p.from == "" || p.to == "" {
-			return nil, errors.New("--from and --to go together")
-		}
-		from, err := equity311.ParseDate(p.from, loc)
-		if err != nil {
-			return nil, err
-		}
-		to, err := equity311.ParseDate(p.to, loc)
-		if err != nil {
-			return nil, err
-		}
-		per = equity311.Range(from, to)
+	per, ok, err := p.Resolve(loc)
+	if err != nil || !ok {
+		return nil, err
 	}
-	return &per, err
+	return &per, nil
 }
 
 func (a *app) analyzeCmd() *cobra.Command {
 	var pf periodFlags
 	var opt analysis.Options
 	c := &cobra.Command{
-		Use:   "analyze [--week W | --from T --to T]",
+		Use:   "analyze [--week W | --month M | --year Y | --from T --to T]",
 		Short: "Compute channel-use metrics per area into the analysis tables",
 		Long: `Compute channel-use metrics for a period (default: the last 52 complete weeks
-of the data) per area of every layer and citywide, into the analysis_* tables.`,
+of the data) per area of every layer and citywide, into the analysis_* tables.
+--week W analyses the 13 weeks to W, the period report --week W and the
+weekly service's week W cover.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opt.MinCount < 1 || opt.MinCount > 1_000_000 {
@@ -258,15 +232,16 @@ func (a *app) reportCmd() *cobra.Command {
 
   weekly    (the default) the policy report: key findings, who is not using the
             app, maps, this week against the trailing weeks, how fast requests
-            close, data quality, method. With --week W it covers the 13 weeks
-            to W (a single week's counts per area are too small on their own)
-            and compares week W with the 12 before it.
+            close, data quality, method.
   research  all of the above plus the models, spatial statistics, the
             concentration curve, shrunken shares, sensitivity across layers,
             every table as CSV and data.json.
   --compare the headline figures of every city in the database side by side.
 
-Without a period: the latest analysed period, or the default one. A period
+--week W covers the 13 weeks to W for both kinds (a single week's counts per
+area are too small on their own) and compares week W with the 12 before it,
+as the weekly service's archive does. Without a period: the latest analysed
+period, or the default one. A period
 not analysed yet is analysed first. The same data and options give the same
 bytes; --stamp adds the time the report was made.`,
 		Args: cobra.NoArgs,
@@ -296,10 +271,6 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	p, err := r.pf.period(ctx, st)
 	if err != nil {
 		return "", err
-	}
-	if p != nil && r.pf.week != "" && r.opt.Kind != reports.KindResearch {
-		// The weekly report covers the 13 weeks to the week asked for.
-		*p = analysis.WeeklyWindow(*p)
 	}
 	label := r.label
 	if label != "" {
