@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/store"
 )
@@ -82,18 +83,12 @@ func (c Counts) Resident() int64 {
 // Digital returns app, web and online requests.
 func (c Counts) Digital() int64 { return c[equity311.App] + c[equity311.Web] + c[equity311.Online] }
 
-// Estimate is a value with its 95% interval; NaN when undefined.
-type Estimate struct{ Value, Lo, Hi float64 }
+// Estimate is a value with its 95% interval (stats.Estimate).
+type Estimate = stats.Estimate
 
-func nanEstimate() Estimate { return Estimate{math.NaN(), math.NaN(), math.NaN()} }
+func nanEstimate() Estimate { return stats.NaNEstimate() }
 
-func share(k, n int64) Estimate {
-	if n == 0 {
-		return nanEstimate()
-	}
-	lo, hi := Wilson(k, n, z95)
-	return Estimate{float64(k) / float64(n), lo, hi}
-}
+func share(k, n int64) Estimate { return stats.Share(k, n) }
 
 // per1000 is the rate of k requests per 1,000 residents per year over a
 // period of the given length, with the exact Poisson interval.
@@ -101,9 +96,9 @@ func per1000(k int64, pop, years float64) Estimate {
 	if math.IsNaN(pop) || pop <= 0 || years <= 0 {
 		return nanEstimate()
 	}
-	lo, hi := PoissonExact(k, 0.95)
+	lo, hi := stats.PoissonExact(k, 0.95)
 	f := 1000 / pop / years
-	return Estimate{float64(k) * f, lo * f, hi * f}
+	return Estimate{Value: float64(k) * f, Lo: lo * f, Hi: hi * f}
 }
 
 // Years is the length of p in years of 365.25 days.

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/internal/storetest"
-	"github.com/equity311/equity311/store"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
+	"github.com/equity311/equity311/internal/storetest"
+	"github.com/equity311/equity311/store"
 )
 
 func TestCounts(t *testing.T) {
@@ -39,11 +41,11 @@ func TestShareAndRateUndefined(t *testing.T) {
 	if e := per1000(5, 0, 1); !math.IsNaN(e.Value) {
 		t.Errorf("rate over zero population: %+v", e)
 	}
-	lo, hi := Wilson(3, 5, z95)
+	lo, hi := stats.Wilson(3, 5, stats.Z95)
 	if e := share(3, 5); e.Value != 0.6 || e.Lo != lo || e.Hi != hi {
 		t.Errorf("share(3, 5) = %+v", e)
 	}
-	plo, phi := PoissonExact(5, 0.95)
+	plo, phi := stats.PoissonExact(5, 0.95)
 	if e := per1000(5, 250, 0.5); e.Value != 40 || math.Abs(e.Lo-plo*8) > 1e-12 || math.Abs(e.Hi-phi*8) > 1e-12 {
 		t.Errorf("per1000(5, 250, half a year) = %+v, want 40 a year", e)
 	}
@@ -129,8 +131,8 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 	check("city resident", float64(city.Resident), 15)
 	check("city app share", city.AppShare.Value, 3.0/15)
 	check("city population (sum of the most populous layer)", city.Population, 400)
-	if lo, hi := Wilson(3, 15, z95); city.AppShare.Lo != lo || city.AppShare.Hi != hi {
-		t.Errorf("city app share interval %+v, want Wilson (%v, %v)", city.AppShare, lo, hi)
+	if lo, hi := stats.Wilson(3, 15, stats.Z95); city.AppShare.Lo != lo || city.AppShare.Hi != hi {
+		t.Errorf("city app share interval %+v, want stats.Wilson (%v, %v)", city.AppShare, lo, hi)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/store"
 )
@@ -294,7 +295,7 @@ func medianFromBrackets(own demoTable, ws []weight, src string) (demoValue, bool
 	if !any {
 		return demoValue{}, false
 	}
-	m, approx := MedianFromBrackets(IncomeBrackets(), counts)
+	m, approx := stats.MedianFromBrackets(stats.IncomeBrackets(), counts)
 	if math.IsNaN(m) {
 		return demoValue{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
 )
 
 // Grouping is one way of grouping areas by their demographics.
@@ -131,7 +132,7 @@ func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*A
 				gm.BoundHi = maxNaN(gm.BoundHi, x.value)
 			}
 			gm.AppShare = share(gm.App, gm.ShareBase)
-			gm.StdAppRatio = PoissonRatio(gm.App, expected)
+			gm.StdAppRatio = stats.PoissonRatio(gm.App, expected)
 			gm.AppPer1000 = per1000(gm.App, gm.Population, years)
 			gm.LowCount = gm.ShareBase < int64(opt.MinCount)
 			gs = append(gs, gm)
@@ -142,8 +143,8 @@ func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*A
 		if top < 0 {
 			continue
 		}
-		d, lo, hi := NewcombeDifference(gs[top].App, gs[top].ShareBase, gs[bottom].App, gs[bottom].ShareBase)
-		out.add(gapsTable, []any{c.name, p.Label, layer, g.Name, gs[top].Label, gs[bottom].Label, Estimate{d, lo, hi}})
+		d, lo, hi := stats.NewcombeDifference(gs[top].App, gs[top].ShareBase, gs[bottom].App, gs[bottom].ShareBase)
+		out.add(gapsTable, []any{c.name, p.Label, layer, g.Name, gs[top].Label, gs[bottom].Label, Estimate{Value: d, Lo: lo, Hi: hi}})
 	}
 }
 
@@ -198,8 +199,8 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*AreaMetr
 		}
 		for _, r := range []struct {
 			method string
-			c      Correlation
-		}{{"pearson", Pearson(x, y)}, {"spearman", Spearman(x, y)}} {
+			c      stats.Correlation
+		}{{"pearson", stats.Pearson(x, y)}, {"spearman", stats.Spearman(x, y)}} {
 			out.add(correlationsTable, []any{c.name, p.Label, layer, v, r.method, r.c.N, r.c.R, r.c.Lo, r.c.Hi, r.c.P})
 		}
 	}
@@ -216,7 +217,7 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*AreaMetr
 	if len(h) < 5 {
 		return
 	}
-	ci := ConcentrationIndex(income, h, pop)
+	ci := stats.ConcentrationIndex(income, h, pop)
 	out.add(concentrationTable, []any{c.name, p.Label, layer, len(h), ci.Index, ci.SE, ci.Lo, ci.Hi})
 	for k, i := range ci.Order {
 		out.add(curveTable, []any{c.name, p.Label, layer, k + 1, ids[i], ci.CumPopulation[k], ci.CumMeasure[k]})

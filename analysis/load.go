@@ -91,7 +91,7 @@ func (r Row) Bool(col string) bool {
 
 // Estimate returns the estimate in columns col, col_lo and col_hi.
 func (r Row) Estimate(col string) Estimate {
-	return Estimate{r.Float(col), r.Float(col + "_lo"), r.Float(col + "_hi")}
+	return Estimate{Value: r.Float(col), Lo: r.Float(col + "_lo"), Hi: r.Float(col + "_hi")}
 }
 
 // ErrNoAnalysis is returned by Load when a period has not been analysed.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 )
 
@@ -54,7 +55,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 			}
 		}
 		m.OfferedAppShare = share(m.OfferedApp, m.OfferedBase)
-		m.StdAppRatio = PoissonRatio(m.App, m.ExpectedApp)
+		m.StdAppRatio = stats.PoissonRatio(m.App, m.ExpectedApp)
 		m.LowCount = m.ShareBase < int64(opt.MinCount)
 		if v, ok := demo.get(a.Layer, a.ID, "population"); ok {
 			m.Population, m.PopulationBasis = v.est, v.basis
@@ -89,7 +90,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 		representation(metrics[l])
 		shrink(metrics[l])
 	}
-	city.RepresentationRatio, city.EBAppShare = Estimate{1, 1, 1}, city.AppShare
+	city.RepresentationRatio, city.EBAppShare = Estimate{Value: 1, Lo: 1, Hi: 1}, city.AppShare
 	for _, m := range append([]*AreaMetrics{city}, flatten(metrics, c.layerNames())...) {
 		out.add(metricsTable, []any{m.City, p.Label, m.Layer, m.AreaID, m.Name, m.Population, nilIfEmpty(m.PopulationBasis),
 			m.Tickets, m.Resident, m.ShareBase, m.App, m.Digital, m.AppShare, m.DigitalShare, m.ResidentPer1000, m.AppPer1000,
@@ -154,7 +155,7 @@ func (c *cityData) appTypes(p equity311.Period, opt Options, open311Types map[st
 }
 
 // representation sets each area's share of the layer's app requests over
-// its share of the layer's population, with the Wilson interval of the
+// its share of the layer's population, with the stats.Wilson interval of the
 // first share.
 func representation(ms []*AreaMetrics) {
 	var app int64
@@ -172,7 +173,7 @@ func representation(ms []*AreaMetrics) {
 		}
 		s := share(m.App, app)
 		ps := m.Population / pop
-		m.RepresentationRatio = Estimate{s.Value / ps, s.Lo / ps, s.Hi / ps}
+		m.RepresentationRatio = Estimate{Value: s.Value / ps, Lo: s.Lo / ps, Hi: s.Hi / ps}
 	}
 }
 
@@ -185,7 +186,7 @@ func shrink(ms []*AreaMetrics) {
 	for i, m := range ms {
 		k[i], n[i] = m.App, m.ShareBase
 	}
-	a, b, ok := BetaBinomialPrior(k, n)
+	a, b, ok := stats.BetaBinomialPrior(k, n)
 	for _, m := range ms {
 		switch {
 		case m.ShareBase == 0:
@@ -197,7 +198,7 @@ func shrink(ms []*AreaMetrics) {
 			}
 			m.EBAppShare = share(sk, sn)
 		default:
-			m.EBAppShare = ShrunkShare(m.App, m.ShareBase, a, b)
+			m.EBAppShare = stats.ShrunkShare(m.App, m.ShareBase, a, b)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 )
 
@@ -21,7 +22,14 @@ const (
 const minModelAreas = 20
 
 // models fits both models on the layer's areas with census covariates and
-// writes their terms and fit statistics. It returns the logit's Pearson
+// writes their terms and fit statistics. It returns the logit's stats.Pearson
+
+// areaFit is a model fitted over areas: the fit, and each row's area id.
+type areaFit struct {
+	stats.Fit
+	ids []string
+}
+
 // residuals by area, for Moran's I.
 func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*AreaMetrics, demo demoTable, out *tables) map[string]float64 {
 	withPop := 0
@@ -54,7 +62,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			rows = append(rows, row{m, x})
 		}
 	}
-	fit := func(name string, keep func(*AreaMetrics) bool, do func(x [][]float64, ms []*AreaMetrics) (Fit, error)) *Fit {
+	fit := func(name string, keep func(*AreaMetrics) bool, do func(x [][]float64, ms []*AreaMetrics) (stats.Fit, error)) *areaFit {
 		var sel []row
 		for _, r := range rows {
 			if keep(r.m) {
@@ -72,7 +80,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			}
 			sm = append(sm, r.m)
 		}
-		x, means, sds := standardize(cols)
+		x, means, sds := stats.Standardize(cols)
 		for _, sd := range sds {
 			if sd == 0 || math.IsNaN(sd) {
 				return nil
@@ -84,7 +92,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 		}
 		terms := append([]string{"intercept"}, termNames(covs)...)
 		for j, t := range terms {
-			lo, hi, z, pv := zTest(f.Beta[j], f.SE[j])
+			lo, hi, z, pv := stats.ZTest(f.Beta[j], f.SE[j])
 			mean, sd := math.NaN(), math.NaN()
 			if j > 0 {
 				mean, sd = means[j-1], sds[j-1]
@@ -97,30 +105,30 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			alpha = f.Alpha
 		}
 		out.add(fitTable, []any{c.name, p.Label, layer, name, f.N, f.Deviance, f.NullDev, f.AIC, f.Dispersion, alpha, f.Iterations, f.Converged})
-		f.ids = make([]string, len(sm))
+		ids := make([]string, len(sm))
 		for i, m := range sm {
-			f.ids[i] = m.AreaID
+			ids[i] = m.AreaID
 			obs, fitted := float64(m.App), f.Mu[i]
 			if name == ModelLogit {
 				obs, fitted = float64(m.OfferedApp)/float64(m.OfferedBase), f.Mu[i]/float64(m.OfferedBase)
 			}
 			out.add(residualsTable, []any{c.name, p.Label, layer, name, m.AreaID, obs, fitted, f.Pearson[i]})
 		}
-		return &f
+		return &areaFit{Fit: f, ids: ids}
 	}
-	lf := fit(ModelLogit, func(m *AreaMetrics) bool { return m.OfferedBase > 0 }, func(x [][]float64, sm []*AreaMetrics) (Fit, error) {
+	lf := fit(ModelLogit, func(m *AreaMetrics) bool { return m.OfferedBase > 0 }, func(x [][]float64, sm []*AreaMetrics) (stats.Fit, error) {
 		y, n := make([]float64, len(sm)), make([]float64, len(sm))
 		for i, m := range sm {
 			y[i], n[i] = float64(m.OfferedApp), float64(m.OfferedBase)
 		}
-		return FitLogit(x, y, n)
+		return stats.FitLogit(x, y, n)
 	})
-	fit(ModelNB2, func(m *AreaMetrics) bool { return true }, func(x [][]float64, sm []*AreaMetrics) (Fit, error) {
+	fit(ModelNB2, func(m *AreaMetrics) bool { return true }, func(x [][]float64, sm []*AreaMetrics) (stats.Fit, error) {
 		y, off := make([]float64, len(sm)), make([]float64, len(sm))
 		for i, m := range sm {
 			y[i], off[i] = float64(m.App), math.Log(m.Population)
 		}
-		return FitNB2(x, y, off)
+		return stats.FitNB2(x, y, off)
 	})
 	if lf == nil {
 		return nil
@@ -153,7 +161,7 @@ func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*AreaMetri
 	if len(x) < 5 || lo == hi {
 		return
 	}
-	f, err := FitLogit(x, y, n)
+	f, err := stats.FitLogit(x, y, n)
 	if err != nil {
 		return
 	}
@@ -165,7 +173,7 @@ func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*AreaMetri
 		eta := f.Beta[0] + f.Beta[1]*xv
 		se := math.Sqrt(f.Cov[0][0] + 2*xv*f.Cov[0][1] + xv*xv*f.Cov[1][1])
 		out.add(curveIncomeTable, []any{c.name, p.Label, layer, k + 1, inc,
-			Estimate{logistic(eta), logistic(eta - z95*se), logistic(eta + z95*se)}})
+			Estimate{Value: logistic(eta), Lo: logistic(eta - stats.Z95*se), Hi: logistic(eta + stats.Z95*se)}})
 	}
 }
 
@@ -221,7 +229,7 @@ func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*
 		h := fnv.New64a()
 		h.Write([]byte(c.name + "|" + l.Name + "|" + name))
 		rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
-		mi := MoransI(x, lists, opt.Permutations, rng)
+		mi := stats.MoransI(x, lists, opt.Permutations, rng)
 		slices.Sort(islands)
 		out.add(spatialTable, []any{c.name, p.Label, l.Name, name, len(ids) - len(islands), mi.I, mi.Expected, mi.P, mi.Permutations,
 			nilIfEmpty(strings.Join(islands, " "))})

@@ -168,7 +168,7 @@ func medianCI(q floatList, n int64) Estimate {
 			break
 		}
 	}
-	return Estimate{q.at(0), q.at(1 + 2*k), q.at(2 + 2*k)}
+	return Estimate{Value: q.at(0), Lo: q.at(1 + 2*k), Hi: q.at(2 + 2*k)}
 }
 
 // floatList scans a DuckDB LIST of DOUBLE (NULL as an empty list).

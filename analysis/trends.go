@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/stats"
 )
 
 // TrailingWeeks is the most weeks before the latest that its comparison uses.
@@ -106,14 +107,14 @@ func (c *cityData) changes(p equity311.Period, opt Options, layer string, out *t
 			}
 		}
 		if r.week.base >= int64(opt.MinCount) && r.base.base >= int64(opt.MinCount) {
-			r.z, r.p = TwoProportionZ(r.week.app, r.week.base, r.base.app, r.base.base)
-			d, lo, hi := NewcombeDifference(r.week.app, r.week.base, r.base.app, r.base.base)
-			r.d = Estimate{d, lo, hi}
+			r.z, r.p = stats.TwoProportionZ(r.week.app, r.week.base, r.base.app, r.base.base)
+			d, lo, hi := stats.NewcombeDifference(r.week.app, r.week.base, r.base.app, r.base.base)
+			r.d = Estimate{Value: d, Lo: lo, Hi: hi}
 		}
 		rows = append(rows, r)
 		ps = append(ps, r.p)
 	}
-	q := BenjaminiHochberg(ps)
+	q := stats.BenjaminiHochberg(ps)
 	for i, r := range rows {
 		out.add(changesTable, []any{c.name, p.Label, layer, r.a.ID, weekLabel(last), r.week.base, r.week.app, share(r.week.app, r.week.base).Value,
 			len(trail), r.base.base, r.base.app, share(r.base.app, r.base.base).Value, r.d, r.z, r.p, q[i], !math.IsNaN(q[i]) && q[i] < 0.05})

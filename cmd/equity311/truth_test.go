@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
@@ -227,7 +227,7 @@ func TestNeighborhoodMediansFromBrackets(t *testing.T) {
 	got := storetest.Strings(t, st, `SELECT area_id, estimate::VARCHAR || '|' || basis FROM analysis_area_demographics
 		WHERE layer = 'neighborhoods' AND variable = 'median_income'`)
 	for id, c := range counts {
-		want, _ := analysis.MedianFromBrackets(analysis.IncomeBrackets(), c)
+		want, _ := stats.MedianFromBrackets(stats.IncomeBrackets(), c)
 		estText, basis, ok := strings.Cut(got[id], "|")
 		est, err := strconv.ParseFloat(estText, 64)
 		if !ok || err != nil {

@@ -1,4 +1,4 @@
-package analysis
+package stats
 
 import (
 	"encoding/json"
@@ -42,12 +42,12 @@ func close(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 func TestWilsonMatchesStatsmodels(t *testing.T) {
 	r := loadReference(t)
 	for _, c := range r.Wilson {
-		lo, hi := Wilson(c.K, c.N, z95)
+		lo, hi := Wilson(c.K, c.N, Z95)
 		if !close(lo, c.Lo, 1e-12) || !close(hi, c.Hi, 1e-12) {
 			t.Errorf("Wilson(%d, %d) = [%.15g, %.15g], %s gives [%.15g, %.15g]", c.K, c.N, lo, hi, r.Generator, c.Lo, c.Hi)
 		}
 	}
-	if lo, hi := Wilson(0, 0, z95); !math.IsNaN(lo) || !math.IsNaN(hi) {
+	if lo, hi := Wilson(0, 0, Z95); !math.IsNaN(lo) || !math.IsNaN(hi) {
 		t.Errorf("Wilson(0, 0) = [%g, %g], want NaN", lo, hi)
 	}
 }

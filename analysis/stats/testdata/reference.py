@@ -2,7 +2,7 @@
 """Reference values for equity311's interval functions, computed independently
 with statsmodels and scipy (Debian: apt-get install python3-statsmodels).
 
-Run from the repository root:  python3 analysis/testdata/reference.py > analysis/testdata/intervals.json
+Run from the repository root:  python3 analysis/stats/testdata/reference.py > analysis/stats/testdata/intervals.json
 The Go tests read the JSON; they never run Python.
 """
 import json

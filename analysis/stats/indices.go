@@ -1,4 +1,4 @@
-package analysis
+package stats
 
 import (
 	"cmp"
@@ -71,7 +71,7 @@ func ConcentrationIndex(income, h, pop []float64) Concentration {
 		qPrev = q
 	}
 	c.SE = math.Sqrt(math.Max(0, (sumA-(1+c.Index)*(1+c.Index))/float64(n)))
-	c.Lo, c.Hi = c.Index-z95*c.SE, c.Index+z95*c.SE
+	c.Lo, c.Hi = c.Index-Z95*c.SE, c.Index+Z95*c.SE
 	return c
 }
 
@@ -108,7 +108,7 @@ func correlation(x, y []float64, varFactor float64) Correlation {
 	c.R = r
 	zr := math.Atanh(math.Max(-0.999999999, math.Min(0.999999999, r)))
 	se := math.Sqrt(varFactor / float64(n-3))
-	c.Lo, c.Hi = math.Tanh(zr-z95*se), math.Tanh(zr+z95*se)
+	c.Lo, c.Hi = math.Tanh(zr-Z95*se), math.Tanh(zr+Z95*se)
 	t := r * math.Sqrt(float64(n-2)/math.Max(1e-300, 1-r*r))
 	c.P = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 2)}.CDF(-math.Abs(t))
 	return c
@@ -144,8 +144,8 @@ func NewcombeDifference(k1, n1, k2, n2 int64) (d, lo, hi float64) {
 		return math.NaN(), math.NaN(), math.NaN()
 	}
 	p1, p2 := float64(k1)/float64(n1), float64(k2)/float64(n2)
-	l1, u1 := Wilson(k1, n1, z95)
-	l2, u2 := Wilson(k2, n2, z95)
+	l1, u1 := Wilson(k1, n1, Z95)
+	l2, u2 := Wilson(k2, n2, Z95)
 	d = p1 - p2
 	lo = d - math.Sqrt((p1-l1)*(p1-l1)+(u2-p2)*(u2-p2))
 	hi = d + math.Sqrt((u1-p1)*(u1-p1)+(p2-l2)*(p2-l2))

@@ -1,11 +1,13 @@
-package analysis
+package stats
 
 import (
 	"errors"
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -27,7 +29,6 @@ type Fit struct {
 	Converged  bool
 	Mu         []float64 // fitted means
 	Pearson    []float64 // Pearson residuals
-	ids        []string  // the areas, in row order
 }
 
 // ErrSingular is a model whose design matrix has no inverse (collinear
@@ -65,7 +66,7 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 	for it := 1; it <= irlsMaxIter; it++ {
 		dev := 0.0
 		for i := range x {
-			eta := dot(x[i], beta)
+			eta := floats.Dot(x[i], beta)
 			pi := 1 / (1 + math.Exp(-eta))
 			pi = math.Min(math.Max(pi, 1e-12), 1-1e-12)
 			p[i] = pi
@@ -89,7 +90,7 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 	var chi2, ll float64
 	scores := make([][]float64, rows)
 	for i := range x {
-		pi := 1 / (1 + math.Exp(-dot(x[i], beta)))
+		pi := 1 / (1 + math.Exp(-floats.Dot(x[i], beta)))
 		p[i], w[i] = pi, n[i]*pi*(1-pi)
 		f.Mu[i] = n[i] * pi
 		r := y[i] - n[i]*pi
@@ -97,7 +98,7 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 		chi2 += f.Pearson[i] * f.Pearson[i]
 		f.Deviance += binomialDeviance(y[i], n[i], pi)
 		ll += logBinom(y[i], n[i], pi)
-		scores[i] = scale(x[i], r)
+		scores[i] = floats.ScaleTo(make([]float64, len(x[i])), r, x[i])
 	}
 	f.LogLik = ll
 	f.AIC = -2*ll + 2*float64(k)
@@ -159,7 +160,7 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 		f.Pearson[i] = r / math.Sqrt(v)
 		chi2 += f.Pearson[i] * f.Pearson[i]
 		// score of β for a log link: x (y − μ) μ / v
-		scores[i] = scale(x[i], r*mu[i]/v)
+		scores[i] = floats.ScaleTo(make([]float64, len(x[i])), r*mu[i]/v, x[i])
 		f.Deviance += nbDeviance(y[i], mu[i], alpha)
 	}
 	f.LogLik = nbLogLik(y, mu, alpha)
@@ -209,7 +210,7 @@ func irlsLog(x [][]float64, y, offset []float64, alpha float64, start []float64)
 	for it := 0; it < irlsMaxIter; it++ {
 		dev := 0.0
 		for i := range y {
-			eta := dot(x[i], beta) + offset[i]
+			eta := floats.Dot(x[i], beta) + offset[i]
 			m := math.Exp(eta)
 			mu[i] = m
 			v := m + alpha*m*m
@@ -228,7 +229,7 @@ func irlsLog(x [][]float64, y, offset []float64, alpha float64, start []float64)
 		beta = nb
 	}
 	for i := range y {
-		mu[i] = math.Exp(dot(x[i], beta) + offset[i])
+		mu[i] = math.Exp(floats.Dot(x[i], beta) + offset[i])
 	}
 	return beta, mu, nil
 }
@@ -292,7 +293,7 @@ func nbAlphaDerivs(y, mu, a float64) (d1, d2 float64) {
 	r := 1 / a
 	// ll = lgamma(y+r) - lgamma(r) - lgamma(y+1) + r log(r/(r+mu)) + y log(mu/(r+mu))
 	// d/dr and d²/dr², then to α = 1/r.
-	dr := digamma(y+r) - digamma(r) + math.Log(r/(r+mu)) + 1 - r/(r+mu) - y/(r+mu)
+	dr := mathext.Digamma(y+r) - mathext.Digamma(r) + math.Log(r/(r+mu)) + 1 - r/(r+mu) - y/(r+mu)
 	d2r := trigamma(y+r) - trigamma(r) + 1/r - 2/(r+mu) + r/((r+mu)*(r+mu)) + y/((r+mu)*(r+mu))
 	drda := -1 / (a * a)
 	d2rda2 := 2 / (a * a * a)
@@ -437,56 +438,18 @@ func sandwich(bread *mat.Dense, scores [][]float64, n, k int) [][]float64 {
 	return cov
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func scale(a []float64, c float64) []float64 {
-	out := make([]float64, len(a))
-	for i := range a {
-		out[i] = a[i] * c
-	}
-	return out
-}
-
-// zTest returns the 95% interval and two-sided p-value of an estimate
+// ZTest returns the 95% interval and two-sided p-value of an estimate
 // with its standard error, on the normal distribution.
-func zTest(est, se float64) (lo, hi, z, p float64) {
+func ZTest(est, se float64) (lo, hi, z, p float64) {
 	z = est / se
 	p = 2 * distuv.UnitNormal.CDF(-math.Abs(z))
-	return est - z95*se, est + z95*se, z, p
+	return est - Z95*se, est + Z95*se, z, p
 }
 
-// digamma is ψ(x) for x > 0 (asymptotic series after recurrence).
-func digamma(x float64) float64 {
-	r := 0.0
-	for x < 6 {
-		r -= 1 / x
-		x++
-	}
-	f := 1 / (x * x)
-	return r + math.Log(x) - 0.5/x - f*(1.0/12-f*(1.0/120-f*(1.0/252-f*(1.0/240-f*(1.0/132)))))
-}
-
-// trigamma is ψ'(x) for x > 0.
-func trigamma(x float64) float64 {
-	r := 0.0
-	for x < 6 {
-		r += 1 / (x * x)
-		x++
-	}
-	f := 1 / (x * x)
-	return r + 1/x + f/2 + f/x*(1.0/6-f*(1.0/30-f*(1.0/42-f*(1.0/30))))
-}
-
-// standardize turns covariate columns into a design matrix with an
+// Standardize turns covariate columns into a design matrix with an
 // intercept and each column centred and divided by its sample standard
 // deviation; it returns the means and standard deviations.
-func standardize(cols [][]float64) (x [][]float64, means, sds []float64) {
+func Standardize(cols [][]float64) (x [][]float64, means, sds []float64) {
 	n := len(cols[0])
 	x = make([][]float64, n)
 	for i := range x {
@@ -502,3 +465,6 @@ func standardize(cols [][]float64) (x [][]float64, means, sds []float64) {
 	}
 	return x, means, sds
 }
+
+// trigamma is ψ'(x) for x > 0: the Hurwitz zeta function ζ(2, x).
+func trigamma(x float64) float64 { return mathext.Zeta(2, x) }

@@ -1,4 +1,4 @@
-package analysis
+package stats
 
 import (
 	"encoding/csv"
@@ -98,7 +98,7 @@ func relClose(t *testing.T, what string, got, want float64) {
 func TestModelsMatchStatsmodels(t *testing.T) {
 	d, ref := readModelData(t)
 	cols := [][]float64{logs(d.income), d.s65, d.lep, d.bb}
-	x, means, sds := standardize(cols)
+	x, means, sds := Standardize(cols)
 	for j := range means {
 		relClose(t, "mean of "+ref.Terms[j+1], means[j], ref.CovariateMean[j])
 		relClose(t, "sd of "+ref.Terms[j+1], sds[j], ref.CovariateSD[j])

@@ -4,11 +4,11 @@ independently with Debian's python3-statsmodels and numpy.
 
 Run from the repository root:
 
-    /usr/bin/python3 analysis/testdata/models_reference.py   # apt-get install python3-statsmodels
+    /usr/bin/python3 analysis/stats/testdata/models_reference.py   # apt-get install python3-statsmodels
 
-It writes analysis/testdata/models_data.csv (a fixed data set of 64 areas on
+It writes analysis/stats/testdata/models_data.csv (a fixed data set of 64 areas on
 an 8×8 grid, drawn with a seeded numpy generator) and
-analysis/testdata/models_reference.json (the values the Go tests compare
+analysis/stats/testdata/models_reference.json (the values the Go tests compare
 with, to 1e-5 relative). The tests never run Python.
 """
 import json
