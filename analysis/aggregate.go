@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/store"
 )
@@ -16,8 +17,8 @@ import (
 // areaData is one area's requests in the period, for one city.
 type areaData struct {
 	Layer, ID, Name string
-	Counts          Counts // every request, by channel
-	AppCounts       Counts // requests from sources that can record the app, by channel
+	Counts          results.Counts // every request, by channel
+	AppCounts       results.Counts // requests from sources that can record the app, by channel
 	// By request type and by week: resident requests from sources that
 	// can record the app (base) and the app ones among them.
 	types map[string]*pair
@@ -31,11 +32,11 @@ type pair struct{ base, app int64 }
 // the app, by channel.
 type weekCounts struct {
 	pair
-	channels Counts
+	channels results.Counts
 }
 
 func newArea(layer, id, name string) *areaData {
-	return &areaData{Layer: layer, ID: id, Name: name, Counts: Counts{}, AppCounts: Counts{},
+	return &areaData{Layer: layer, ID: id, Name: name, Counts: results.Counts{}, AppCounts: results.Counts{},
 		types: map[string]*pair{}, weeks: map[int64]*weekCounts{}}
 }
 
@@ -133,7 +134,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		}
 		w := a.weeks[wk.Unix()]
 		if w == nil {
-			w = &weekCounts{channels: Counts{}}
+			w = &weekCounts{channels: results.Counts{}}
 			a.weeks[wk.Unix()] = w
 		}
 		tp.base += n
@@ -150,7 +151,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	var out []*cityData
 	for _, name := range sortedKeys(cities) {
 		c := cities[name]
-		c.city = get(name, CityLayer, name)
+		c.city = get(name, results.CityLayer, name)
 		c.city.Name = name
 		for _, l := range layers {
 			if len(cities) > 1 && !seenLayer[name][l.Name] {

@@ -11,14 +11,11 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/store"
 )
-
-// CityLayer is the layer name under which citywide rows are stored (their
-// area_id is the city).
-const CityLayer = "city"
 
 // DefaultMinCount is the default number of requests below which a cell
 // (an area's shares, a group, a week) is flagged low_count and suppressed
@@ -57,48 +54,19 @@ type Options struct {
 	Log          *slog.Logger
 }
 
-// Counts are requests by channel.
-type Counts map[equity311.Channel]int64
+func nanEstimate() results.Estimate { return stats.NaNEstimate() }
 
-// Total returns all requests.
-func (c Counts) Total() int64 {
-	var n int64
-	for _, v := range c {
-		n += v
-	}
-	return n
-}
-
-// Resident returns resident-initiated requests.
-func (c Counts) Resident() int64 {
-	var n int64
-	for ch, v := range c {
-		if r, ok := ch.ResidentInitiated(); ok && r {
-			n += v
-		}
-	}
-	return n
-}
-
-// Digital returns app, web and online requests.
-func (c Counts) Digital() int64 { return c[equity311.App] + c[equity311.Web] + c[equity311.Online] }
-
-// Estimate is a value with its 95% interval (stats.Estimate).
-type Estimate = stats.Estimate
-
-func nanEstimate() Estimate { return stats.NaNEstimate() }
-
-func share(k, n int64) Estimate { return stats.Share(k, n) }
+func share(k, n int64) results.Estimate { return stats.Share(k, n) }
 
 // per1000 is the rate of k requests per 1,000 residents per year over a
 // period of the given length, with the exact Poisson interval.
-func per1000(k int64, pop, years float64) Estimate {
+func per1000(k int64, pop, years float64) results.Estimate {
 	if math.IsNaN(pop) || pop <= 0 || years <= 0 {
 		return nanEstimate()
 	}
 	lo, hi := stats.PoissonExact(k, 0.95)
 	f := 1000 / pop / years
-	return Estimate{Value: float64(k) * f, Lo: lo * f, Hi: hi * f}
+	return results.Estimate{Value: float64(k) * f, Lo: lo * f, Hi: hi * f}
 }
 
 // Years is the length of p in years of 365.25 days.
@@ -171,7 +139,8 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	if err := quality(ctx, st, p, out); err != nil {
 		return res, err
 	}
-	out.add(runsTable, []any{p.Label, p.From, p.To, basis, Years(p), opt.MinCount, st.Now(), res.Tickets, res.Resident, int64(opt.Seed)})
+	put(out, results.RunsTable(), results.Run{Period: p.Label, From: p.From, To: p.To, Basis: basis, Years: Years(p), MinCount: int64(opt.MinCount),
+		ComputedAt: st.Now(), Tickets: res.Tickets, Resident: res.Resident, Seed: int64(opt.Seed)})
 	if err := out.write(ctx, st, p.Label); err != nil {
 		return res, err
 	}

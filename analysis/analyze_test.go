@@ -12,13 +12,14 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/store"
 )
 
 func TestCounts(t *testing.T) {
-	c := Counts{equity311.App: 3, equity311.Web: 2, equity311.Online: 1, equity311.Phone: 4,
+	c := results.Counts{equity311.App: 3, equity311.Web: 2, equity311.Online: 1, equity311.Phone: 4,
 		equity311.Employee: 5, equity311.Unknown: 6, equity311.Other: 7}
 	if got := c.Total(); got != 28 {
 		t.Errorf("total %d, want 28", got)
@@ -96,7 +97,7 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]*AreaMetrics{}
+	got := map[string]*results.AreaMetrics{}
 	for _, a := range r.Areas["hoods"] {
 		got[a.AreaID] = a
 	}

@@ -7,34 +7,16 @@ import (
 	"slices"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 )
-
-// Grouping is one way of grouping areas by their demographics.
-type Grouping struct {
-	Name     string // income_quintile, majority_race, ...
-	Variable string // the census variable
-	Groups   int    // quantile groups; 0 for majority_race
-	Label    string // for people: "median household income"
-}
-
-// Groupings are the groupings of DESIGN.md §5, in report order.
-func Groupings() []Grouping {
-	return []Grouping{
-		{"income_quintile", "median_income", 5, "median household income"},
-		{"majority_race", "", 0, "largest racial or ethnic group"},
-		{"limited_english_tercile", "share_limited_english", 3, "share of households with limited English"},
-		{"broadband_tercile", "share_broadband", 3, "share with a broadband subscription"},
-		{"age_tercile", "share_65plus", 3, "share of residents 65 and over"},
-	}
-}
 
 // raceVariables are the groups of majority_race, in rank order.
 var raceVariables = []string{"share_white", "share_black", "share_hispanic", "share_asian"}
 
 // groupMember is an area in a group.
 type groupMember struct {
-	m     *AreaMetrics
+	m     *results.AreaMetrics
 	value float64
 }
 
@@ -43,7 +25,7 @@ type groupMember struct {
 // holds about an equal share of residents; an area goes by the midpoint of
 // its cumulative population), or the largest of the race and ethnicity
 // shares. It returns the groups' labels and members, lowest first.
-func groupAreas(g Grouping, layer string, ms []*AreaMetrics, demo demoTable) ([]string, [][]groupMember) {
+func groupAreas(g results.Grouping, layer string, ms []*results.AreaMetrics, demo demoTable) ([]string, [][]groupMember) {
 	if g.Groups == 0 {
 		labels := []string{"white", "black", "hispanic", "asian"}
 		members := make([][]groupMember, len(labels))
@@ -102,17 +84,17 @@ type GroupMetrics struct {
 	Population       float64
 	BoundLo, BoundHi float64
 	ShareBase, App   int64
-	AppShare         Estimate
-	StdAppRatio      Estimate
-	AppPer1000       Estimate
+	AppShare         results.Estimate
+	StdAppRatio      results.Estimate
+	AppPer1000       results.Estimate
 	LowCount         bool
 }
 
 // groups pools the layer's areas by each grouping and writes the groups
 // and the gap between the top and bottom group.
-func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*AreaMetrics, demo demoTable, out *tables) {
+func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) {
 	years := Years(p)
-	for _, g := range Groupings() {
+	for _, g := range results.Groupings() {
 		labels, members := groupAreas(g, layer, ms, demo)
 		if labels == nil {
 			continue
@@ -136,22 +118,24 @@ func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*A
 			gm.AppPer1000 = per1000(gm.App, gm.Population, years)
 			gm.LowCount = gm.ShareBase < int64(opt.MinCount)
 			gs = append(gs, gm)
-			out.add(groupsTable, []any{c.name, p.Label, layer, g.Name, gm.Label, gm.Rank, gm.Areas, gm.Population, gm.BoundLo, gm.BoundHi,
-				gm.ShareBase, gm.App, gm.AppShare, gm.StdAppRatio, gm.AppPer1000, gm.LowCount})
+			put(out, results.GroupsTable(), results.Group{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Grouping: g.Name, Label: gm.Label, Rank: int64(gm.Rank),
+				Areas: int64(gm.Areas), Population: gm.Population, BoundLo: gm.BoundLo, BoundHi: gm.BoundHi, ShareBase: gm.ShareBase,
+				App: gm.App, AppShare: gm.AppShare, StdAppRatio: gm.StdAppRatio, AppPer1000: gm.AppPer1000, LowCount: gm.LowCount})
 		}
 		top, bottom := gapEnds(g, gs)
 		if top < 0 {
 			continue
 		}
 		d, lo, hi := stats.NewcombeDifference(gs[top].App, gs[top].ShareBase, gs[bottom].App, gs[bottom].ShareBase)
-		out.add(gapsTable, []any{c.name, p.Label, layer, g.Name, gs[top].Label, gs[bottom].Label, Estimate{Value: d, Lo: lo, Hi: hi}})
+		put(out, results.GapsTable(), results.Gap{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Grouping: g.Name, Top: gs[top].Label, Bottom: gs[bottom].Label,
+			Difference: results.Estimate{Value: d, Lo: lo, Hi: hi}})
 	}
 }
 
 // gapEnds picks the groups whose app shares the gap compares: the top
 // and bottom quantile groups, or for race the groups with the highest
 // and lowest app share; both must have at least the minimum count.
-func gapEnds(g Grouping, gs []GroupMetrics) (top, bottom int) {
+func gapEnds(g results.Grouping, gs []GroupMetrics) (top, bottom int) {
 	var ok []int
 	for i, x := range gs {
 		if !x.LowCount && x.ShareBase > 0 {
@@ -181,7 +165,7 @@ func gapEnds(g Grouping, gs []GroupMetrics) (top, bottom int) {
 
 // associations writes the correlations of area app share with each
 // census variable, and the concentration index of app use over income.
-func (c *cityData) associations(p equity311.Period, layer string, ms []*AreaMetrics, demo demoTable, out *tables) {
+func (c *cityData) associations(p equity311.Period, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) {
 	for _, v := range Variables() {
 		if v == "population" {
 			continue
@@ -201,7 +185,8 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*AreaMetr
 			method string
 			c      stats.Correlation
 		}{{"pearson", stats.Pearson(x, y)}, {"spearman", stats.Spearman(x, y)}} {
-			out.add(correlationsTable, []any{c.name, p.Label, layer, v, r.method, r.c.N, r.c.R, r.c.Lo, r.c.Hi, r.c.P})
+			put(out, results.CorrelationsTable(), results.Association{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Variable: v, Method: r.method, N: int64(r.c.N),
+				R: r.c.R, Lo: r.c.Lo, Hi: r.c.Hi, P: r.c.P})
 		}
 	}
 	var income, h, pop []float64
@@ -218,9 +203,10 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*AreaMetr
 		return
 	}
 	ci := stats.ConcentrationIndex(income, h, pop)
-	out.add(concentrationTable, []any{c.name, p.Label, layer, len(h), ci.Index, ci.SE, ci.Lo, ci.Hi})
+	put(out, results.ConcentrationTable(), results.Concentration{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Areas: int64(len(h)), Index: ci.Index, SE: ci.SE, Lo: ci.Lo, Hi: ci.Hi})
 	for k, i := range ci.Order {
-		out.add(curveTable, []any{c.name, p.Label, layer, k + 1, ids[i], ci.CumPopulation[k], ci.CumMeasure[k]})
+		put(out, results.ConcentrationCurveTable(), results.ConcentrationPoint{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Point: int64(k + 1), AreaID: ids[i],
+			CumPopulation: ci.CumPopulation[k], CumApp: ci.CumMeasure[k]})
 	}
 }
 

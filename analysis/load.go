@@ -5,117 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
-	"time"
 
-	"github.com/equity311/equity311"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/store"
 )
 
-// Results are one city's stored analysis of a period, as reports read
-// them: the area metrics typed, every other analysis table as rows.
-type Results struct {
-	Period      equity311.Period
-	PeriodBasis string  // "requested", or how the default period was chosen
-	Years       float64 // the period's length: rates are per 1,000 residents per year
-	MinCount    int
-	Seed        int64
-	City        string   // the city of these results
-	Cities      []string // every city analysed for the period
-	Tickets     int64    // the city's requests in the period
-	Resident    int64
-	// Areas by layer, in area id order; CityLayer holds the citywide row.
-	Areas   map[string][]*AreaMetrics
-	Layers  []string // polygon layers, in name order
-	Quality map[string]int64
-	Sources []SourceChannel
-	// Tables holds the city's rows of every other analysis table, by table
-	// name (analysis_groups, analysis_models, ...), in key order.
-	Tables map[string][]Row
-}
-
-// SourceChannel is a row of analysis_source_channels: one source's
-// requests on one channel in the period.
-type SourceChannel struct {
-	City, Source, Profile string
-	SourceID              int64
-	RecordsApp            bool
-	Channel               equity311.Channel
-	Resident              sql.NullBool
-	N                     int64
-}
-
-// Row is one row of an analysis table, by column.
-type Row map[string]any
-
-// Float returns a numeric column, NaN for NULL.
-func (r Row) Float(col string) float64 {
-	switch v := r[col].(type) {
-	case float64:
-		return v
-	case int64:
-		return float64(v)
-	case int32:
-		return float64(v)
-	}
-	return math.NaN()
-}
-
-// Int returns an integer column, 0 for NULL.
-func (r Row) Int(col string) int64 {
-	switch v := r[col].(type) {
-	case int64:
-		return v
-	case int32:
-		return int64(v)
-	case float64:
-		return int64(v)
-	}
-	return 0
-}
-
-// String returns a text column, "" for NULL.
-func (r Row) String(col string) string {
-	if v, ok := r[col].(string); ok {
-		return v
-	}
-	return ""
-}
-
-// Bool returns a boolean column, false for NULL.
-func (r Row) Bool(col string) bool {
-	v, _ := r[col].(bool)
-	return v
-}
-
-// Estimate returns the estimate in columns col, col_lo and col_hi.
-func (r Row) Estimate(col string) Estimate {
-	return Estimate{Value: r.Float(col), Lo: r.Float(col + "_lo"), Hi: r.Float(col + "_hi")}
-}
-
-// ErrNoAnalysis is returned by Load when a period has not been analysed.
-var ErrNoAnalysis = errors.New("period not analysed")
-
-// LatestPeriod returns the label of the most recently computed period.
-func LatestPeriod(ctx context.Context, st *store.Store) (string, error) {
-	var label string
-	err := st.DB().QueryRowContext(ctx, "SELECT period FROM analysis_runs ORDER BY computed_at DESC, period DESC LIMIT 1").Scan(&label)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%w: no analysis in the database (run analyze first)", ErrNoAnalysis)
-	}
-	return label, err
-}
-
-// Load reads a period's results for its first city (by name).
-func Load(ctx context.Context, st *store.Store, period string) (*Results, error) {
-	return LoadCity(ctx, st, period, "")
-}
-
 // LoadCity reads a period's results for a city ("" for the first).
-func LoadCity(ctx context.Context, st *store.Store, period, city string) (*Results, error) {
+func LoadCity(ctx context.Context, st *store.Store, period, city string) (*results.Analysis, error) {
 	db := st.DB()
-	r := &Results{Areas: map[string][]*AreaMetrics{}, Quality: map[string]int64{}, Tables: map[string][]Row{}}
+	r := &results.Analysis{Areas: map[string][]*results.AreaMetrics{}, Quality: map[string]int64{}}
 	r.Period.Label = period
 	err := db.QueryRowContext(ctx, `SELECT period_from, period_to, period_basis, years, min_count, seed FROM analysis_runs WHERE period = ?`, period).
 		Scan(&r.Period.From, &r.Period.To, &r.PeriodBasis, &r.Years, &r.MinCount, &r.Seed)
@@ -145,92 +45,160 @@ func LoadCity(ctx context.Context, st *store.Store, period, city string) (*Resul
 		city = r.Cities[0]
 	}
 	r.City = city
-	for _, spec := range allTables {
-		if spec.name == runsTable.name {
-			continue
-		}
-		rs, err := readRows(ctx, db, spec, period, city)
-		if err != nil {
-			return nil, err
-		}
-		r.Tables[spec.name] = rs
+	if err := loadTables(ctx, db, r, period, city); err != nil {
+		return nil, err
 	}
-	byKey := map[[2]string]*AreaMetrics{}
-	for _, row := range r.Tables[metricsTable.name] {
-		a := &AreaMetrics{City: city, Layer: row.String("layer"), AreaID: row.String("area_id"), Name: row.String("name"),
-			Population: row.Float("population"), PopulationBasis: row.String("population_basis"), Counts: Counts{},
-			Tickets: row.Int("tickets"), Resident: row.Int("resident"), ShareBase: row.Int("share_base"), App: row.Int("app"),
-			Digital: row.Int("digital"), AppShare: row.Estimate("app_share"), DigitalShare: row.Estimate("digital_share"),
-			ResidentPer1000: row.Estimate("resident_per_1000"), AppPer1000: row.Estimate("app_per_1000"),
-			OfferedBase: row.Int("offered_base"), OfferedApp: row.Int("offered_app"), OfferedAppShare: row.Estimate("offered_app_share"),
-			ExpectedApp: row.Float("expected_app"), StdAppRatio: row.Estimate("std_app_ratio"),
-			RepresentationRatio: row.Estimate("representation_ratio"), EBAppShare: row.Estimate("eb_app_share"), LowCount: row.Bool("low_count")}
-		if a.Name == "" {
-			a.Name = a.AreaID
-		}
-		if len(r.Areas[a.Layer]) == 0 && a.Layer != CityLayer {
-			r.Layers = append(r.Layers, a.Layer)
-		}
-		r.Areas[a.Layer] = append(r.Areas[a.Layer], a)
-		byKey[[2]string{a.Layer, a.AreaID}] = a
-	}
-	for _, row := range r.Tables[channelsTable.name] {
-		if a := byKey[[2]string{row.String("layer"), row.String("area_id")}]; a != nil {
-			a.Counts[equity311.Channel(row.String("channel"))] = row.Int("n")
-		}
-	}
-	for _, row := range r.Tables[qualityTable.name] {
-		r.Quality[row.String("item")] = row.Int("n")
-	}
-	for _, row := range r.Tables[sourcesTable.name] {
-		sc := SourceChannel{City: city, SourceID: row.Int("source_id"), Source: row.String("source"), Profile: row.String("profile"),
-			RecordsApp: row.Bool("records_app"), Channel: equity311.Channel(row.String("channel")), N: row.Int("n")}
-		if v, ok := row["resident"].(bool); ok {
-			sc.Resident = sql.NullBool{Bool: v, Valid: true}
-		}
-		r.Sources = append(r.Sources, sc)
+	if err := loadStore(ctx, db, r); err != nil {
+		return nil, err
 	}
 	c := r.CityRow()
 	r.Tickets, r.Resident = c.Tickets, c.Resident
 	return r, nil
 }
 
-// readRows reads a table's rows of the period and city, ordered by its
-// leading columns.
-func readRows(ctx context.Context, db *sql.DB, spec tableSpec, period, city string) ([]Row, error) {
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE period = ? AND city = ? ORDER BY ALL", strings.Join(spec.cols, ", "), spec.name)
-	rows, err := db.QueryContext(ctx, q, period, city)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", spec.name, err)
+// loadTables reads the city's rows of every analysis table.
+func loadTables(ctx context.Context, db *sql.DB, r *results.Analysis, period, city string) error {
+	var errs []error
+	r.Metrics = load(ctx, db, results.MetricsTable(), period, city, &errs)
+	r.Channels = load(ctx, db, results.ChannelsTable(), period, city, &errs)
+	r.QualityItems = load(ctx, db, results.QualityTable(), period, city, &errs)
+	r.Sources = load(ctx, db, results.SourcesTable(), period, city, &errs)
+	r.Demographics = load(ctx, db, results.DemographicsTable(), period, city, &errs)
+	r.Groups = load(ctx, db, results.GroupsTable(), period, city, &errs)
+	r.Gaps = load(ctx, db, results.GapsTable(), period, city, &errs)
+	r.AppTypes = load(ctx, db, results.AppTypesTable(), period, city, &errs)
+	r.Correlations = load(ctx, db, results.CorrelationsTable(), period, city, &errs)
+	r.Concentration = load(ctx, db, results.ConcentrationTable(), period, city, &errs)
+	r.ConcentrationCurve = load(ctx, db, results.ConcentrationCurveTable(), period, city, &errs)
+	r.Models = load(ctx, db, results.ModelsTable(), period, city, &errs)
+	r.Fits = load(ctx, db, results.FitsTable(), period, city, &errs)
+	r.Spatial = load(ctx, db, results.SpatialTable(), period, city, &errs)
+	r.Trends = load(ctx, db, results.TrendsTable(), period, city, &errs)
+	r.Changes = load(ctx, db, results.ChangesTable(), period, city, &errs)
+	r.Outcomes = load(ctx, db, results.OutcomesTable(), period, city, &errs)
+	r.IncomeCurve = load(ctx, db, results.IncomeCurveTable(), period, city, &errs)
+	r.Residuals = load(ctx, db, results.ResidualsTable(), period, city, &errs)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	defer rows.Close()
-	var out []Row
-	vals := make([]any, len(spec.cols))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+	byKey := map[[2]string]*results.AreaMetrics{}
+	for i := range r.Metrics {
+		a := &r.Metrics[i]
+		a.Counts = results.Counts{}
+		if a.Name == "" {
+			a.Name = a.AreaID
 		}
-		r := make(Row, len(vals))
-		for i, c := range spec.cols {
-			if t, ok := vals[i].(time.Time); ok {
-				r[c] = t
-				continue
-			}
-			r[c] = vals[i]
+		if len(r.Areas[a.Layer]) == 0 && a.Layer != results.CityLayer {
+			r.Layers = append(r.Layers, a.Layer)
 		}
-		out = append(out, r)
+		r.Areas[a.Layer] = append(r.Areas[a.Layer], a)
+		byKey[[2]string{a.Layer, a.AreaID}] = a
 	}
-	return out, rows.Err()
+	for _, c := range r.Channels {
+		if a := byKey[[2]string{c.Layer, c.AreaID}]; a != nil {
+			a.Counts[c.Channel] = c.N
+		}
+	}
+	for _, q := range r.QualityItems {
+		r.Quality[q.Item] = q.N
+	}
+	return nil
 }
 
-// CityRow returns the citywide row.
-func (r *Results) CityRow() *AreaMetrics {
-	if c := r.Areas[CityLayer]; len(c) > 0 {
-		return c[0]
+// load reads one table's rows of the period and city.
+func load[T any](ctx context.Context, db *sql.DB, t *results.Spec[T], period, city string, errs *[]error) []T {
+	rows, err := read(ctx, db, t, period, city)
+	if err != nil {
+		*errs = append(*errs, err)
 	}
-	return &AreaMetrics{Counts: Counts{}, Population: math.NaN(), AppShare: nanEstimate()}
+	return rows
+}
+
+// loadStore reads what reports draw and name: every layer's shapes, each
+// area's parent in every other layer, and the request types' names.
+func loadStore(ctx context.Context, db *sql.DB, r *results.Analysis) error {
+	r.Shapes, r.Parents, r.TypeNames = map[string][]results.AreaShape{}, map[string]map[string]map[string]string{}, map[string]results.TypeName{}
+	if err := loadShapes(ctx, db, r); err != nil {
+		return err
+	}
+	if err := loadParents(ctx, db, r); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT service_code, first(service_name ORDER BY n DESC, service_name NULLS LAST), first(department ORDER BY n DESC, department NULLS LAST)
+		FROM (SELECT service_code, service_name, department, count(*) AS n FROM tickets WHERE city = ? GROUP BY ALL) GROUP BY ALL`, r.City)
+	if err != nil {
+		return fmt.Errorf("request type names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name, dept sql.NullString
+		if err := rows.Scan(&code, &name, &dept); err != nil {
+			return err
+		}
+		r.TypeNames[code.String] = results.TypeName{Name: name.String, Department: dept.String}
+	}
+	return rows.Err()
+}
+
+func loadShapes(ctx context.Context, db *sql.DB, r *results.Analysis) error {
+	rows, err := db.QueryContext(ctx, "SELECT layer, area_id, geometry FROM areas ORDER BY layer, area_id")
+	if err != nil {
+		return fmt.Errorf("area shapes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var layer, id string
+		var b []byte
+		if err := rows.Scan(&layer, &id, &b); err != nil {
+			return err
+		}
+		g, err := wkb.Unmarshal(b)
+		if err != nil {
+			return fmt.Errorf("layer %s area %s: %w", layer, id, err)
+		}
+		r.Shapes[layer] = append(r.Shapes[layer], results.AreaShape{ID: id, Geometry: g})
+	}
+	return rows.Err()
+}
+
+func loadParents(ctx context.Context, db *sql.DB, r *results.Analysis) error {
+	rows, err := db.QueryContext(ctx, `SELECT c.to_layer, c.from_layer, c.from_id, coalesce(a.name, c.to_id) FROM crosswalk c
+		JOIN areas a ON a.layer = c.to_layer AND a.area_id = c.to_id
+		QUALIFY row_number() OVER (PARTITION BY c.to_layer, c.from_layer, c.from_id ORDER BY c.weight DESC, c.to_id) = 1`)
+	if err != nil {
+		return fmt.Errorf("parent areas: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var to, from, id, name string
+		if err := rows.Scan(&to, &from, &id, &name); err != nil {
+			return err
+		}
+		if r.Parents[to] == nil {
+			r.Parents[to] = map[string]map[string]string{}
+		}
+		if r.Parents[to][from] == nil {
+			r.Parents[to][from] = map[string]string{}
+		}
+		r.Parents[to][from][id] = name
+	}
+	return rows.Err()
+}
+
+// ErrNoAnalysis is returned by Load when a period has not been analysed.
+var ErrNoAnalysis = errors.New("period not analysed")
+
+// LatestPeriod returns the label of the most recently computed period.
+func LatestPeriod(ctx context.Context, st *store.Store) (string, error) {
+	var label string
+	err := st.DB().QueryRowContext(ctx, "SELECT period FROM analysis_runs ORDER BY computed_at DESC, period DESC LIMIT 1").Scan(&label)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: no analysis in the database (run analyze first)", ErrNoAnalysis)
+	}
+	return label, err
+}
+
+// Load reads a period's results for its first city (by name).
+func Load(ctx context.Context, st *store.Store, period string) (*results.Analysis, error) {
+	return LoadCity(ctx, st, period, "")
 }

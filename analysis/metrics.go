@@ -7,39 +7,18 @@ import (
 	"strconv"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
 )
-
-// AreaMetrics are one area's figures for a period (a row of
-// analysis_area_metrics). Shares count resident requests from sources
-// that can record the app (ShareBase); rates count every resident request.
-type AreaMetrics struct {
-	City, Layer, AreaID, Name string
-	Population                float64 // NaN when unknown
-	PopulationBasis           string
-	Counts                    Counts // every request, by channel
-	Tickets, Resident         int64
-	ShareBase, App, Digital   int64
-	AppShare, DigitalShare    Estimate
-	ResidentPer1000           Estimate // per 1,000 residents per year
-	AppPer1000                Estimate
-	OfferedBase, OfferedApp   int64 // of app-offered types
-	OfferedAppShare           Estimate
-	ExpectedApp               float64 // from the citywide app share of each type
-	StdAppRatio               Estimate
-	RepresentationRatio       Estimate
-	EBAppShare                Estimate
-	LowCount                  bool
-}
 
 // analyse computes every figure of one city and adds its rows to out.
 func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open311Types map[string]bool, layers []*geo.Layer, out *tables) {
 	years := Years(p)
 	typeShare, offered := c.appTypes(p, opt, open311Types, out)
-	metrics := map[string][]*AreaMetrics{}
-	metric := func(a *areaData) *AreaMetrics {
-		m := &AreaMetrics{City: c.name, Layer: a.Layer, AreaID: a.ID, Name: a.Name, Population: math.NaN(), Counts: a.Counts}
+	metrics := map[string][]*results.AreaMetrics{}
+	metric := func(a *areaData) *results.AreaMetrics {
+		m := &results.AreaMetrics{City: c.name, Layer: a.Layer, AreaID: a.ID, Name: a.Name, Population: math.NaN(), Counts: a.Counts}
 		m.Tickets, m.Resident = a.Counts.Total(), a.Counts.Resident()
 		m.ShareBase = a.AppCounts.Resident()
 		m.App, m.Digital = a.AppCounts[equity311.App], a.AppCounts.Digital()
@@ -81,7 +60,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 			best, city.Population, city.PopulationBasis = sum, sum, "sum of "+l
 		}
 	}
-	for _, ms := range append(slices.Collect(mapValues(metrics)), []*AreaMetrics{city}) {
+	for _, ms := range append(slices.Collect(mapValues(metrics)), []*results.AreaMetrics{city}) {
 		for _, m := range ms {
 			m.ResidentPer1000, m.AppPer1000 = per1000(m.Resident, m.Population, years), per1000(m.App, m.Population, years)
 		}
@@ -90,14 +69,13 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 		representation(metrics[l])
 		shrink(metrics[l])
 	}
-	city.RepresentationRatio, city.EBAppShare = Estimate{Value: 1, Lo: 1, Hi: 1}, city.AppShare
-	for _, m := range append([]*AreaMetrics{city}, flatten(metrics, c.layerNames())...) {
-		out.add(metricsTable, []any{m.City, p.Label, m.Layer, m.AreaID, m.Name, m.Population, nilIfEmpty(m.PopulationBasis),
-			m.Tickets, m.Resident, m.ShareBase, m.App, m.Digital, m.AppShare, m.DigitalShare, m.ResidentPer1000, m.AppPer1000,
-			m.OfferedBase, m.OfferedApp, m.OfferedAppShare, m.ExpectedApp, m.StdAppRatio, m.RepresentationRatio, m.EBAppShare, m.LowCount})
+	city.RepresentationRatio, city.EBAppShare = results.Estimate{Value: 1, Lo: 1, Hi: 1}, city.AppShare
+	for _, m := range append([]*results.AreaMetrics{city}, flatten(metrics, c.layerNames())...) {
+		m.Period = p.Label
+		put(out, results.MetricsTable(), *m)
 		for _, ch := range equity311.Channels() {
 			if n := m.Counts[ch]; n > 0 {
-				out.add(channelsTable, []any{m.City, p.Label, m.Layer, m.AreaID, string(ch), n})
+				put(out, results.ChannelsTable(), results.AreaChannel{Key: results.Key{City: m.City, Period: p.Label}, Layer: m.Layer, AreaID: m.AreaID, Channel: ch, N: n})
 			}
 		}
 	}
@@ -105,7 +83,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 		for _, a := range c.layers[l] {
 			for _, v := range Variables() {
 				if d, ok := demo.get(l, a.ID, v); ok {
-					out.add(demographicsTable, []any{c.name, p.Label, l, a.ID, v, d.est, d.moe, d.basis})
+					put(out, results.DemographicsTable(), results.AreaDemographic{Key: results.Key{City: c.name, Period: p.Label}, Layer: l, AreaID: a.ID, Variable: v, Estimate: d.est, MOE: d.moe, Basis: d.basis})
 				}
 			}
 		}
@@ -149,7 +127,8 @@ func (c *cityData) appTypes(p equity311.Period, opt Options, open311Types map[st
 		} else {
 			offered[t] = tp.base >= int64(opt.MinCount) && shares[t] >= opt.OfferedThreshold
 		}
-		out.add(typesTable, []any{c.name, p.Label, t, offered[t], basis, tp.base, tp.app, share(tp.app, tp.base)})
+		put(out, results.AppTypesTable(), results.AppType{Key: results.Key{City: c.name, Period: p.Label}, ServiceCode: t, Offered: offered[t], Basis: basis,
+			ShareBase: tp.base, App: tp.app, AppShare: share(tp.app, tp.base)})
 	}
 	return shares, offered
 }
@@ -157,7 +136,7 @@ func (c *cityData) appTypes(p equity311.Period, opt Options, open311Types map[st
 // representation sets each area's share of the layer's app requests over
 // its share of the layer's population, with the stats.Wilson interval of the
 // first share.
-func representation(ms []*AreaMetrics) {
+func representation(ms []*results.AreaMetrics) {
 	var app int64
 	var pop float64
 	for _, m := range ms {
@@ -173,14 +152,14 @@ func representation(ms []*AreaMetrics) {
 		}
 		s := share(m.App, app)
 		ps := m.Population / pop
-		m.RepresentationRatio = Estimate{Value: s.Value / ps, Lo: s.Lo / ps, Hi: s.Hi / ps}
+		m.RepresentationRatio = results.Estimate{Value: s.Value / ps, Lo: s.Lo / ps, Hi: s.Hi / ps}
 	}
 }
 
 // shrink sets empirical-Bayes app shares: a beta-binomial prior fitted to
 // the layer's areas, each area's posterior mean and interval. Small areas
 // move most towards the layer's share.
-func shrink(ms []*AreaMetrics) {
+func shrink(ms []*results.AreaMetrics) {
 	k := make([]int64, len(ms))
 	n := make([]int64, len(ms))
 	for i, m := range ms {
@@ -203,8 +182,8 @@ func shrink(ms []*AreaMetrics) {
 	}
 }
 
-func flatten(m map[string][]*AreaMetrics, order []string) []*AreaMetrics {
-	var out []*AreaMetrics
+func flatten(m map[string][]*results.AreaMetrics, order []string) []*results.AreaMetrics {
+	var out []*results.AreaMetrics
 	for _, l := range order {
 		out = append(out, m[l]...)
 	}

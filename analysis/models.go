@@ -8,14 +8,9 @@ import (
 	"strings"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 	"github.com/equity311/equity311/geo"
-)
-
-// Models are the models fitted on a layer's areas.
-const (
-	ModelLogit = "logit" // app vs other resident requests of app-offered types, grouped binomial
-	ModelNB2   = "nb2"   // app requests, negative binomial with a log(population) offset
 )
 
 // minModelAreas is the fewest areas a model is fitted on.
@@ -31,7 +26,7 @@ type areaFit struct {
 }
 
 // residuals by area, for Moran's I.
-func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*AreaMetrics, demo demoTable, out *tables) map[string]float64 {
+func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) map[string]float64 {
 	withPop := 0
 	for _, m := range ms {
 		if !math.IsNaN(m.Population) && m.Population > 0 {
@@ -43,7 +38,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 		return nil
 	}
 	type row struct {
-		m *AreaMetrics
+		m *results.AreaMetrics
 		x []float64
 	}
 	var rows []row
@@ -62,7 +57,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			rows = append(rows, row{m, x})
 		}
 	}
-	fit := func(name string, keep func(*AreaMetrics) bool, do func(x [][]float64, ms []*AreaMetrics) (stats.Fit, error)) *areaFit {
+	fit := func(name string, keep func(*results.AreaMetrics) bool, do func(x [][]float64, ms []*results.AreaMetrics) (stats.Fit, error)) *areaFit {
 		var sel []row
 		for _, r := range rows {
 			if keep(r.m) {
@@ -73,7 +68,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			return nil
 		}
 		cols := make([][]float64, len(covs))
-		var sm []*AreaMetrics
+		var sm []*results.AreaMetrics
 		for _, r := range sel {
 			for j := range covs {
 				cols[j] = append(cols[j], r.x[j])
@@ -97,33 +92,35 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 			if j > 0 {
 				mean, sd = means[j-1], sds[j-1]
 			}
-			out.add(modelsTable, []any{c.name, p.Label, layer, name, t, f.Beta[j], f.SE[j], lo, hi, z, pv,
-				math.Exp(f.Beta[j]), math.Exp(lo), math.Exp(hi), mean, sd})
+			put(out, results.ModelsTable(), results.ModelTerm{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Model: name, Term: t, Estimate: f.Beta[j], SE: f.SE[j],
+				Lo: lo, Hi: hi, Z: z, P: pv, Ratio: math.Exp(f.Beta[j]), RatioLo: math.Exp(lo), RatioHi: math.Exp(hi),
+				CovariateMean: mean, CovariateSD: sd})
 		}
 		alpha := math.NaN()
-		if name == ModelNB2 {
+		if name == results.ModelNB2 {
 			alpha = f.Alpha
 		}
-		out.add(fitTable, []any{c.name, p.Label, layer, name, f.N, f.Deviance, f.NullDev, f.AIC, f.Dispersion, alpha, f.Iterations, f.Converged})
+		put(out, results.FitsTable(), results.ModelFit{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Model: name, N: int64(f.N), Deviance: f.Deviance, NullDeviance: f.NullDev,
+			AIC: f.AIC, Dispersion: f.Dispersion, Alpha: alpha, Iterations: int64(f.Iterations), Converged: f.Converged})
 		ids := make([]string, len(sm))
 		for i, m := range sm {
 			ids[i] = m.AreaID
 			obs, fitted := float64(m.App), f.Mu[i]
-			if name == ModelLogit {
+			if name == results.ModelLogit {
 				obs, fitted = float64(m.OfferedApp)/float64(m.OfferedBase), f.Mu[i]/float64(m.OfferedBase)
 			}
-			out.add(residualsTable, []any{c.name, p.Label, layer, name, m.AreaID, obs, fitted, f.Pearson[i]})
+			put(out, results.ResidualsTable(), results.Residual{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Model: name, AreaID: m.AreaID, Observed: obs, Fitted: fitted, Residual: f.Pearson[i]})
 		}
 		return &areaFit{Fit: f, ids: ids}
 	}
-	lf := fit(ModelLogit, func(m *AreaMetrics) bool { return m.OfferedBase > 0 }, func(x [][]float64, sm []*AreaMetrics) (stats.Fit, error) {
+	lf := fit(results.ModelLogit, func(m *results.AreaMetrics) bool { return m.OfferedBase > 0 }, func(x [][]float64, sm []*results.AreaMetrics) (stats.Fit, error) {
 		y, n := make([]float64, len(sm)), make([]float64, len(sm))
 		for i, m := range sm {
 			y[i], n[i] = float64(m.OfferedApp), float64(m.OfferedBase)
 		}
 		return stats.FitLogit(x, y, n)
 	})
-	fit(ModelNB2, func(m *AreaMetrics) bool { return true }, func(x [][]float64, sm []*AreaMetrics) (stats.Fit, error) {
+	fit(results.ModelNB2, func(m *results.AreaMetrics) bool { return true }, func(x [][]float64, sm []*results.AreaMetrics) (stats.Fit, error) {
 		y, off := make([]float64, len(sm)), make([]float64, len(sm))
 		for i, m := range sm {
 			y[i], off[i] = float64(m.App), math.Log(m.Population)
@@ -145,7 +142,7 @@ func (c *cityData) models(p equity311.Period, opt Options, layer string, ms []*A
 // requests (from sources that record the app) on log median income, at 30
 // incomes across the observed range, with the 95% band of its linear
 // predictor (HC1 covariance, delta method).
-func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*AreaMetrics, demo demoTable, out *tables) {
+func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) {
 	var x [][]float64
 	var y, n []float64
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -172,8 +169,8 @@ func (c *cityData) incomeCurve(p equity311.Period, layer string, ms []*AreaMetri
 		xv := math.Log(inc)
 		eta := f.Beta[0] + f.Beta[1]*xv
 		se := math.Sqrt(f.Cov[0][0] + 2*xv*f.Cov[0][1] + xv*xv*f.Cov[1][1])
-		out.add(curveIncomeTable, []any{c.name, p.Label, layer, k + 1, inc,
-			Estimate{Value: logistic(eta), Lo: logistic(eta - stats.Z95*se), Hi: logistic(eta + stats.Z95*se)}})
+		put(out, results.IncomeCurveTable(), results.IncomePoint{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Point: int64(k + 1), MedianIncome: inc,
+			Fitted: results.Estimate{Value: logistic(eta), Lo: logistic(eta - stats.Z95*se), Hi: logistic(eta + stats.Z95*se)}})
 	}
 }
 
@@ -187,7 +184,7 @@ func termNames(covs []covariate) []string {
 
 // spatial writes Moran's I of app share (areas with enough requests) and
 // of the logit's residuals over the layer's queen contiguity.
-func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*AreaMetrics, resid map[string]float64, out *tables) {
+func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*results.AreaMetrics, resid map[string]float64, out *tables) {
 	if l == nil {
 		return
 	}
@@ -231,8 +228,8 @@ func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*
 		rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
 		mi := stats.MoransI(x, lists, opt.Permutations, rng)
 		slices.Sort(islands)
-		out.add(spatialTable, []any{c.name, p.Label, l.Name, name, len(ids) - len(islands), mi.I, mi.Expected, mi.P, mi.Permutations,
-			nilIfEmpty(strings.Join(islands, " "))})
+		put(out, results.SpatialTable(), results.Spatial{Key: results.Key{City: c.name, Period: p.Label}, Layer: l.Name, Measure: name, Areas: int64(len(ids) - len(islands)), MoranI: mi.I,
+			Expected: mi.Expected, P: mi.P, Permutations: int64(mi.Permutations), Islands: strings.Join(islands, " ")})
 	}
 	shares := map[string]float64{}
 	for _, m := range ms {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/store"
 )
 
@@ -60,8 +61,10 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 		if err := rows.Scan(&city, &layer, &area, &channel, &requests, &closed, &days, &nr, &ratios, &withTarget, &onTime, &expected); err != nil {
 			return err
 		}
-		out.add(outcomesTable, []any{city, p.Label, layer, area, channel, requests, closed, days.at(0), days.at(1),
-			medianCI(ratios, nr), withTarget, onTime, share(onTime, withTarget), nf(expected), closed < int64(minCount)})
+		put(out, results.OutcomesTable(), results.Outcome{Key: results.Key{City: city, Period: p.Label}, Layer: layer, AreaID: area, Channel: equity311.Channel(channel),
+			Requests: requests, Closed: closed, MedianDays: days.at(0), P90Days: days.at(1), DaysRatio: medianCI(ratios, nr),
+			WithTarget: withTarget, OnTime: onTime, OnTimeRate: share(onTime, withTarget), ExpectedOnTimeRate: nf(expected),
+			LowCount: closed < int64(minCount)})
 	}
 	return rows.Err()
 }
@@ -104,7 +107,7 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 				rows.Close()
 				return err
 			}
-			out.add(qualityTable, []any{city, p.Label, item, n.Int64})
+			put(out, results.QualityTable(), results.QualityItem{Key: results.Key{City: city, Period: p.Label}, Item: item, N: n.Int64})
 		}
 		if err := rows.Close(); err != nil {
 			return err
@@ -125,14 +128,12 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 		if err := rows.Scan(&city, &id, &name, &profile, &app, &channel, &resident, &n); err != nil {
 			return err
 		}
-		var prof, res any
-		if profile.Valid {
-			prof = profile.String
-		}
+		sc := results.SourceChannel{Key: results.Key{City: city, Period: p.Label}, SourceID: id, Source: name, Profile: profile.String,
+			RecordsApp: app, Channel: equity311.Channel(channel), N: n}
 		if resident.Valid {
-			res = resident.Bool
+			sc.Resident = &resident.Bool
 		}
-		out.add(sourcesTable, []any{city, p.Label, id, name, prof, app, channel, res, n})
+		put(out, results.SourcesTable(), sc)
 	}
 	return rows.Err()
 }
@@ -156,7 +157,7 @@ func medianCIProbabilities() string {
 
 // medianCI is the median of n values with its conservative 95% interval
 // from the quantiles read at medianCIProbabilities.
-func medianCI(q floatList, n int64) Estimate {
+func medianCI(q floatList, n int64) results.Estimate {
 	if n == 0 || len(q) == 0 {
 		return nanEstimate()
 	}
@@ -168,7 +169,7 @@ func medianCI(q floatList, n int64) Estimate {
 			break
 		}
 	}
-	return Estimate{Value: q.at(0), Lo: q.at(1 + 2*k), Hi: q.at(2 + 2*k)}
+	return results.Estimate{Value: q.at(0), Lo: q.at(1 + 2*k), Hi: q.at(2 + 2*k)}
 }
 
 // floatList scans a DuckDB LIST of DOUBLE (NULL as an empty list).

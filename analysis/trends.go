@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
 )
 
@@ -34,7 +35,7 @@ func (c *cityData) trends(p equity311.Period, opt Options, demo demoTable, out *
 	emit := func(grouping, label string, areas []*areaData) {
 		for _, wk := range c.weeks {
 			var total int64
-			n := Counts{}
+			n := results.Counts{}
 			for _, a := range areas {
 				if w := a.weeks[wk.Unix()]; w != nil {
 					total += w.base
@@ -44,7 +45,8 @@ func (c *cityData) trends(p equity311.Period, opt Options, demo demoTable, out *
 				}
 			}
 			for _, ch := range present {
-				out.add(trendsTable, []any{c.name, p.Label, grouping, label, weekLabel(wk), wk, string(ch), n[ch], total, share(n[ch], total)})
+				put(out, results.TrendsTable(), results.Trend{Key: results.Key{City: c.name, Period: p.Label}, Grouping: grouping, Label: label, Week: weekLabel(wk), WeekStart: wk,
+					Channel: ch, N: n[ch], Total: total, Share: share(n[ch], total)})
 			}
 		}
 	}
@@ -58,15 +60,15 @@ func (c *cityData) trends(p equity311.Period, opt Options, demo demoTable, out *
 	if layer == "" {
 		return
 	}
-	var ms []*AreaMetrics
+	var ms []*results.AreaMetrics
 	for _, a := range c.layers[layer] {
-		m := &AreaMetrics{AreaID: a.ID, Population: math.NaN()}
+		m := &results.AreaMetrics{AreaID: a.ID, Population: math.NaN()}
 		if v, ok := demo.get(layer, a.ID, "population"); ok {
 			m.Population = v.est
 		}
 		ms = append(ms, m)
 	}
-	g := Groupings()[0]
+	g := results.Groupings()[0]
 	labels, members := groupAreas(g, layer, ms, demo)
 	for i, mem := range members {
 		var areas []*areaData
@@ -91,7 +93,7 @@ func (c *cityData) changes(p equity311.Period, opt Options, layer string, out *t
 		a          *areaData
 		week, base pair
 		z, p       float64
-		d          Estimate
+		d          results.Estimate
 	}
 	var rows []row
 	var ps []float64
@@ -109,14 +111,16 @@ func (c *cityData) changes(p equity311.Period, opt Options, layer string, out *t
 		if r.week.base >= int64(opt.MinCount) && r.base.base >= int64(opt.MinCount) {
 			r.z, r.p = stats.TwoProportionZ(r.week.app, r.week.base, r.base.app, r.base.base)
 			d, lo, hi := stats.NewcombeDifference(r.week.app, r.week.base, r.base.app, r.base.base)
-			r.d = Estimate{Value: d, Lo: lo, Hi: hi}
+			r.d = results.Estimate{Value: d, Lo: lo, Hi: hi}
 		}
 		rows = append(rows, r)
 		ps = append(ps, r.p)
 	}
 	q := stats.BenjaminiHochberg(ps)
 	for i, r := range rows {
-		out.add(changesTable, []any{c.name, p.Label, layer, r.a.ID, weekLabel(last), r.week.base, r.week.app, share(r.week.app, r.week.base).Value,
-			len(trail), r.base.base, r.base.app, share(r.base.app, r.base.base).Value, r.d, r.z, r.p, q[i], !math.IsNaN(q[i]) && q[i] < 0.05})
+		put(out, results.ChangesTable(), results.Change{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, AreaID: r.a.ID, Week: weekLabel(last), WeekBase: r.week.base,
+			WeekApp: r.week.app, WeekShare: share(r.week.app, r.week.base).Value, BaseWeeks: int64(len(trail)), TrailBase: r.base.base,
+			TrailApp: r.base.app, TrailShare: share(r.base.app, r.base.base).Value, Difference: r.d, Z: r.z, P: r.p, Q: q[i],
+			Flagged: !math.IsNaN(q[i]) && q[i] < 0.05})
 	}
 }

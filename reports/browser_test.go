@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"context"
 	"testing"
 
 	"github.com/equity311/equity311/internal/browser"
@@ -12,9 +11,9 @@ import (
 // no name runs as code.
 func TestReportInChromium(t *testing.T) {
 	browser.Path(t)
-	st, res := hostileCity(t)
+	res := hostileCity(t)
 	for _, kind := range []string{KindWeekly, KindResearch} {
-		files, err := Write(context.Background(), st, res, t.TempDir(), Options{Kind: kind})
+		files, err := Write(res, t.TempDir(), Options{Kind: kind})
 		if err != nil {
 			t.Fatal(err)
 		}

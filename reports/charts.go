@@ -8,7 +8,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // chartSpec is one chart: its echarts option (data included), the
@@ -275,7 +275,7 @@ type scatterPoint struct {
 
 // incomeScatter draws areas' app share against median income (log axis),
 // sized by requests, with the fitted curve and its band from the analysis.
-func incomeScatter(id string, pts []scatterPoint, curve []analysis.Row) chartSpec {
+func incomeScatter(id string, pts []scatterPoint, curve []results.IncomePoint) chartSpec {
 	o := baseOption()
 	o["legend"] = map[string]any{"show": true, "top": 0, "data": []string{"areas (size: requests)", "fitted", "95% band"}}
 	o["grid"] = map[string]any{"left": 50, "right": 20, "top": 40, "bottom": 50, "containLabel": true}
@@ -292,10 +292,10 @@ func incomeScatter(id string, pts []scatterPoint, curve []analysis.Row) chartSpe
 	}
 	var fit, lo, hi []any
 	for _, r := range curve {
-		x := math.Round(r.Float("median_income"))
-		fit = append(fit, []any{x, round1(100 * r.Float("fitted"))})
-		lo = append(lo, []any{x, round1(100 * r.Float("fitted_lo"))})
-		hi = append(hi, []any{x, round1(100 * r.Float("fitted_hi"))})
+		x := math.Round(r.MedianIncome)
+		fit = append(fit, []any{x, round1(100 * r.Fitted.Value)})
+		lo = append(lo, []any{x, round1(100 * r.Fitted.Lo)})
+		hi = append(hi, []any{x, round1(100 * r.Fitted.Hi)})
 	}
 	o["series"] = []any{
 		map[string]any{"type": "scatter", "name": "areas (size: requests)", "data": data, "itemStyle": map[string]any{"color": "#3b528b", "opacity": 0.7}},
@@ -308,7 +308,7 @@ func incomeScatter(id string, pts []scatterPoint, curve []analysis.Row) chartSpe
 
 // concentrationChart draws the concentration curve of app requests over
 // residents ranked by income, with the line of equality.
-func concentrationChart(id string, curve []analysis.Row) chartSpec {
+func concentrationChart(id string, curve []results.ConcentrationPoint) chartSpec {
 	o := baseOption()
 	o["legend"] = map[string]any{"show": true, "top": 0}
 	o["grid"] = map[string]any{"left": 50, "right": 20, "top": 40, "bottom": 50, "containLabel": true}
@@ -316,7 +316,7 @@ func concentrationChart(id string, curve []analysis.Row) chartSpec {
 	o["yAxis"] = map[string]any{"type": "value", "min": 0, "max": 100, "name": "app requests (cumulative %)"}
 	data := []any{[]any{0, 0}}
 	for _, r := range curve {
-		data = append(data, []any{round1(100 * r.Float("cum_population")), round1(100 * r.Float("cum_app"))})
+		data = append(data, []any{round1(100 * r.CumPopulation), round1(100 * r.CumApp)})
 	}
 	o["series"] = []any{
 		map[string]any{"type": "line", "name": "concentration curve", "data": data, "showSymbol": false, "lineStyle": map[string]any{"width": 2, "color": "#3b528b"}},
@@ -346,7 +346,7 @@ func niceMax(v float64) float64 {
 	return math.Ceil(v/10) * 10
 }
 
-func ratioInterval(e analysis.Estimate) string {
+func ratioInterval(e results.Estimate) string {
 	if math.IsNaN(e.Lo) {
 		return "—"
 	}

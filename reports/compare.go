@@ -1,7 +1,7 @@
 package reports
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"os"
@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/analysis"
-	"github.com/equity311/equity311/store"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // comparePage is what the comparison template renders.
@@ -23,15 +22,17 @@ type comparePage struct {
 	Vocabularies                                             []tableView
 }
 
-// WriteComparison writes the comparison of every city analysed for the
-// period: the headline figures side by side, and each city's channel
-// vocabulary explained, since cities record channels differently.
-func WriteComparison(ctx context.Context, st *store.Store, period, dir string, opt Options) (Files, error) {
+// WriteComparison writes the comparison of the cities' results (one per
+// city, of the same period): the headline figures side by side, and each
+// city's channel vocabulary explained, since cities record channels
+// differently.
+func WriteComparison(cities []*results.Analysis, dir string, opt Options) (Files, error) {
 	f := Files{HTML: filepath.Join(dir, "index.html")}
-	first, err := analysis.LoadCity(ctx, st, period, "")
-	if err != nil {
-		return f, err
+	if len(cities) == 0 {
+		return f, errors.New("comparison: no city to compare")
 	}
+	first := cities[0]
+	period := first.Period.Label
 	p := &comparePage{Title: "Who reports through the app: cities compared", Period: period, PeriodBasis: first.PeriodBasis,
 		From: first.Period.From.Format("2 January 2006"), To: first.Period.To.Add(-time.Second).Format("2 January 2006"),
 		Version: equity311.Version, Notice: template.JS(echartsNotice)}
@@ -44,24 +45,21 @@ func WriteComparison(ctx context.Context, st *store.Store, period, dir string, o
 	p.Headline = tableView{ID: "table-headline", Caption: "Headline figures by city",
 		Head: []string{"City", "Requests", "Resident", "From sources that record the app", "App share", "Digital share",
 			"Resident requests per 1,000 a year", "Richest − poorest fifth of areas (points)", "Concentration index"}}
-	for _, city := range first.Cities {
-		res, err := analysis.LoadCity(ctx, st, period, city)
-		if err != nil {
-			return f, err
-		}
+	for _, res := range cities {
+		city := res.City
 		c := res.CityRow()
 		gap, conc := "—", "—"
 		who := whoLayer(res, "") // as the city's own weekly report: the layer with most areas in income groups
-		for _, g := range res.Tables["analysis_group_gaps"] {
-			if g.String("grouping") == "income_quintile" && g.String("layer") == who {
-				d := g.Estimate("difference")
-				gap = fmt.Sprintf("%s (%s to %s) on %s", points(d.Value), points(d.Lo), points(d.Hi), g.String("layer"))
+		for _, g := range res.Gaps {
+			if g.Grouping == "income_quintile" && g.Layer == who {
+				d := g.Difference
+				gap = fmt.Sprintf("%s (%s to %s) on %s", points(d.Value), points(d.Lo), points(d.Hi), g.Layer)
 				break
 			}
 		}
-		for _, x := range res.Tables["analysis_concentration"] {
-			if x.String("layer") == who {
-				conc = dec(x.Float("ci"), 3) + " on " + x.String("layer")
+		for _, x := range res.Concentration {
+			if x.Layer == who {
+				conc = dec(x.Index, 3) + " on " + x.Layer
 			}
 		}
 		p.Headline.add(false, city, num(c.Tickets), num(c.Resident), num(c.ShareBase), shareWithCI(c.AppShare), shareWithCI(c.DigitalShare),

@@ -1,18 +1,18 @@
 package reports
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // findings are the key findings: plain sentences made from the analysis
 // tables, with uncertainty said in words. Nothing is computed here that
 // the tables do not hold.
-func (p *page) findings(res *analysis.Results, city *analysis.AreaMetrics) {
+func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
 	var out []string
 	if city.Resident == 0 {
 		p.Findings = []string{"No resident-initiated requests were recorded in this period."}
@@ -58,28 +58,28 @@ func (p *page) findings(res *analysis.Results, city *analysis.AreaMetrics) {
 }
 
 // incomeSentence compares the poorest and richest fifths of areas.
-func (p *page) incomeSentence(res *analysis.Results) string {
-	var q1, q5 analysis.Row
-	for _, r := range res.Tables["analysis_groups"] {
-		if r.String("layer") != p.WhoLayer || r.String("grouping") != "income_quintile" {
+func (p *page) incomeSentence(res *results.Analysis) string {
+	var q1, q5 *results.Group
+	for i, r := range res.Groups {
+		if r.Layer != p.WhoLayer || r.Grouping != "income_quintile" {
 			continue
 		}
-		switch r.String("group_label") {
+		switch r.Label {
 		case "Q1":
-			q1 = r
+			q1 = &res.Groups[i]
 		case "Q5":
-			q5 = r
+			q5 = &res.Groups[i]
 		}
 	}
-	if q1 == nil || q5 == nil || q1.Bool("low_count") || q5.Bool("low_count") {
+	if q1 == nil || q5 == nil || q1.LowCount || q5.LowCount {
 		return ""
 	}
-	s1, s5 := q1.Estimate("app_share"), q5.Estimate("app_share")
+	s1, s5 := q1.AppShare, q5.AppShare
 	out := fmt.Sprintf("In %s, %s of requests came through the app (%s), against %s in %s (%s).",
 		groupNoun("income_quintile", "Q1", p.AreaNoun), pct0(s1.Value), ci0(s1), pct0(s5.Value), groupNoun("income_quintile", "Q5", p.AreaNoun), ci0(s5))
-	for _, g := range res.Tables["analysis_group_gaps"] {
-		if g.String("layer") == p.WhoLayer && g.String("grouping") == "income_quintile" {
-			d := g.Estimate("difference")
+	for _, g := range res.Gaps {
+		if g.Layer == p.WhoLayer && g.Grouping == "income_quintile" {
+			d := g.Difference
 			word := "higher"
 			if d.Value < 0 {
 				word = "lower"
@@ -95,21 +95,21 @@ func (p *page) incomeSentence(res *analysis.Results) string {
 }
 
 // modelSentence reports the logit term with the clearest effect.
-func (p *page) modelSentence(res *analysis.Results) string {
-	var best analysis.Row
-	for _, r := range res.Tables["analysis_models"] {
-		if r.String("layer") != p.WhoLayer || r.String("model") != analysis.ModelLogit || r.String("term") == "intercept" {
+func (p *page) modelSentence(res *results.Analysis) string {
+	var best *results.ModelTerm
+	for i, r := range res.Models {
+		if r.Layer != p.WhoLayer || r.Model != results.ModelLogit || r.Term == "intercept" {
 			continue
 		}
-		if best == nil || r.Float("p") < best.Float("p") {
-			best = r
+		if best == nil || r.P < best.P {
+			best = &res.Models[i]
 		}
 	}
-	if best == nil || best.Float("p") >= 0.05 {
+	if best == nil || best.P >= 0.05 {
 		return ""
 	}
 	return fmt.Sprintf("Holding the other factors in the model equal, %s with one standard deviation %s have %s times the odds that a request of an app-offered type comes through the app (95%% interval %s–%s).",
-		p.AreaNoun, termWords(best.String("term")), dec(best.Float("ratio"), 2), dec(best.Float("ratio_lo"), 2), dec(best.Float("ratio_hi"), 2))
+		p.AreaNoun, termWords(best.Term), dec(best.Ratio, 2), dec(best.RatioLo, 2), dec(best.RatioHi, 2))
 }
 
 func termWords(term string) string {
@@ -121,37 +121,21 @@ func termWords(term string) string {
 }
 
 // outcomeSentence compares how fast app and phone requests close.
-func outcomeSentence(res *analysis.Results) string {
-	var rows []analysis.Row
-	for _, r := range res.Tables["analysis_outcomes"] {
-		if r.String("layer") == analysis.CityLayer && !r.Bool("low_count") {
-			rows = append(rows, r)
-		}
-	}
-	find := func(ch string) analysis.Row {
-		i := slices.IndexFunc(rows, func(r analysis.Row) bool { return r.String("channel") == ch })
+func outcomeSentence(res *results.Analysis) string {
+	find := func(ch equity311.Channel) *results.Outcome {
+		i := slices.IndexFunc(res.Outcomes, func(r results.Outcome) bool {
+			return r.Layer == results.CityLayer && !r.LowCount && r.Channel == ch
+		})
 		if i < 0 {
 			return nil
 		}
-		return rows[i]
+		return &res.Outcomes[i]
 	}
-	app, phone := find("app"), find("phone")
+	app, phone := find(equity311.App), find(equity311.Phone)
 	if app == nil || phone == nil {
 		return ""
 	}
-	r := app.Estimate("days_ratio")
+	r := app.DaysRatio
 	return fmt.Sprintf("App requests closed in a median %s days, phone requests in %s; for the same request types, app requests took %s times the usual time (95%% interval %s–%s).",
-		dec(app.Float("median_days"), 1), dec(phone.Float("median_days"), 1), dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
-}
-
-// sortRows sorts analysis rows by a text column, then by another.
-func sortRows(rows []analysis.Row, cols ...string) {
-	slices.SortStableFunc(rows, func(a, b analysis.Row) int {
-		for _, c := range cols {
-			if v := cmp.Compare(a.String(c), b.String(c)); v != 0 {
-				return v
-			}
-		}
-		return 0
-	})
+		dec(app.MedianDays, 1), dec(phone.MedianDays, 1), dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
 }

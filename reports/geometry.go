@@ -1,47 +1,27 @@
 package reports
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/simplify"
 
-	"github.com/equity311/equity311/store"
+	"github.com/equity311/equity311/analysis/results"
 )
 
-// layerGeoJSON returns a layer's polygons as compact GeoJSON for drawing:
+// layerGeoJSON returns a layer's polygons as compact GeoJSON for drawing
+// (the shapes are not changed):
 // simplified to about 5 m and rounded to 1e-5 degrees (about 1 m), each
 // feature's "name" property set to labels[area_id].
-func layerGeoJSON(ctx context.Context, st *store.Store, layer string, labels map[string]string) (json.RawMessage, error) {
-	rows, err := st.DB().QueryContext(ctx, "SELECT area_id, geometry FROM areas WHERE layer = ? ORDER BY area_id", layer)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+func layerGeoJSON(shapes []results.AreaShape, labels map[string]string) (json.RawMessage, error) {
 	fc := geojson.NewFeatureCollection()
 	simp := simplify.DouglasPeucker(0.00005)
-	for rows.Next() {
-		var id string
-		var b []byte
-		if err := rows.Scan(&id, &b); err != nil {
-			return nil, err
-		}
-		g, err := wkb.Unmarshal(b)
-		if err != nil {
-			return nil, fmt.Errorf("layer %s area %s: %w", layer, id, err)
-		}
-		g = simplifyKeepingRings(simp, g)
-		g = orb.Round(g, 1e5)
+	for _, s := range shapes {
+		g := orb.Round(simplifyKeepingRings(simp, orb.Clone(s.Geometry)), 1e5)
 		f := geojson.NewFeature(g)
-		f.Properties["name"] = labels[id]
+		f.Properties["name"] = labels[s.ID]
 		fc.Append(f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	return fc.MarshalJSON()
 }

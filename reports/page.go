@@ -2,7 +2,6 @@ package reports
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"html/template"
 	"math"
@@ -14,8 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/equity311/equity311"
-	"github.com/equity311/equity311/analysis"
-	"github.com/equity311/equity311/store"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // tableView is a table as the page shows it (and as a screen reader or a
@@ -54,7 +52,7 @@ func (t tableView) Numeric(i int) bool {
 type layerView struct {
 	Name, Title, MapID string
 	Labels             map[string]string
-	Rows               []*analysis.AreaMetrics
+	Rows               []*results.AreaMetrics
 	Table              tableView
 	Shown, Suppressed  int
 	PopulationBasis    string
@@ -112,7 +110,7 @@ type researchView struct {
 }
 
 // build makes the page for one city's results.
-func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Options) (*page, error) {
+func build(res *results.Analysis, opt Options) (*page, error) {
 	city := res.CityRow()
 	p := &page{
 		Kind: opt.Kind, Title: opt.Title, City: cityTitle(res.City), Period: res.Period.Label, PeriodBasis: res.PeriodBasis,
@@ -134,10 +132,7 @@ func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Opti
 			}
 		}
 	}
-	parents, err := parentNames(ctx, st, res.Layers, main)
-	if err != nil {
-		return nil, err
-	}
+	parents := res.Parents[main]
 	for i, l := range res.Layers {
 		v := &layerView{Name: l, Title: layerTitle(l), MapID: fmt.Sprintf("map-%d", i), Rows: res.Areas[l]}
 		v.Labels = areaLabels(v.Rows, parents[l])
@@ -152,9 +147,9 @@ func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Opti
 			}
 		}
 		v.Table = areaTable(v, res.MinCount)
-		gj, err := layerGeoJSON(ctx, st, l, v.Labels)
+		gj, err := layerGeoJSON(res.Shapes[l], v.Labels)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("layer %s: %w", l, err)
 		}
 		p.Charts = append(p.Charts, mapChart(v.MapID, v, gj, res.MinCount))
 		p.Layers = append(p.Layers, v)
@@ -177,7 +172,7 @@ func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Opti
 	p.quality(res)
 	p.findings(res, city)
 	if opt.Kind == KindResearch {
-		if err := p.research(ctx, st, res, parents); err != nil {
+		if err := p.research(res); err != nil {
 			return nil, err
 		}
 	}
@@ -189,11 +184,11 @@ func build(ctx context.Context, st *store.Store, res *analysis.Results, opt Opti
 // layer with the most areas in income groups (census tracts, where the
 // demographics are published, rather than neighborhoods, whose averages
 // blur them), the main layer on a tie.
-func whoLayer(res *analysis.Results, main string) string {
+func whoLayer(res *results.Analysis, main string) string {
 	count := map[string]int{}
-	for _, r := range res.Tables["analysis_groups"] {
-		if r.String("grouping") == "income_quintile" {
-			count[r.String("layer")] += int(r.Int("areas"))
+	for _, r := range res.Groups {
+		if r.Grouping == "income_quintile" {
+			count[r.Layer] += int(r.Areas)
 		}
 	}
 	best := main
@@ -205,37 +200,10 @@ func whoLayer(res *analysis.Results, main string) string {
 	return best
 }
 
-// parentNames names each area of the finer layers by the area of the main
-// layer it overlaps most (a tract by its neighborhood), from the crosswalk.
-func parentNames(ctx context.Context, st *store.Store, layers []string, main string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	if main == "" {
-		return out, nil
-	}
-	rows, err := st.DB().QueryContext(ctx, `SELECT c.from_layer, c.from_id, coalesce(a.name, c.to_id) FROM crosswalk c
-		JOIN areas a ON a.layer = c.to_layer AND a.area_id = c.to_id WHERE c.to_layer = ?
-		QUALIFY row_number() OVER (PARTITION BY c.from_layer, c.from_id ORDER BY c.weight DESC, c.to_id) = 1`, main)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l, id, name string
-		if err := rows.Scan(&l, &id, &name); err != nil {
-			return nil, err
-		}
-		if out[l] == nil {
-			out[l] = map[string]string{}
-		}
-		out[l][id] = name
-	}
-	return out, rows.Err()
-}
-
 // areaLabels gives each area a display label, unique within its layer:
 // its name, or for areas named by a bare id (census tracts) "Tract
 // 010300 (Fenway)" with the main-layer area it lies in.
-func areaLabels(rows []*analysis.AreaMetrics, parent map[string]string) map[string]string {
+func areaLabels(rows []*results.AreaMetrics, parent map[string]string) map[string]string {
 	count := map[string]int{}
 	for _, a := range rows {
 		count[a.Name]++
@@ -276,7 +244,7 @@ func areaTable(v *layerView, minCount int) tableView {
 }
 
 // rankChart ranks the main layer's areas by app share.
-func rankChart(id string, v *layerView, city *analysis.AreaMetrics) chartSpec {
+func rankChart(id string, v *layerView, city *results.AreaMetrics) chartSpec {
 	var items []intervalItem
 	for _, a := range v.Rows {
 		if a.LowCount || math.IsNaN(a.AppShare.Value) {
@@ -290,42 +258,41 @@ func rankChart(id string, v *layerView, city *analysis.AreaMetrics) chartSpec {
 }
 
 // groups makes a chart and a table per grouping of the who layer.
-func (p *page) groups(res *analysis.Results) {
+func (p *page) groups(res *results.Analysis) {
 	city := res.CityRow()
-	byGrouping := map[string][]analysis.Row{}
-	for _, r := range res.Tables["analysis_groups"] {
-		if r.String("layer") == p.WhoLayer {
-			byGrouping[r.String("grouping")] = append(byGrouping[r.String("grouping")], r)
+	byGrouping := map[string][]results.Group{}
+	for _, r := range res.Groups {
+		if r.Layer == p.WhoLayer {
+			byGrouping[r.Grouping] = append(byGrouping[r.Grouping], r)
 		}
 	}
-	for i, g := range analysis.Groupings() {
+	for i, g := range results.Groupings() {
 		rows := byGrouping[g.Name]
 		if len(rows) == 0 {
 			continue
 		}
-		slices.SortStableFunc(rows, func(a, b analysis.Row) int { return cmp.Compare(a.Int("group_rank"), b.Int("group_rank")) })
+		slices.SortStableFunc(rows, func(a, b results.Group) int { return cmp.Compare(a.Rank, b.Rank) })
 		gv := groupView{Title: "By " + g.Label, ChartID: fmt.Sprintf("group-%d", i),
 			Caption: fmt.Sprintf("App share of resident requests in %s grouped by %s, with 95%% intervals; the line is the citywide share.", p.AreaNoun, g.Label)}
 		gv.Table = tableView{ID: "table-group-" + g.Name, Caption: fmt.Sprintf("%s grouped by %s: the numbers", capitalize(p.AreaNoun), g.Label),
 			Head: []string{"Group", "Areas", "Residents", "Range", "Requests", "App share", "Type-standardized app use (× city)"}}
 		var items []intervalItem
 		for _, r := range rows {
-			label := groupLabel(g.Name, r.String("group_label"))
+			label := groupLabel(g.Name, r.Label)
 			rng := ""
 			if g.Variable == "median_income" {
-				rng = money(r.Float("bound_lo")) + "–" + money(r.Float("bound_hi"))
+				rng = money(r.BoundLo) + "–" + money(r.BoundHi)
 			} else if g.Variable != "" {
-				rng = pct0(r.Float("bound_lo")) + "–" + pct0(r.Float("bound_hi"))
+				rng = pct0(r.BoundLo) + "–" + pct0(r.BoundHi)
 			}
-			low := r.Bool("low_count")
-			s := r.Estimate("app_share")
-			if low {
-				gv.Table.add(true, label, num(r.Int("areas")), num(r.Float("population")), rng, num(r.Int("share_base")), "too few requests", "—")
+			s := r.AppShare
+			if r.LowCount {
+				gv.Table.add(true, label, num(r.Areas), num(r.Population), rng, num(r.ShareBase), "too few requests", "—")
 				continue
 			}
-			gv.Table.add(false, label, num(r.Int("areas")), num(r.Float("population")), rng, num(r.Int("share_base")), shareWithCI(s), ratioWithCI(r.Estimate("std_app_ratio")))
+			gv.Table.add(false, label, num(r.Areas), num(r.Population), rng, num(r.ShareBase), shareWithCI(s), ratioWithCI(r.StdAppRatio))
 			items = append(items, intervalItem{Label: label, Est: 100 * s.Value, Lo: 100 * s.Lo, Hi: 100 * s.Hi,
-				Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s areas", label, pct(s.Value), ci(s), num(r.Int("areas")))})
+				Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s areas", label, pct(s.Value), ci(s), num(r.Areas))})
 		}
 		if len(items) > 0 {
 			p.Charts = append(p.Charts, intervalChart(gv.ChartID, items, 100*city.AppShare.Value, "citywide", "% of resident requests made in the app"))
@@ -338,17 +305,17 @@ func (p *page) groups(res *analysis.Results) {
 
 // below names the main layer's areas whose whole interval lies below the
 // citywide share.
-func (p *page) below(res *analysis.Results, city *analysis.AreaMetrics) {
+func (p *page) below(res *results.Analysis, city *results.AreaMetrics) {
 	if p.Main == nil || math.IsNaN(city.AppShare.Value) {
 		return
 	}
-	var low []*analysis.AreaMetrics
+	var low []*results.AreaMetrics
 	for _, a := range p.Main.Rows {
 		if !a.LowCount && a.AppShare.Hi < city.AppShare.Value {
 			low = append(low, a)
 		}
 	}
-	slices.SortStableFunc(low, func(a, b *analysis.AreaMetrics) int { return cmp.Compare(a.AppShare.Value, b.AppShare.Value) })
+	slices.SortStableFunc(low, func(a, b *results.AreaMetrics) int { return cmp.Compare(a.AppShare.Value, b.AppShare.Value) })
 	var names []string
 	for i, a := range low {
 		if i == 8 {
@@ -368,32 +335,32 @@ func (p *page) below(res *analysis.Results, city *analysis.AreaMetrics) {
 // associations says which demographics go with lower app use: rank
 // correlations across the who layer's areas that are clear (p < 0.05) and
 // not small (|r| ≥ 0.2), strongest first.
-func (p *page) associations(res *analysis.Results) {
-	var rs []analysis.Row
-	for _, r := range res.Tables["analysis_correlations"] {
-		if r.String("layer") == p.WhoLayer && r.String("method") == "spearman" && r.Float("p") < 0.05 && math.Abs(r.Float("r")) >= 0.2 {
+func (p *page) associations(res *results.Analysis) {
+	var rs []results.Association
+	for _, r := range res.Correlations {
+		if r.Layer == p.WhoLayer && r.Method == "spearman" && r.P < 0.05 && math.Abs(r.R) >= 0.2 {
 			rs = append(rs, r)
 		}
 	}
-	slices.SortStableFunc(rs, func(a, b analysis.Row) int { return cmp.Compare(math.Abs(b.Float("r")), math.Abs(a.Float("r"))) })
+	slices.SortStableFunc(rs, func(a, b results.Association) int { return cmp.Compare(math.Abs(b.R), math.Abs(a.R)) })
 	for i, r := range rs {
 		if i == 4 {
 			break
 		}
 		dir := "more"
-		if r.Float("r") < 0 {
+		if r.R < 0 {
 			dir = "less"
 		}
 		p.Associations = append(p.Associations, fmt.Sprintf("%s with %s use the app %s (Spearman r = %s, 95%% interval %s to %s, across %d %s).",
-			capitalize(p.AreaNoun), variableWords(r.String("variable")), dir, dec(r.Float("r"), 2), dec(r.Float("r_lo"), 2), dec(r.Float("r_hi"), 2), r.Int("n"), p.AreaNoun))
+			capitalize(p.AreaNoun), variableWords(r.Variable), dir, dec(r.R, 2), dec(r.Lo, 2), dec(r.Hi, 2), r.N, p.AreaNoun))
 	}
 }
 
 // income is the scatter of app share against median income.
-func (p *page) income(res *analysis.Results) {
-	var curve []analysis.Row
-	for _, r := range res.Tables["analysis_income_curve"] {
-		if r.String("layer") == p.WhoLayer {
+func (p *page) income(res *results.Analysis) {
+	var curve []results.IncomePoint
+	for _, r := range res.IncomeCurve {
+		if r.Layer == p.WhoLayer {
 			curve = append(curve, r)
 		}
 	}
@@ -401,9 +368,9 @@ func (p *page) income(res *analysis.Results) {
 		return
 	}
 	income := map[string]float64{}
-	for _, r := range res.Tables["analysis_area_demographics"] {
-		if r.String("layer") == p.WhoLayer && r.String("variable") == "median_income" {
-			income[r.String("area_id")] = r.Float("estimate")
+	for _, r := range res.Demographics {
+		if r.Layer == p.WhoLayer && r.Variable == "median_income" {
+			income[r.AreaID] = r.Estimate
 		}
 	}
 	var labels map[string]string
@@ -428,15 +395,15 @@ func (p *page) income(res *analysis.Results) {
 
 // week is this week against the trailing weeks, by income quintile, and
 // the areas whose last week changed beyond chance.
-func (p *page) week(res *analysis.Results, main string) {
+func (p *page) week(res *results.Analysis, main string) {
 	series := map[string][]float64{}
 	weekIdx := map[string]int{}
 	var weeks []string
-	for _, r := range res.Tables["analysis_trends"] {
-		if r.String("channel") != string(equity311.App) {
+	for _, r := range res.Trends {
+		if r.Channel != equity311.App {
 			continue
 		}
-		w := r.String("week")
+		w := r.Week
 		if _, ok := weekIdx[w]; !ok {
 			weekIdx[w] = len(weeks)
 			weeks = append(weeks, w)
@@ -451,14 +418,14 @@ func (p *page) week(res *analysis.Results, main string) {
 	}
 	var order []string
 	rank := map[string]string{"citywide": ""} // series name → sort key: citywide first, then Q1..Q5
-	for _, r := range res.Tables["analysis_trends"] {
-		if r.String("channel") != string(equity311.App) {
+	for _, r := range res.Trends {
+		if r.Channel != equity311.App {
 			continue
 		}
 		name := "citywide"
-		if r.String("grouping") == "income_quintile" {
-			name = groupLabel("income_quintile", r.String("group_label"))
-			rank[name] = r.String("group_label")
+		if r.Grouping == "income_quintile" {
+			name = groupLabel("income_quintile", r.Label)
+			rank[name] = r.Label
 		}
 		if series[name] == nil {
 			series[name] = make([]float64, len(weeks))
@@ -467,8 +434,8 @@ func (p *page) week(res *analysis.Results, main string) {
 			}
 			order = append(order, name)
 		}
-		if r.Int("total") >= int64(p.MinCount) {
-			series[name][weekIdx[r.String("week")]] = 100 * r.Float("share")
+		if r.Total >= int64(p.MinCount) {
+			series[name][weekIdx[r.Week]] = 100 * r.Share.Value
 		}
 	}
 	slices.SortStableFunc(order, func(a, b string) int { return strings.Compare(rank[a], rank[b]) })
@@ -483,17 +450,17 @@ func (p *page) week(res *analysis.Results, main string) {
 	for _, v := range p.Layers {
 		labels[v.Name] = v.Labels
 	}
-	for _, r := range res.Tables["analysis_changes"] {
-		if !r.Bool("flagged") {
+	for _, r := range res.Changes {
+		if !r.Flagged {
 			continue
 		}
 		flagged++
-		label := labels[r.String("layer")][r.String("area_id")]
-		d := r.Estimate("difference")
-		w.Changes.add(false, layerTitle(r.String("layer")), label, fmt.Sprintf("%s of %s", pct(r.Float("week_share")), num(r.Int("week_base"))),
-			fmt.Sprintf("%s of %s (%d weeks)", pct(r.Float("trail_share")), num(r.Int("trail_base")), r.Int("base_weeks")),
-			fmt.Sprintf("%s points (%s to %s)", points(d.Value), points(d.Lo), points(d.Hi)), dec(r.Float("q"), 3))
-		if r.String("layer") == main {
+		label := labels[r.Layer][r.AreaID]
+		d := r.Difference
+		w.Changes.add(false, layerTitle(r.Layer), label, fmt.Sprintf("%s of %s", pct(r.WeekShare), num(r.WeekBase)),
+			fmt.Sprintf("%s of %s (%d weeks)", pct(r.TrailShare), num(r.TrailBase), r.BaseWeeks),
+			fmt.Sprintf("%s points (%s to %s)", points(d.Value), points(d.Lo), points(d.Hi)), dec(r.Q, 3))
+		if r.Layer == main {
 			dir := "up"
 			if d.Value < 0 {
 				dir = "down"
@@ -501,19 +468,8 @@ func (p *page) week(res *analysis.Results, main string) {
 			names = append(names, fmt.Sprintf("%s (%s %s)", label, dir, pointsWord(d.Value)))
 		}
 	}
-	cityS := series["citywide"]
-	last, trail := cityS[len(cityS)-1], math.NaN()
-	var sum float64
-	var n int
-	for i := max(0, len(cityS)-1-analysis.TrailingWeeks); i < len(cityS)-1; i++ {
-		if !math.IsNaN(cityS[i]) {
-			sum += cityS[i]
-			n++
-		}
-	}
-	if n > 0 {
-		trail = sum / float64(n)
-	}
+	lw := res.LastWeek()
+	last, trail, n := 100*lw.Share, 100*lw.TrailMean, lw.TrailWeeks
 	switch {
 	case math.IsNaN(last):
 		w.Summary = fmt.Sprintf("In %s, the last week of the period, fewer than %d resident requests came from sources that record the app: too few for a weekly share.", w.Week, p.MinCount)
@@ -543,24 +499,24 @@ func pctPoints(v float64) string {
 }
 
 // outcomes is the citywide table (and chart) of days to close by channel.
-func (p *page) outcomes(res *analysis.Results) {
+func (p *page) outcomes(res *results.Analysis) {
 	p.Outcomes = tableView{ID: "table-outcomes", Caption: "How fast resident requests close, by channel (citywide)",
 		Head: []string{"Channel", "Requests", "Closed", "Median days to close", "90th percentile", "Days vs the usual for their types (× median)", "On time", "On time expected from the types"},
 		Note: "Days vs the usual: the median over the channel's closed requests of each one's days to close divided by the citywide median for its type; under 1 means faster than usual for the same types. On time: closed by the target date, among requests that have one and are closed or past it."}
 	var items []intervalItem
-	for _, r := range res.Tables["analysis_outcomes"] {
-		if r.String("layer") != analysis.CityLayer {
+	for _, r := range res.Outcomes {
+		if r.Layer != results.CityLayer {
 			continue
 		}
-		ch := r.String("channel")
-		ratio := r.Estimate("days_ratio")
+		ch := string(r.Channel)
+		ratio := r.DaysRatio
 		onTime := "—"
-		if r.Int("with_target") > 0 {
-			onTime = shareWithCI(r.Estimate("on_time_rate"))
+		if r.WithTarget > 0 {
+			onTime = shareWithCI(r.OnTimeRate)
 		}
-		p.Outcomes.add(r.Bool("low_count"), ch, num(r.Int("requests")), num(r.Int("closed")), dec(r.Float("median_days"), 1), dec(r.Float("p90_days"), 1),
-			ratioWithCI(ratio), onTime, pct(r.Float("expected_on_time_rate")))
-		if !r.Bool("low_count") && !math.IsNaN(ratio.Value) {
+		p.Outcomes.add(r.LowCount, ch, num(r.Requests), num(r.Closed), dec(r.MedianDays, 1), dec(r.P90Days, 1),
+			ratioWithCI(ratio), onTime, pct(r.ExpectedOnTimeRate))
+		if !r.LowCount && !math.IsNaN(ratio.Value) {
 			items = append(items, intervalItem{Label: ch, Est: ratio.Value, Lo: ratio.Lo, Hi: ratio.Hi,
 				Tip: fmt.Sprintf("%s\n%s × the usual days to close for its types", ch, ratioWithCI(ratio))})
 		}
@@ -572,7 +528,7 @@ func (p *page) outcomes(res *analysis.Results) {
 }
 
 // quality makes the data-quality, sources and channel tables.
-func (p *page) quality(res *analysis.Results) {
+func (p *page) quality(res *results.Analysis) {
 	q := res.Quality
 	p.Quality = tableView{ID: "table-quality", Caption: "Data quality", Head: []string{"Item", "Count", "Note"}}
 	for _, r := range []struct {
@@ -608,7 +564,7 @@ func (p *page) quality(res *analysis.Results) {
 	var srcs []*srcRow
 	idx := map[int64]*srcRow{}
 	for _, sc := range res.Sources {
-		if !sc.Resident.Valid || !sc.Resident.Bool {
+		if sc.Resident == nil || !*sc.Resident {
 			continue
 		}
 		s := idx[sc.SourceID]
@@ -665,7 +621,7 @@ func countsTable(q map[string]int64, prefix string, limit int, t tableView) tabl
 }
 
 // provenance lists what the report is made from.
-func (p *page) provenance(res *analysis.Results, opt Options) {
+func (p *page) provenance(res *results.Analysis, opt Options) {
 	p.Provenance = tableView{ID: "table-provenance", Caption: "Provenance", Head: []string{"Item", "Value"}}
 	p.Provenance.add(false, "City", res.City)
 	p.Provenance.add(false, "Period", fmt.Sprintf("%s: %s to %s (%s)", res.Period.Label, p.From, p.To, res.PeriodBasis))

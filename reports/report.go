@@ -8,13 +8,11 @@ package reports
 
 import (
 	"bytes"
-	"context"
 	_ "embed"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,9 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/internal/atomicfile"
-	"github.com/equity311/equity311/store"
 )
 
 //go:embed assets/echarts.min.js
@@ -65,8 +62,9 @@ type Files struct {
 	JSON string // data.json, research reports only
 }
 
-// Write renders the report of res into dir (created if needed).
-func Write(ctx context.Context, st *store.Store, res *analysis.Results, dir string, opt Options) (Files, error) {
+// Write renders the report of res into dir (created if needed). It reads
+// nothing but res.
+func Write(res *results.Analysis, dir string, opt Options) (Files, error) {
 	if opt.Kind == "" {
 		opt.Kind = KindWeekly
 	}
@@ -83,7 +81,7 @@ func Write(ctx context.Context, st *store.Store, res *analysis.Results, dir stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, err
 	}
-	p, err := build(ctx, st, res, opt)
+	p, err := build(res, opt)
 	if err != nil {
 		return f, err
 	}
@@ -130,29 +128,31 @@ var csvTables = map[string]string{
 }
 
 // writeCSVs writes the report's tables, values as the analysis stores them.
-func writeCSVs(res *analysis.Results, dir, kind string) ([]string, error) {
+func writeCSVs(res *results.Analysis, dir, kind string) ([]string, error) {
 	var out []string
-	for _, name := range slices.Sorted(maps.Keys(res.Tables)) {
-		file, ok := csvTables[name]
+	for _, t := range res.Tables() {
+		file, ok := csvTables[t.Name]
 		if kind == KindResearch && !ok {
-			file, ok = strings.TrimPrefix(name, "analysis_")+".csv", true
+			file, ok = strings.TrimPrefix(t.Name, "analysis_")+".csv", true
 		}
 		if !ok {
 			continue
 		}
-		rows := res.Tables[name]
 		var cols []string
-		if len(rows) > 0 {
-			cols = slices.Sorted(maps.Keys(rows[0]))
-			cols = leadingFirst(cols)
+		if len(t.Rows) > 0 {
+			cols = leadingFirst(slices.Sorted(slices.Values(t.Columns)))
+		}
+		idx := make([]int, len(cols))
+		for i, c := range cols {
+			idx[i] = slices.Index(t.Columns, c)
 		}
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
 		w.Write(cols)
-		for _, r := range rows {
+		for _, r := range t.Rows {
 			rec := make([]string, len(cols))
-			for i, c := range cols {
-				rec[i] = SpreadsheetSafe(cellText(r[c]))
+			for i := range cols {
+				rec[i] = SpreadsheetSafe(cellText(r[idx[i]]))
 			}
 			w.Write(rec)
 		}
@@ -205,11 +205,11 @@ func cellText(v any) string {
 
 // writeDataJSON writes every figure's numbers: the analysis tables of the
 // city and period.
-func writeDataJSON(res *analysis.Results, path string) error {
+func writeDataJSON(res *results.Analysis, path string) error {
 	doc := map[string]any{
 		"city": res.City, "period": res.Period.Label, "period_from": res.Period.From.UTC().Format(time.RFC3339),
 		"period_to": res.Period.To.UTC().Format(time.RFC3339), "period_basis": res.PeriodBasis, "min_count": res.MinCount,
-		"seed": res.Seed, "tables": jsonTables(res.Tables),
+		"seed": res.Seed, "tables": jsonTables(res.Tables()),
 	}
 	b, err := json.MarshalIndent(doc, "", " ")
 	if err != nil {
@@ -218,12 +218,13 @@ func writeDataJSON(res *analysis.Results, path string) error {
 	return writeAtomic(path, b)
 }
 
-func jsonTables(t map[string][]analysis.Row) map[string][]map[string]any {
+func jsonTables(tables []results.Table) map[string][]map[string]any {
 	out := map[string][]map[string]any{}
-	for name, rows := range t {
-		for _, r := range rows {
+	for _, t := range tables {
+		for _, r := range t.Rows {
 			m := map[string]any{}
-			for k, v := range r {
+			for i, v := range r {
+				k := t.Columns[i]
 				if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
 					v = nil
 				}
@@ -232,7 +233,7 @@ func jsonTables(t map[string][]analysis.Row) map[string][]map[string]any {
 				}
 				m[k] = v
 			}
-			out[name] = append(out[name], m)
+			out[t.Name] = append(out[t.Name], m)
 		}
 	}
 	return out

@@ -2,39 +2,33 @@ package reports
 
 import (
 	"cmp"
-	"context"
-	"database/sql"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
-	"github.com/equity311/equity311/analysis"
-	"github.com/equity311/equity311/store"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // research adds what the research report shows beyond the weekly one:
 // the models, spatial statistics, the concentration curve, shrunken
 // shares beside raw ones, and the main estimates across layers.
-func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Results, parents map[string]map[string]string) error {
+func (p *page) research(res *results.Analysis) error {
 	r := &researchView{}
-	if err := r.types(ctx, st, res); err != nil {
-		return err
-	}
+	r.types(res)
 	// Models.
-	for _, model := range []string{analysis.ModelLogit, analysis.ModelNB2} {
+	for _, model := range []string{results.ModelLogit, results.ModelNB2} {
 		for _, l := range res.Layers {
 			t := tableView{ID: "table-model-" + model + "-" + l, Head: []string{"Term", "Estimate (per SD)", "Robust SE", "95% interval", "p",
 				ratioName(model) + " per SD (95% interval)", "Covariate mean", "Covariate SD"}}
 			t.Caption = fmt.Sprintf("%s on %s", modelTitle(model), l)
-			for _, row := range res.Tables["analysis_models"] {
-				if row.String("model") != model || row.String("layer") != l {
+			for _, row := range res.Models {
+				if row.Model != model || row.Layer != l {
 					continue
 				}
-				t.add(false, variableLabel(row.String("term")), dec(row.Float("estimate"), 4), dec(row.Float("se"), 4),
-					dec(row.Float("lo"), 4)+" to "+dec(row.Float("hi"), 4), pval(row.Float("p")),
-					dec(row.Float("ratio"), 3)+" ("+dec(row.Float("ratio_lo"), 3)+"–"+dec(row.Float("ratio_hi"), 3)+")",
-					dec(row.Float("covariate_mean"), 4), dec(row.Float("covariate_sd"), 4))
+				t.add(false, variableLabel(row.Term), dec(row.Estimate, 4), dec(row.SE, 4),
+					dec(row.Lo, 4)+" to "+dec(row.Hi, 4), pval(row.P),
+					dec(row.Ratio, 3)+" ("+dec(row.RatioLo, 3)+"–"+dec(row.RatioHi, 3)+")",
+					dec(row.CovariateMean, 4), dec(row.CovariateSD, 4))
 			}
 			if len(t.Rows) > 0 {
 				r.Models = append(r.Models, t)
@@ -42,9 +36,9 @@ func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Resu
 		}
 	}
 	r.Fits = tableView{ID: "table-model-fit", Caption: "Model fit", Head: []string{"Model", "Layer", "Areas", "Deviance", "Null deviance", "AIC", "Dispersion", "NB2 α", "Converged"}}
-	for _, row := range res.Tables["analysis_model_fit"] {
-		r.Fits.add(false, row.String("model"), row.String("layer"), fmt.Sprint(row.Int("n")), dec(row.Float("deviance"), 2), dec(row.Float("null_deviance"), 2),
-			dec(row.Float("aic"), 2), dec(row.Float("dispersion"), 3), dec(row.Float("alpha"), 4), fmt.Sprint(row.Bool("converged")))
+	for _, row := range res.Fits {
+		r.Fits.add(false, row.Model, row.Layer, fmt.Sprint(row.N), dec(row.Deviance, 2), dec(row.NullDeviance, 2),
+			dec(row.AIC, 2), dec(row.Dispersion, 3), dec(row.Alpha, 4), fmt.Sprint(row.Converged))
 	}
 	// Spatial.
 	r.Spatial = tableView{ID: "table-spatial", Caption: "Moran's I over queen contiguity (row-standardized weights)",
@@ -53,18 +47,18 @@ func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Resu
 	for _, v := range p.Layers {
 		labels[v.Name] = v.Labels
 	}
-	for _, row := range res.Tables["analysis_spatial"] {
+	for _, row := range res.Spatial {
 		var islands []string
-		for _, id := range strings.Fields(row.String("islands")) {
-			islands = append(islands, cmp.Or(labels[row.String("layer")][id], id))
+		for _, id := range strings.Fields(row.Islands) {
+			islands = append(islands, cmp.Or(labels[row.Layer][id], id))
 		}
-		r.Spatial.add(false, row.String("layer"), row.String("measure"), fmt.Sprint(row.Int("areas")), dec(row.Float("moran_i"), 4),
-			dec(row.Float("expected"), 4), pval(row.Float("p_value")), fmt.Sprint(row.Int("permutations")), strings.Join(islands, "; "))
+		r.Spatial.add(false, row.Layer, row.Measure, fmt.Sprint(row.Areas), dec(row.MoranI, 4),
+			dec(row.Expected, 4), pval(row.P), fmt.Sprint(row.Permutations), strings.Join(islands, "; "))
 	}
 	resid := map[string]float64{}
-	for _, row := range res.Tables["analysis_model_residuals"] {
-		if row.String("model") == analysis.ModelLogit && row.String("layer") == p.WhoLayer {
-			resid[row.String("area_id")] = row.Float("residual")
+	for _, row := range res.Residuals {
+		if row.Model == results.ModelLogit && row.Layer == p.WhoLayer {
+			resid[row.AreaID] = row.Residual
 		}
 	}
 	if len(resid) > 0 {
@@ -72,9 +66,9 @@ func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Resu
 			if v.Name != p.WhoLayer {
 				continue
 			}
-			gj, err := layerGeoJSON(ctx, st, v.Name, v.Labels)
+			gj, err := layerGeoJSON(res.Shapes[v.Name], v.Labels)
 			if err != nil {
-				return err
+				return fmt.Errorf("layer %s: %w", v.Name, err)
 			}
 			r.ResidualMap = "chart-residuals"
 			r.ResidualCaption = fmt.Sprintf("Pearson residuals of the logit on %s: purple where the app is used more than the model predicts from the area's demographics, orange where less. Clusters of one colour mean the model misses something spatial (see Moran's I).", v.Name)
@@ -84,13 +78,13 @@ func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Resu
 	// Concentration.
 	r.Concentration = tableView{ID: "table-concentration", Caption: "Concentration index of app requests per resident over income rank (population-weighted)",
 		Head: []string{"Layer", "Areas", "Index", "Standard error", "95% interval"}}
-	for _, row := range res.Tables["analysis_concentration"] {
-		r.Concentration.add(false, row.String("layer"), fmt.Sprint(row.Int("areas")), dec(row.Float("ci"), 4), dec(row.Float("se"), 4),
-			dec(row.Float("ci_lo"), 4)+" to "+dec(row.Float("ci_hi"), 4))
+	for _, row := range res.Concentration {
+		r.Concentration.add(false, row.Layer, fmt.Sprint(row.Areas), dec(row.Index, 4), dec(row.SE, 4),
+			dec(row.Lo, 4)+" to "+dec(row.Hi, 4))
 	}
-	var curve []analysis.Row
-	for _, row := range res.Tables["analysis_concentration_curve"] {
-		if row.String("layer") == p.WhoLayer {
+	var curve []results.ConcentrationPoint
+	for _, row := range res.ConcentrationCurve {
+		if row.Layer == p.WhoLayer {
 			curve = append(curve, row)
 		}
 	}
@@ -111,86 +105,67 @@ func (p *page) research(ctx context.Context, st *store.Store, res *analysis.Resu
 		Head: []string{"Layer", "Areas", "Richest − poorest fifth (points)", "Concentration index", "Logit: income odds ratio per SD", "Moran's I of app share"}}
 	for _, l := range res.Layers {
 		gap, conc, or, moran := "—", "—", "—", "—"
-		for _, g := range res.Tables["analysis_group_gaps"] {
-			if g.String("layer") == l && g.String("grouping") == "income_quintile" {
-				d := g.Estimate("difference")
+		for _, g := range res.Gaps {
+			if g.Layer == l && g.Grouping == "income_quintile" {
+				d := g.Difference
 				gap = fmt.Sprintf("%+.1f (%+.1f to %+.1f)", 100*d.Value, 100*d.Lo, 100*d.Hi)
 			}
 		}
-		for _, c := range res.Tables["analysis_concentration"] {
-			if c.String("layer") == l {
-				conc = dec(c.Float("ci"), 3) + " (" + dec(c.Float("ci_lo"), 3) + " to " + dec(c.Float("ci_hi"), 3) + ")"
+		for _, c := range res.Concentration {
+			if c.Layer == l {
+				conc = dec(c.Index, 3) + " (" + dec(c.Lo, 3) + " to " + dec(c.Hi, 3) + ")"
 			}
 		}
-		for _, m := range res.Tables["analysis_models"] {
-			if m.String("layer") == l && m.String("model") == analysis.ModelLogit && m.String("term") == "log_median_income" {
-				or = dec(m.Float("ratio"), 2) + " (" + dec(m.Float("ratio_lo"), 2) + "–" + dec(m.Float("ratio_hi"), 2) + ")"
+		for _, m := range res.Models {
+			if m.Layer == l && m.Model == results.ModelLogit && m.Term == "log_median_income" {
+				or = dec(m.Ratio, 2) + " (" + dec(m.RatioLo, 2) + "–" + dec(m.RatioHi, 2) + ")"
 			}
 		}
-		for _, s := range res.Tables["analysis_spatial"] {
-			if s.String("layer") == l && s.String("measure") == "app_share" {
-				moran = dec(s.Float("moran_i"), 3) + " (p " + pval(s.Float("p_value")) + ")"
+		for _, s := range res.Spatial {
+			if s.Layer == l && s.Measure == "app_share" {
+				moran = dec(s.MoranI, 3) + " (p " + pval(s.P) + ")"
 			}
 		}
 		r.Sensitivity.add(false, l, fmt.Sprint(len(res.Areas[l])), gap, conc, or, moran)
 	}
 	r.Correlations = tableView{ID: "table-correlations", Caption: fmt.Sprintf("Correlations of area app share with census variables (%s)", p.WhoLayer),
 		Head: []string{"Variable", "Method", "Areas", "r", "95% interval", "p"}, Tall: true}
-	for _, row := range res.Tables["analysis_correlations"] {
-		if row.String("layer") != p.WhoLayer {
+	for _, row := range res.Correlations {
+		if row.Layer != p.WhoLayer {
 			continue
 		}
-		r.Correlations.add(false, variableLabel(row.String("variable")), row.String("method"), fmt.Sprint(row.Int("n")), dec(row.Float("r"), 3),
-			dec(row.Float("r_lo"), 3)+" to "+dec(row.Float("r_hi"), 3), pval(row.Float("p")))
+		r.Correlations.add(false, variableLabel(row.Variable), row.Method, fmt.Sprint(row.N), dec(row.R, 3),
+			dec(row.Lo, 3)+" to "+dec(row.Hi, 3), pval(row.P))
 	}
 	p.Research = r
 	return nil
 }
 
 func modelTitle(model string) string {
-	if model == analysis.ModelLogit {
+	if model == results.ModelLogit {
 		return "Grouped binomial logit of app vs other resident requests of app-offered types (quasi-binomial dispersion reported)"
 	}
 	return "Negative binomial (NB2) of app requests with a log(population) offset"
 }
 
 func ratioName(model string) string {
-	if model == analysis.ModelLogit {
+	if model == results.ModelLogit {
 		return "Odds ratio"
 	}
 	return "Rate ratio"
 }
 
-var _ = math.NaN
-
 // types lists the request types with whether the app offers them (and
 // how that is known), their resident requests and app share, named by
 // their commonest service name and department in the data.
-func (r *researchView) types(ctx context.Context, st *store.Store, res *analysis.Results) error {
-	names := map[string][2]string{}
-	rows, err := st.DB().QueryContext(ctx, `SELECT service_code, first(service_name ORDER BY n DESC, service_name NULLS LAST), first(department ORDER BY n DESC, department NULLS LAST)
-		FROM (SELECT service_code, service_name, department, count(*) AS n FROM tickets WHERE city = ? GROUP BY ALL) GROUP BY ALL`, res.City)
-	if err != nil {
-		return fmt.Errorf("request type names: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var code, name, dept sql.NullString
-		if err := rows.Scan(&code, &name, &dept); err != nil {
-			return err
-		}
-		names[code.String] = [2]string{name.String, dept.String}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	types := slices.Clone(res.Tables["analysis_app_types"])
-	slices.SortStableFunc(types, func(a, b analysis.Row) int {
-		return cmp.Or(cmp.Compare(b.Int("share_base"), a.Int("share_base")), strings.Compare(a.String("service_code"), b.String("service_code")))
+func (r *researchView) types(res *results.Analysis) {
+	types := slices.Clone(res.AppTypes)
+	slices.SortStableFunc(types, func(a, b results.AppType) int {
+		return cmp.Or(cmp.Compare(b.ShareBase, a.ShareBase), strings.Compare(a.ServiceCode, b.ServiceCode))
 	})
 	offered := 0
 	for _, t := range types {
-		if t.Bool("offered") {
+		if t.Offered {
 			offered++
 		}
 	}
@@ -198,16 +173,16 @@ func (r *researchView) types(ctx context.Context, st *store.Store, res *analysis
 		Caption: fmt.Sprintf("Request types: %d of %d offered in the app, by resident requests", offered, len(types)),
 		Head:    []string{"Type", "Department", "Offered in the app", "How we know", "Resident requests", "App share"}}
 	for _, t := range types {
-		code := t.String("service_code")
-		label := cmp.Or(names[code][0], code)
+		code := t.ServiceCode
+		name := res.TypeNames[code]
+		label := cmp.Or(name.Name, code)
 		if label != code && code != "" {
 			label += " (" + code + ")"
 		}
 		yes := "no"
-		if t.Bool("offered") {
+		if t.Offered {
 			yes = "yes"
 		}
-		r.Types.add(t.Int("share_base") < int64(res.MinCount), label, names[code][1], yes, t.String("basis"), num(t.Int("share_base")), shareWithCI(t.Estimate("app_share")))
+		r.Types.add(t.ShareBase < int64(res.MinCount), label, name.Department, yes, t.Basis, num(t.ShareBase), shareWithCI(t.AppShare))
 	}
-	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // pct formats a proportion as a percentage with one decimal, "—" for NaN.
@@ -26,7 +26,7 @@ func pct0(v float64) string {
 }
 
 // ci formats a share's interval, "—" when there is none.
-func ci(e analysis.Estimate) string {
+func ci(e results.Estimate) string {
 	if math.IsNaN(e.Lo) || math.IsNaN(e.Hi) {
 		return "—"
 	}
@@ -34,7 +34,7 @@ func ci(e analysis.Estimate) string {
 }
 
 // ci0 formats a share's interval in whole percentages: "10–14%".
-func ci0(e analysis.Estimate) string {
+func ci0(e results.Estimate) string {
 	if math.IsNaN(e.Lo) || math.IsNaN(e.Hi) {
 		return "—"
 	}
@@ -42,7 +42,7 @@ func ci0(e analysis.Estimate) string {
 }
 
 // shareWithCI is "12.3% (10.1–14.6%)", or "—".
-func shareWithCI(e analysis.Estimate) string {
+func shareWithCI(e results.Estimate) string {
 	if math.IsNaN(e.Value) {
 		return "—"
 	}
@@ -50,7 +50,7 @@ func shareWithCI(e analysis.Estimate) string {
 }
 
 // ratio formats a ratio with two decimals and its interval.
-func ratioWithCI(e analysis.Estimate) string {
+func ratioWithCI(e results.Estimate) string {
 	if math.IsNaN(e.Value) {
 		return "—"
 	}
@@ -76,7 +76,7 @@ func rate(v float64) string {
 }
 
 // rateWithCI is "12.4 (11.9–13.0)", or "no population" when there is none.
-func rateWithCI(e analysis.Estimate) string {
+func rateWithCI(e results.Estimate) string {
 	if math.IsNaN(e.Value) {
 		return "no population"
 	}

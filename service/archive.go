@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/internal/atomicfile"
 	"github.com/equity311/equity311/reports"
 )
@@ -72,7 +72,7 @@ type Interval struct {
 	Hi    *float64 `json:"hi,omitempty"`
 }
 
-func interval(e analysis.Estimate) Interval {
+func interval(e results.Estimate) Interval {
 	p := func(v float64) *float64 {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
@@ -290,7 +291,7 @@ func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, pe
 	defer os.RemoveAll(staged) // gone after the rename; left only on failure
 	kinds := r.Config.kinds()
 	for _, k := range kinds {
-		if _, err := reports.Write(ctx, st, res, filepath.Join(staged, kindDir(k)), reports.Options{Kind: k, MainLayer: r.Config.Reports.MainLayer}); err != nil {
+		if _, err := reports.Write(res, filepath.Join(staged, kindDir(k)), reports.Options{Kind: k, MainLayer: r.Config.Reports.MainLayer}); err != nil {
 			return fmt.Errorf("%s report: %w", k, err)
 		}
 	}
@@ -298,10 +299,10 @@ func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, pe
 	sum := Summary{Week: w.Label, Period: period.Label, PeriodBasis: res.PeriodBasis, City: res.City,
 		From: period.From.Format("2006-01-02"), To: period.To.Format("2006-01-02"),
 		Tickets: c.Tickets, Resident: c.Resident, ShareBase: c.ShareBase, App: c.App, AppShare: interval(c.AppShare),
-		WeekShare: interval(analysis.Estimate{Value: nan(), Lo: nan(), Hi: nan()}), Reports: kinds}
-	for _, t := range res.Tables["analysis_trends"] {
-		if t.String("grouping") == "city" && t.String("channel") == string(equity311.App) && t.String("week") == w.Label {
-			sum.WeekShare = interval(t.Estimate("share"))
+		WeekShare: interval(results.Estimate{Value: nan(), Lo: nan(), Hi: nan()}), Reports: kinds}
+	for _, t := range res.Trends {
+		if t.Grouping == "city" && t.Channel == equity311.App && t.Week == w.Label {
+			sum.WeekShare = interval(t.Share)
 		}
 	}
 	if err := writeJSON(filepath.Join(staged, "summary.json"), sum); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
@@ -299,7 +300,19 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 		r.opt.Generated = a.now()
 	}
 	if r.compare {
-		files, err := reports.WriteComparison(ctx, st, label, dir, r.opt)
+		first, err := analysis.LoadCity(ctx, st, label, "")
+		if err != nil {
+			return "", err
+		}
+		cities := []*results.Analysis{first}
+		for _, c := range first.Cities[1:] {
+			res, err := analysis.LoadCity(ctx, st, label, c)
+			if err != nil {
+				return "", err
+			}
+			cities = append(cities, res)
+		}
+		files, err := reports.WriteComparison(cities, dir, r.opt)
 		return files.HTML, err
 	}
 	res, err := analysis.LoadCity(ctx, st, label, r.city)
@@ -309,7 +322,7 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	if r.city != "" && !slices.Contains(res.Cities, r.city) {
 		return "", fmt.Errorf("report: no city %q in period %s; the cities are %s", r.city, label, strings.Join(res.Cities, ", "))
 	}
-	files, err := reports.Write(ctx, st, res, dir, r.opt)
+	files, err := reports.Write(res, dir, r.opt)
 	if err != nil {
 		return "", err
 	}

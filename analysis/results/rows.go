@@ -1,0 +1,308 @@
+package results
+
+import (
+	"time"
+
+	"github.com/equity311/equity311"
+)
+
+// The rows of the analysis tables. Each struct's `col` tags name the
+// table's columns — the one place they are written (the schema itself is
+// in store/migrations): an Estimate field is three columns (name, name_lo,
+// name_hi); ",null" stores "" or a nil *bool as NULL; "-" is not a column.
+// Floats store NaN as NULL and read NULL as NaN.
+
+// AreaMetrics are one area's figures for a period (a row of
+// analysis_area_metrics). Shares count resident requests from sources
+// that can record the app (ShareBase); rates count every resident request.
+type AreaMetrics struct {
+	City                string   `col:"city"`
+	Period              string   `col:"period"`
+	Layer               string   `col:"layer"`
+	AreaID              string   `col:"area_id"`
+	Name                string   `col:"name"`
+	Population          float64  `col:"population"` // NaN when unknown
+	PopulationBasis     string   `col:"population_basis,null"`
+	Counts              Counts   `col:"-"` // every request, by channel (analysis_area_channels)
+	Tickets             int64    `col:"tickets"`
+	Resident            int64    `col:"resident"`
+	ShareBase           int64    `col:"share_base"`
+	App                 int64    `col:"app"`
+	Digital             int64    `col:"digital"`
+	AppShare            Estimate `col:"app_share"`
+	DigitalShare        Estimate `col:"digital_share"`
+	ResidentPer1000     Estimate `col:"resident_per_1000"` // per 1,000 residents per year
+	AppPer1000          Estimate `col:"app_per_1000"`
+	OfferedBase         int64    `col:"offered_base"` // of app-offered types
+	OfferedApp          int64    `col:"offered_app"`
+	OfferedAppShare     Estimate `col:"offered_app_share"`
+	ExpectedApp         float64  `col:"expected_app"` // from the citywide app share of each type
+	StdAppRatio         Estimate `col:"std_app_ratio"`
+	RepresentationRatio Estimate `col:"representation_ratio"`
+	EBAppShare          Estimate `col:"eb_app_share"`
+	LowCount            bool     `col:"low_count"`
+}
+
+// Run is a row of analysis_runs: one analysed period.
+type Run struct {
+	Period     string    `col:"period"`
+	From       time.Time `col:"period_from"`
+	To         time.Time `col:"period_to"`
+	Basis      string    `col:"period_basis"` // "requested", or how the default period was chosen
+	Years      float64   `col:"years"`
+	MinCount   int64     `col:"min_count"`
+	ComputedAt time.Time `col:"computed_at"`
+	Tickets    int64     `col:"tickets"`
+	Resident   int64     `col:"resident"`
+	Seed       int64     `col:"seed"`
+}
+
+// Key are the columns every per-city row begins with.
+type Key struct {
+	City   string `col:"city"`
+	Period string `col:"period"`
+}
+
+// AreaChannel is a row of analysis_area_channels: an area's requests on
+// one channel.
+type AreaChannel struct {
+	Key
+	Layer   string            `col:"layer"`
+	AreaID  string            `col:"area_id"`
+	Channel equity311.Channel `col:"channel"`
+	N       int64             `col:"n"`
+}
+
+// AreaDemographic is a row of analysis_area_demographics: a canonical
+// census variable of an area with its margin of error and basis.
+type AreaDemographic struct {
+	Key
+	Layer    string  `col:"layer"`
+	AreaID   string  `col:"area_id"`
+	Variable string  `col:"variable"`
+	Estimate float64 `col:"estimate"`
+	MOE      float64 `col:"moe"`
+	Basis    string  `col:"basis"`
+}
+
+// Group is a row of analysis_groups: app use in a group of areas (an
+// income fifth, a majority race, a tercile).
+type Group struct {
+	Key
+	Layer       string   `col:"layer"`
+	Grouping    string   `col:"grouping"`
+	Label       string   `col:"group_label"`
+	Rank        int64    `col:"group_rank"` // 1 = lowest
+	Areas       int64    `col:"areas"`
+	Population  float64  `col:"population"`
+	BoundLo     float64  `col:"bound_lo"` // the covariate's range in the group
+	BoundHi     float64  `col:"bound_hi"`
+	ShareBase   int64    `col:"share_base"`
+	App         int64    `col:"app"`
+	AppShare    Estimate `col:"app_share"`
+	StdAppRatio Estimate `col:"std_app_ratio"`
+	AppPer1000  Estimate `col:"app_per_1000"`
+	LowCount    bool     `col:"low_count"`
+}
+
+// Gap is a row of analysis_group_gaps: the top group's app share minus
+// the bottom group's.
+type Gap struct {
+	Key
+	Layer      string   `col:"layer"`
+	Grouping   string   `col:"grouping"`
+	Top        string   `col:"top_label"`
+	Bottom     string   `col:"bottom_label"`
+	Difference Estimate `col:"difference"`
+}
+
+// AppType is a row of analysis_app_types: a request type, whether the app
+// offers it and its app share.
+type AppType struct {
+	Key
+	ServiceCode string   `col:"service_code"`
+	Offered     bool     `col:"offered"`
+	Basis       string   `col:"basis"`
+	ShareBase   int64    `col:"share_base"`
+	App         int64    `col:"app"`
+	AppShare    Estimate `col:"app_share"`
+}
+
+// Association is a row of analysis_correlations: the correlation of area
+// app share with a census variable.
+type Association struct {
+	Key
+	Layer    string  `col:"layer"`
+	Variable string  `col:"variable"`
+	Method   string  `col:"method"` // pearson, spearman
+	N        int64   `col:"n"`
+	R        float64 `col:"r"`
+	Lo       float64 `col:"r_lo"`
+	Hi       float64 `col:"r_hi"`
+	P        float64 `col:"p"`
+}
+
+// Concentration is a row of analysis_concentration: the concentration
+// index of app requests per resident over income rank.
+type Concentration struct {
+	Key
+	Layer string  `col:"layer"`
+	Areas int64   `col:"areas"`
+	Index float64 `col:"ci"`
+	SE    float64 `col:"se"`
+	Lo    float64 `col:"ci_lo"`
+	Hi    float64 `col:"ci_hi"`
+}
+
+// ConcentrationPoint is a row of analysis_concentration_curve.
+type ConcentrationPoint struct {
+	Key
+	Layer         string  `col:"layer"`
+	Point         int64   `col:"point"` // areas in income order, poorest first
+	AreaID        string  `col:"area_id"`
+	CumPopulation float64 `col:"cum_population"`
+	CumApp        float64 `col:"cum_app"`
+}
+
+// ModelTerm is a row of analysis_models: one term of a fitted model, per
+// standard deviation of its covariate.
+type ModelTerm struct {
+	Key
+	Layer         string  `col:"layer"`
+	Model         string  `col:"model"` // ModelLogit, ModelNB2
+	Term          string  `col:"term"`
+	Estimate      float64 `col:"estimate"`
+	SE            float64 `col:"se"`
+	Lo            float64 `col:"lo"`
+	Hi            float64 `col:"hi"`
+	Z             float64 `col:"z"`
+	P             float64 `col:"p"`
+	Ratio         float64 `col:"ratio"` // odds or rate ratio per SD
+	RatioLo       float64 `col:"ratio_lo"`
+	RatioHi       float64 `col:"ratio_hi"`
+	CovariateMean float64 `col:"covariate_mean"`
+	CovariateSD   float64 `col:"covariate_sd"`
+}
+
+// ModelFit is a row of analysis_model_fit.
+type ModelFit struct {
+	Key
+	Layer        string  `col:"layer"`
+	Model        string  `col:"model"`
+	N            int64   `col:"n"`
+	Deviance     float64 `col:"deviance"`
+	NullDeviance float64 `col:"null_deviance"`
+	AIC          float64 `col:"aic"`
+	Dispersion   float64 `col:"dispersion"`
+	Alpha        float64 `col:"alpha"`
+	Iterations   int64   `col:"iterations"`
+	Converged    bool    `col:"converged"`
+}
+
+// Spatial is a row of analysis_spatial: Moran's I of a measure over
+// queen contiguity.
+type Spatial struct {
+	Key
+	Layer        string  `col:"layer"`
+	Measure      string  `col:"measure"` // app_share, logit_residual
+	Areas        int64   `col:"areas"`
+	MoranI       float64 `col:"moran_i"`
+	Expected     float64 `col:"expected"`
+	P            float64 `col:"p_value"`
+	Permutations int64   `col:"permutations"`
+	Islands      string  `col:"islands,null"` // areas without neighbours, space-separated
+}
+
+// Trend is a row of analysis_trends: a week's share of one channel.
+type Trend struct {
+	Key
+	Grouping  string            `col:"grouping"` // city, income_quintile
+	Label     string            `col:"group_label"`
+	Week      string            `col:"week"`
+	WeekStart time.Time         `col:"week_start"`
+	Channel   equity311.Channel `col:"channel"`
+	N         int64             `col:"n"`
+	Total     int64             `col:"total"`
+	Share     Estimate          `col:"share"`
+}
+
+// Change is a row of analysis_changes: an area's last week against its
+// trailing weeks.
+type Change struct {
+	Key
+	Layer      string   `col:"layer"`
+	AreaID     string   `col:"area_id"`
+	Week       string   `col:"week"`
+	WeekBase   int64    `col:"week_base"`
+	WeekApp    int64    `col:"week_app"`
+	WeekShare  float64  `col:"week_share"`
+	BaseWeeks  int64    `col:"base_weeks"`
+	TrailBase  int64    `col:"trail_base"`
+	TrailApp   int64    `col:"trail_app"`
+	TrailShare float64  `col:"trail_share"`
+	Difference Estimate `col:"difference"`
+	Z          float64  `col:"z"`
+	P          float64  `col:"p"`
+	Q          float64  `col:"q"`
+	Flagged    bool     `col:"flagged"`
+}
+
+// Outcome is a row of analysis_outcomes: how fast a channel's requests
+// close in an area (layer CityLayer: citywide).
+type Outcome struct {
+	Key
+	Layer              string            `col:"layer"`
+	AreaID             string            `col:"area_id"`
+	Channel            equity311.Channel `col:"channel"`
+	Requests           int64             `col:"requests"`
+	Closed             int64             `col:"closed"`
+	MedianDays         float64           `col:"median_days"`
+	P90Days            float64           `col:"p90_days"`
+	DaysRatio          Estimate          `col:"days_ratio"`
+	WithTarget         int64             `col:"with_target"`
+	OnTime             int64             `col:"on_time"`
+	OnTimeRate         Estimate          `col:"on_time_rate"`
+	ExpectedOnTimeRate float64           `col:"expected_on_time_rate"`
+	LowCount           bool              `col:"low_count"`
+}
+
+// IncomePoint is a row of analysis_income_curve: the fitted app share at
+// a median income, with its band.
+type IncomePoint struct {
+	Key
+	Layer        string   `col:"layer"`
+	Point        int64    `col:"point"`
+	MedianIncome float64  `col:"median_income"`
+	Fitted       Estimate `col:"fitted"`
+}
+
+// Residual is a row of analysis_model_residuals.
+type Residual struct {
+	Key
+	Layer    string  `col:"layer"`
+	Model    string  `col:"model"`
+	AreaID   string  `col:"area_id"`
+	Observed float64 `col:"observed"`
+	Fitted   float64 `col:"fitted"`
+	Residual float64 `col:"residual"` // Pearson
+}
+
+// QualityItem is a row of analysis_quality: a data-quality count.
+type QualityItem struct {
+	Key
+	Item string `col:"item"`
+	N    int64  `col:"n"`
+}
+
+// SourceChannel is a row of analysis_source_channels: one source's
+// requests on one channel in the period.
+type SourceChannel struct {
+	Key
+	SourceID   int64             `col:"source_id"`
+	Source     string            `col:"source"`
+	Profile    string            `col:"profile,null"`
+	RecordsApp bool              `col:"records_app"`
+	Channel    equity311.Channel `col:"channel"`
+	Resident   *bool             `col:"resident,null"` // nil: the channel's resident status is not known
+	N          int64             `col:"n"`
+}
