@@ -155,7 +155,8 @@ func TestDemoReports(t *testing.T) {
 			if len(fit) < 10 {
 				t.Fatalf("the income curve has %d points", len(fit))
 			}
-			first, last := fit[0].([]any)[1].(float64), fit[len(fit)-1].([]any)[1].(float64)
+			y := func(d any) float64 { return d.(map[string]any)["value"].([]any)[1].(float64) }
+			first, last := y(fit[0]), y(fit[len(fit)-1])
 			if last <= first {
 				t.Errorf("the fitted income curve falls from %.1f%% to %.1f%%", first, last)
 			}
