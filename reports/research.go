@@ -15,7 +15,18 @@ import (
 func (p *page) research(res *results.Analysis) error {
 	r := &researchView{}
 	r.types(res)
-	// Models.
+	r.models(res)
+	if err := p.spatial(r, res); err != nil {
+		return err
+	}
+	p.concentration(r, res)
+	p.shrinkAndSensitivity(r, res)
+	p.Research = r
+	return nil
+}
+
+// models tables each model's terms on each layer, and their fit.
+func (r *researchView) models(res *results.Analysis) {
 	for _, model := range []string{results.ModelLogit, results.ModelNB2} {
 		for _, l := range res.Layers {
 			t := tableView{ID: "table-model-" + model + "-" + l, Head: []string{"Term", "Estimate (per SD)", "Robust SE", "95% interval", "p",
@@ -40,7 +51,10 @@ func (p *page) research(res *results.Analysis) error {
 		r.Fits.add(false, row.Model, row.Layer, fmt.Sprint(row.N), dec(row.Deviance, 2), dec(row.NullDeviance, 2),
 			dec(row.AIC, 2), dec(row.Dispersion, 3), dec(row.Alpha, 4), fmt.Sprint(row.Converged))
 	}
-	// Spatial.
+}
+
+// spatial tables Moran's I and maps the logit's residuals on the who layer.
+func (p *page) spatial(r *researchView, res *results.Analysis) error {
 	r.Spatial = tableView{ID: "table-spatial", Caption: "Moran's I over queen contiguity (row-standardized weights)",
 		Head: []string{"Layer", "Measure", "Areas", "Moran's I", "Expected", "Permutation p", "Permutations", "Islands (left out)"}}
 	labels := map[string]map[string]string{}
@@ -75,7 +89,11 @@ func (p *page) research(res *results.Analysis) error {
 			p.Charts = append(p.Charts, residualMap(r.ResidualMap, v, gj, resid))
 		}
 	}
-	// Concentration.
+	return nil
+}
+
+// concentration tables the concentration index and draws its curve.
+func (p *page) concentration(r *researchView, res *results.Analysis) {
 	r.Concentration = tableView{ID: "table-concentration", Caption: "Concentration index of app requests per resident over income rank (population-weighted)",
 		Head: []string{"Layer", "Areas", "Index", "Standard error", "95% interval"}}
 	for _, row := range res.Concentration {
@@ -92,7 +110,11 @@ func (p *page) research(res *results.Analysis) error {
 		r.ConcentrationChart = "chart-concentration"
 		p.Charts = append(p.Charts, concentrationChart(r.ConcentrationChart, curve))
 	}
-	// Shrinkage: the main layer's raw and empirical-Bayes shares.
+}
+
+// shrinkAndSensitivity tables the main layer's raw and empirical-Bayes
+// shares, the main estimates on each layer, and the correlations.
+func (p *page) shrinkAndSensitivity(r *researchView, res *results.Analysis) {
 	if p.Main != nil {
 		r.Shrinkage = tableView{ID: "table-shrinkage", Caption: fmt.Sprintf("%s: raw app share and the empirical-Bayes (beta-binomial) shrunken share", p.Main.Title),
 			Head: []string{"Area", "Requests", "Raw app share", "Shrunken app share"}, Tall: len(p.Main.Rows) > 30}
@@ -137,8 +159,6 @@ func (p *page) research(res *results.Analysis) error {
 		r.Correlations.add(false, variableLabel(row.Variable), row.Method, fmt.Sprint(row.N), dec(row.R, 3),
 			dec(row.Lo, 3)+" to "+dec(row.Hi, 3), pval(row.P))
 	}
-	p.Research = r
-	return nil
 }
 
 func modelTitle(model string) string {

@@ -102,6 +102,48 @@ func Open(t testing.TB, url string, opt Options) Page {
 	if opt.Width == 0 {
 		opt.Width = 1300
 	}
+	s := start(t, opt.Width)
+	defer s.close()
+	s.load(url, opt.Width)
+	s.measure(url)
+	if opt.Screenshot != "" {
+		png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", url, err)
+		}
+		if err := os.WriteFile(opt.Screenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.page.Eval = map[string]any{}
+	for name, expr := range opt.Eval {
+		v, err := chromedp.Run(s.ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", name, err)
+		}
+		s.page.Eval[name] = v
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.page
+}
+
+// session is one headless Chromium with one tab, and what its listener
+// has seen of the page.
+type session struct {
+	t     testing.TB
+	ctx   context.Context
+	close func()
+	mu    sync.Mutex
+	page  Page
+	urls  map[network.RequestID]string
+}
+
+// start launches Chromium with the network off (a dead proxy) and a
+// listener that records requests, failed loads, exceptions and console
+// errors.
+func start(t testing.TB, width int) *session {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Path(t)),
 		chromedp.NoSandbox,
@@ -115,134 +157,135 @@ func Open(t testing.TB, url string, opt Options) Page {
 		// is not there (and is still seen by the request listener).
 		chromedp.ProxyServer("127.0.0.1:9"),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
-		chromedp.WindowSize(opt.Width, 1800),
+		chromedp.WindowSize(width, 1800),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	s := &session{t: t, page: Page{Failed: map[string]string{}}, urls: map[network.RequestID]string{}}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	var mu sync.Mutex
-	p := Page{Failed: map[string]string{}}
-	urls := map[network.RequestID]string{}
-	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			p.Requests = append(p.Requests, e.Request.URL)
-			urls[e.RequestID] = e.Request.URL
-		case *network.EventLoadingFailed:
-			if u, ok := urls[e.RequestID]; ok {
-				p.Failed[u] = e.ErrorText
-			}
-		case *runtime.EventExceptionThrown:
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			p.Exceptions = append(p.Exceptions, msg)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
-				}
-				p.Console = append(p.Console, string(e.Type)+": "+strings.Join(parts, " "))
-			}
-		}
-	}))
-	defer cancel2()
+	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithListener(s.listen))
 	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel3()
-
+	s.ctx, s.close = ctx, func() { cancel3(); cancel2(); cancel() }
 	if err := chromedp.Do(ctx); err != nil {
+		s.close()
 		t.Fatalf("start Chromium: %v", err)
 	}
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		s.close()
 		t.Fatalf("enable network events: %v", err)
 	}
 	version, err := chromedp.CallBrowser(ctx, cdpbrowser.GetVersion, cdp.Empty{})
 	if err != nil {
+		s.close()
 		t.Fatalf("ask Chromium its version: %v", err)
 	}
-	p.Version = version.Product
+	s.page.Version = version.Product
 	t.Logf("browser: %s", version.Product)
-	offline := func() error {
-		_, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
-		return err
+	return s
+}
+
+// listen records what the page does.
+func (s *session) listen(ev any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &s.page
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		p.Requests = append(p.Requests, e.Request.URL)
+		s.urls[e.RequestID] = e.Request.URL
+	case *network.EventLoadingFailed:
+		if u, ok := s.urls[e.RequestID]; ok {
+			p.Failed[u] = e.ErrorText
+		}
+	case *runtime.EventExceptionThrown:
+		msg := e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			msg += " " + e.ExceptionDetails.Exception.Description
+		}
+		p.Exceptions = append(p.Exceptions, msg)
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+			}
+			p.Console = append(p.Console, string(e.Type)+": "+strings.Join(parts, " "))
+		}
 	}
-	if err := offline(); err != nil {
+}
+
+// offline sets the DevTools network state offline.
+func (s *session) offline() error {
+	_, err := chromedp.Call(s.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	return err
+}
+
+// load navigates to url at the given width, offline before and after the
+// navigation, and waits until every chart carries data-rendered.
+func (s *session) load(url string, width int) {
+	t := s.t
+	t.Helper()
+	if err := s.offline(); err != nil {
 		t.Fatalf("take the page offline: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(opt.Width), 900, chromedp.EmulateScale(1))); err != nil {
-		t.Fatalf("set the viewport to %d px: %v", opt.Width, err)
+	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(int64(width), 900, chromedp.EmulateScale(1))); err != nil {
+		t.Fatalf("set the viewport to %d px: %v", width, err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
+	if err := chromedp.Do(s.ctx, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
 		t.Fatalf("load %s in Chromium: %v", url, err)
 	}
-	if err := offline(); err != nil {
+	if err := s.offline(); err != nil {
 		t.Fatalf("take the page offline after loading it: %v", err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
+	if _, err := chromedp.Run(s.ctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
 			document.querySelectorAll('.chart').length === document.querySelectorAll('.chart[data-rendered]').length`,
 		chromedp.WithPollingTimeout(8*time.Second))); err != nil {
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("wait for the charts of %s: %v (exceptions %q, console %q)", url, err, p.Exceptions, p.Console)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t.Fatalf("wait for the charts of %s: %v (exceptions %q, console %q)", url, err, s.page.Exceptions, s.page.Console)
 	}
-	charts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](`(() => { const o = {}; document.querySelectorAll('.chart[data-rendered]').forEach(el => { o[el.id] = el.querySelectorAll('svg path').length; }); return o; })()`))
-	if err != nil {
-		t.Fatalf("count chart paths: %v", err)
-	}
-	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.now()`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Charts = charts
-	p.LoadTime = time.Duration(ms * float64(time.Millisecond))
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Math.max(0, document.documentElement.scrollWidth - window.innerWidth)`))
-	if err != nil {
-		t.Fatalf("measure overflow: %v", err)
-	}
-	p.Overflow = overflow
-	if overflow > 0 {
-		by, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+}
+
+// overflowJS names the outermost elements wider than their box.
+const overflowJS = `(() => {
   const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) { if (getComputedStyle(a).overflowX !== 'visible') { return true; } } return false; };
   return Array.from(document.querySelectorAll('body *'))
     .filter(e => !e.closest('svg') && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible' && !clipped(e) && e.clientWidth > 0)
     .filter((e, _, all) => !all.some(o => o !== e && e.contains(o)))
     .slice(0, 5)
     .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + e.scrollWidth + ' px wide in ' + e.clientWidth);
-})()`))
-		if err != nil {
+})()`
+
+// measure counts each chart's paths, the time to draw, the overflow and
+// the overlapping blocks.
+func (s *session) measure(url string) {
+	t := s.t
+	t.Helper()
+	charts, err := chromedp.Run(s.ctx, chromedp.Evaluate[map[string]int](`(() => { const o = {}; document.querySelectorAll('.chart[data-rendered]').forEach(el => { o[el.id] = el.querySelectorAll('svg path').length; }); return o; })()`))
+	if err != nil {
+		t.Fatalf("count chart paths of %s: %v", url, err)
+	}
+	ms, err := chromedp.Run(s.ctx, chromedp.Evaluate[float64](`performance.now()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	overflow, err := chromedp.Run(s.ctx, chromedp.Evaluate[int](`Math.max(0, document.documentElement.scrollWidth - window.innerWidth)`))
+	if err != nil {
+		t.Fatalf("measure overflow: %v", err)
+	}
+	var by []string
+	if overflow > 0 {
+		if by, err = chromedp.Run(s.ctx, chromedp.Evaluate[[]string](overflowJS)); err != nil {
 			t.Fatalf("find what overflows: %v", err)
 		}
-		p.OverflowBy = by
 	}
-	overlaps, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overlapJS))
+	overlaps, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]string](overlapJS))
 	if err != nil {
 		t.Fatalf("measure overlaps: %v", err)
 	}
-	p.Overlaps = overlaps
-	if opt.Screenshot != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", url, err)
-		}
-		if err := os.WriteFile(opt.Screenshot, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Eval = map[string]any{}
-	for name, expr := range opt.Eval {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", name, err)
-		}
-		p.Eval[name] = v
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return p
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.page.Charts, s.page.LoadTime = charts, time.Duration(ms*float64(time.Millisecond))
+	s.page.Overflow, s.page.OverflowBy, s.page.Overlaps = overflow, by, overlaps
 }
 
 // External returns the requests that left the file: anything but file:

@@ -242,7 +242,72 @@ func (c *City) highMix(k int) bool { return k%3 == 1 }
 func (c *City) layout() {
 	rng := c.rng
 	lat := newLattice(rng)
-	// An irregular outline: an ellipse with a ragged edge, plus City Hall's cell.
+	inCity, cells := outline(rng)
+	owner := seedNeighborhoods(rng, cells)
+	enclave, host := placeEnclave(cells, inCity, owner)
+	// Renumber neighborhoods that still have cells, in cell order.
+	renum := map[int]int{}
+	for _, cell := range cells {
+		if _, ok := renum[owner[cell]]; !ok {
+			renum[owner[cell]] = len(renum)
+		}
+	}
+	names := neighborhoodNames()
+	for k := 0; k < len(renum); k++ {
+		c.Neighborhoods = append(c.Neighborhoods, Neighborhood{ID: fmt.Sprintf("N%02d", k+1), Name: names[k]})
+	}
+	for _, cell := range cells {
+		c.addTract(renum[owner[cell]], orb.MultiPolygon{{lat.cellRing(cell[0], cell[1])}}, cell)
+	}
+	// An island tract offshore to the east joins the neighborhood of the
+	// easternmost cell: a multi-part neighborhood.
+	east := cells[0]
+	for _, cell := range cells {
+		if cell[1] > east[1] || cell[1] == east[1] && cell[0] < east[0] {
+			east = cell
+		}
+	}
+	isle := renum[owner[east]]
+	x0 := originX + float64(cols)*cellW + 0.6*cellW
+	y0 := originY + float64(east[0])*cellH
+	island := orb.Ring{
+		{round6(x0), round6(y0)}, {round6(x0 + 0.7*cellW), round6(y0 + 0.1*cellH)},
+		{round6(x0 + 0.8*cellW), round6(y0 + 0.6*cellH)}, {round6(x0 + 0.2*cellW), round6(y0 + 0.8*cellH)},
+		{round6(x0), round6(y0)},
+	}
+	c.addTract(isle, orb.MultiPolygon{{island}}, [2]int{-1, -1})
+	for n := range c.Neighborhoods {
+		var ncells [][2]int
+		for _, ti := range c.Neighborhoods[n].Tracts {
+			if c.Tracts[ti].cell[0] >= 0 {
+				ncells = append(ncells, c.Tracts[ti].cell)
+			}
+		}
+		in := func(i, j int) bool {
+			o, ok := owner[[2]int{i, j}]
+			return ok && inCity[i][j] && renum[o] == n
+		}
+		mp := lat.unionRings(in, ncells)
+		if n == isle {
+			mp = append(mp, orb.Polygon{island})
+		}
+		c.Neighborhoods[n].Geometry = mp
+	}
+	c.Truth.EnclaveOf = [2]string{c.Neighborhoods[renum[enclave]].ID, c.Neighborhoods[renum[host]].ID}
+	c.Truth.MultiPart = c.Neighborhoods[isle].ID
+}
+
+// addTract adds a tract of neighborhood n (cell {-1, -1}: off the lattice).
+func (c *City) addTract(n int, g orb.MultiPolygon, cell [2]int) {
+	t := Tract{GEOID: fmt.Sprintf("25999%04d%02d", 100+len(c.Tracts), 0), Neighborhood: n, Geometry: g, cell: cell}
+	t.Name = "Census Tract " + t.GEOID[5:9]
+	c.Neighborhoods[n].Tracts = append(c.Neighborhoods[n].Tracts, len(c.Tracts))
+	c.Tracts = append(c.Tracts, t)
+}
+
+// outline is the city's lattice cells: an ellipse with a ragged edge,
+// plus the cells around City Hall.
+func outline(rng *rand.Rand) ([][]bool, [][2]int) {
 	inCity := make([][]bool, rows)
 	hallI := int((cityHall[1] - originY) / cellH)
 	hallJ := int((cityHall[0] - originX) / cellW)
@@ -270,9 +335,14 @@ func (c *City) layout() {
 			}
 		}
 	}
-	// 24 neighborhoods by weighted nearest seed, then an enclave.
-	names := neighborhoodNames()
-	const nSeeds = 24
+	return inCity, cells
+}
+
+// nSeeds is how many neighborhoods the lattice is cut into, before the enclave.
+const nSeeds = 24
+
+// seedNeighborhoods gives each cell to the nearest of nSeeds weighted seeds.
+func seedNeighborhoods(rng *rand.Rand, cells [][2]int) map[[2]int]int {
 	seedIdx := rng.Perm(len(cells))[:nSeeds]
 	type seed struct{ x, y, w float64 }
 	seeds := make([]seed, nSeeds)
@@ -290,7 +360,13 @@ func (c *City) layout() {
 		}
 		owner[cell] = best
 	}
-	// The enclave: the cell nearest the centre whose 8 neighbours are in the city.
+	return owner
+}
+
+// placeEnclave makes an enclave neighborhood (number nSeeds) of the cell
+// nearest the centre whose 8 neighbours are in the city, inside the
+// neighborhood that owns it; it returns the enclave and its host.
+func placeEnclave(cells [][2]int, inCity [][]bool, owner map[[2]int]int) (enclave, host int) {
 	var enclaveCell [2]int
 	bestD := math.Inf(1)
 	for _, cell := range cells {
@@ -308,79 +384,15 @@ func (c *City) layout() {
 			enclaveCell, bestD = cell, d
 		}
 	}
-	host := owner[enclaveCell]
+	host = owner[enclaveCell]
 	for di := -1; di <= 1; di++ {
 		for dj := -1; dj <= 1; dj++ {
 			owner[[2]int{enclaveCell[0] + di, enclaveCell[1] + dj}] = host
 		}
 	}
-	enclave := nSeeds
+	enclave = nSeeds
 	owner[enclaveCell] = enclave
-	// Renumber neighborhoods that still have cells, in cell order.
-	renum := map[int]int{}
-	for _, cell := range cells {
-		if _, ok := renum[owner[cell]]; !ok {
-			renum[owner[cell]] = len(renum)
-		}
-	}
-	nN := len(renum)
-	for k := 0; k < nN; k++ {
-		c.Neighborhoods = append(c.Neighborhoods, Neighborhood{ID: fmt.Sprintf("N%02d", k+1), Name: names[k]})
-	}
-	// Tracts.
-	for _, cell := range cells {
-		n := renum[owner[cell]]
-		t := Tract{
-			GEOID:        fmt.Sprintf("25999%04d%02d", 100+len(c.Tracts), 0),
-			Neighborhood: n,
-			Geometry:     orb.MultiPolygon{{lat.cellRing(cell[0], cell[1])}},
-			cell:         cell,
-		}
-		t.Name = "Census Tract " + t.GEOID[5:9]
-		c.Neighborhoods[n].Tracts = append(c.Neighborhoods[n].Tracts, len(c.Tracts))
-		c.Tracts = append(c.Tracts, t)
-	}
-	// An island tract offshore to the east joins the neighborhood of the
-	// easternmost cell: a multi-part neighborhood.
-	east := cells[0]
-	for _, cell := range cells {
-		if cell[1] > east[1] || cell[1] == east[1] && cell[0] < east[0] {
-			east = cell
-		}
-	}
-	isle := renum[owner[east]]
-	x0 := originX + float64(cols)*cellW + 0.6*cellW
-	y0 := originY + float64(east[0])*cellH
-	island := orb.Ring{
-		{round6(x0), round6(y0)}, {round6(x0 + 0.7*cellW), round6(y0 + 0.1*cellH)},
-		{round6(x0 + 0.8*cellW), round6(y0 + 0.6*cellH)}, {round6(x0 + 0.2*cellW), round6(y0 + 0.8*cellH)},
-		{round6(x0), round6(y0)},
-	}
-	it := Tract{GEOID: fmt.Sprintf("25999%04d%02d", 100+len(c.Tracts), 0), Neighborhood: isle,
-		Geometry: orb.MultiPolygon{{island}}, cell: [2]int{-1, -1}}
-	it.Name = "Census Tract " + it.GEOID[5:9]
-	c.Neighborhoods[isle].Tracts = append(c.Neighborhoods[isle].Tracts, len(c.Tracts))
-	c.Tracts = append(c.Tracts, it)
-
-	for n := range c.Neighborhoods {
-		var ncells [][2]int
-		for _, ti := range c.Neighborhoods[n].Tracts {
-			if c.Tracts[ti].cell[0] >= 0 {
-				ncells = append(ncells, c.Tracts[ti].cell)
-			}
-		}
-		in := func(i, j int) bool {
-			o, ok := owner[[2]int{i, j}]
-			return ok && inCity[i][j] && renum[o] == n
-		}
-		mp := lat.unionRings(in, ncells)
-		if n == isle {
-			mp = append(mp, orb.Polygon{island})
-		}
-		c.Neighborhoods[n].Geometry = mp
-	}
-	c.Truth.EnclaveOf = [2]string{c.Neighborhoods[renum[enclave]].ID, c.Neighborhoods[renum[host]].ID}
-	c.Truth.MultiPart = c.Neighborhoods[isle].ID
+	return enclave, host
 }
 
 // field is a smooth random surface over the city: a sum of bumps.
