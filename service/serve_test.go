@@ -65,6 +65,7 @@ name = "feed"
 kind = "open311"
 endpoint = "http://%s/open311/v2"
 since = "2026-10-05"
+requests_per_minute = 0   # the local sandbox needs no rate limit (the default is Boston's 10 a minute)
 
 [schedule]
 catch_up_weeks = 2
