@@ -23,6 +23,16 @@ type areaData struct {
 	// can record the app (base) and the app ones among them.
 	types map[string]*pair
 	weeks map[int64]*weekCounts // by the week's start, in Unix seconds
+	// By request type and calendar year (in the city's zone), and by year.
+	typeYears map[typeYear]*pair
+	years     map[int]*pair
+}
+
+// typeYear is a request type in a calendar year: a cell of the adjusted
+// models.
+type typeYear struct {
+	service string
+	year    int
 }
 
 // pair is a base count and the app requests among it.
@@ -37,7 +47,7 @@ type weekCounts struct {
 
 func newArea(layer, id, name string) *areaData {
 	return &areaData{Layer: layer, ID: id, Name: name, Counts: results.Counts{}, AppCounts: results.Counts{},
-		types: map[string]*pair{}, weeks: map[int64]*weekCounts{}}
+		types: map[string]*pair{}, weeks: map[int64]*weekCounts{}, typeYears: map[typeYear]*pair{}, years: map[int]*pair{}}
 }
 
 // cityData is a city's requests by area of every layer, and citywide.
@@ -47,13 +57,16 @@ type cityData struct {
 	layers map[string][]*areaData // areas in id order
 	byID   map[string]map[string]*areaData
 	weeks  []time.Time // the period's weeks (local Mondays), in order
+	run    results.CityRun
+	// contiguity caches each layer's queen neighbours.
+	contiguity map[string][][]int
 }
 
 // aggregate counts the period's requests in one pass over the tickets:
 // per city, layer, area, week, type, channel and whether the source can
 // record the app. Every area of every layer gets a row for a city with
 // requests in that layer (for a store of one city: every layer).
-func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer) ([]*cityData, error) {
+func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer, set sourceSet) ([]*cityData, error) {
 	// Weeks are numbered by their local Monday: from the first week's
 	// start at 7-day steps, corrected by the list of starts where a DST
 	// change moves a boundary by an hour (cheaper than converting every
@@ -70,19 +83,20 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	q := `WITH t AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
 			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
-			floor((epoch(t.opened_at) - ` + starts[0] + `) / 604800)::INTEGER AS w0
+			floor((epoch(t.opened_at) - ` + starts[0] + `) / 604800)::INTEGER AS w0,
+			year(timezone($3, t.opened_at))::INTEGER AS yr
 		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
-		WHERE t.opened_at >= $1 AND t.opened_at < $2),
+		WHERE t.opened_at >= $1 AND t.opened_at < $2` + set.where("t.source_id") + `),
 	tw AS (
-		SELECT city, ticket_id, service, channel, capable,
+		SELECT city, ticket_id, service, channel, capable, yr,
 			CASE WHEN e < ` + list + `[w0 + 1] THEN w0 - 1
 				WHEN w0 + 2 <= ` + strconv.Itoa(len(starts)) + ` AND e >= ` + list + `[w0 + 2] THEN w0 + 1 ELSE w0 END AS week
 		FROM t)
-	SELECT city, 'city', city, week, service, channel, capable, count(*) FROM tw GROUP BY ALL
+	SELECT city, 'city', city, week, yr, service, channel, capable, count(*) FROM tw GROUP BY ALL
 	UNION ALL
-	SELECT tw.city, ta.layer, ta.area_id, week, service, channel, capable, count(*)
+	SELECT tw.city, ta.layer, ta.area_id, week, yr, service, channel, capable, count(*)
 	FROM tw JOIN ticket_areas ta ON ta.city = tw.city AND ta.ticket_id = tw.ticket_id GROUP BY ALL`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, loc.String())
 	if err != nil {
 		return nil, fmt.Errorf("aggregate requests: %w", err)
 	}
@@ -102,10 +116,10 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	}
 	for rows.Next() {
 		var city, layer, area, service, channel string
-		var week int
+		var week, year int
 		var capable bool
 		var n int64
-		if err := rows.Scan(&city, &layer, &area, &week, &service, &channel, &capable, &n); err != nil {
+		if err := rows.Scan(&city, &layer, &area, &week, &year, &service, &channel, &capable, &n); err != nil {
 			return nil, err
 		}
 		if cities[city] == nil {
@@ -137,12 +151,26 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 			w = &weekCounts{channels: results.Counts{}}
 			a.weeks[wk.Unix()] = w
 		}
+		ty := a.typeYears[typeYear{service, year}]
+		if ty == nil {
+			ty = &pair{}
+			a.typeYears[typeYear{service, year}] = ty
+		}
+		yr := a.years[year]
+		if yr == nil {
+			yr = &pair{}
+			a.years[year] = yr
+		}
 		tp.base += n
 		w.base += n
+		ty.base += n
+		yr.base += n
 		w.channels[ch] += n
 		if ch == equity311.App {
 			tp.app += n
 			w.app += n
+			ty.app += n
+			yr.app += n
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -169,6 +197,19 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// years returns the calendar years with resident requests from sources
+// that record the app, in order.
+func (c *cityData) years() []int {
+	var out []int
+	for y, p := range c.city.years {
+		if p.base > 0 {
+			out = append(out, y)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // layerNames returns the city's layers in name order.

@@ -51,7 +51,10 @@ type Options struct {
 	// DefaultPermutations): the same seed gives the same p-values.
 	Seed         uint64
 	Permutations int
-	Log          *slog.Logger
+	// Sources, when given, are the only sources used; ExcludeSources are
+	// left out (by id, name or a file's base name; not both).
+	Sources, ExcludeSources []string
+	Log                     *slog.Logger
 }
 
 func nanEstimate() results.Estimate { return stats.NaNEstimate() }
@@ -109,7 +112,15 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	if err != nil {
 		return res, err
 	}
-	cities, err := aggregate(ctx, st, p, loc, layers)
+	set, err := resolveSources(ctx, st, opt.Sources, opt.ExcludeSources)
+	if err != nil {
+		return res, err
+	}
+	cities, err := aggregate(ctx, st, p, loc, layers, set)
+	if err != nil {
+		return res, err
+	}
+	uses, err := sourceUses(ctx, st, p, set)
 	if err != nil {
 		return res, err
 	}
@@ -124,6 +135,11 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	}
 	out := &tables{}
 	for _, c := range cities {
+		c.run = cityRun(c, p, uses[c.name], set)
+		put(out, results.CitiesTable(), c.run)
+		for _, u := range uses[c.name] {
+			put(out, results.SourceUseTable(), u)
+		}
 		c.analyse(p, opt, demo, offered[c.name], layers, out)
 		res.Cities = append(res.Cities, c.name)
 		res.Tickets += c.city.Counts.Total()
@@ -133,10 +149,13 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 		res.Layers = append(res.Layers, l.Name)
 	}
 	log.Debug("computed", "seconds", time.Since(start).Seconds())
-	if err := outcomes(ctx, st, p, opt.MinCount, out); err != nil {
+	if err := outcomes(ctx, st, p, opt.MinCount, set, out); err != nil {
 		return res, err
 	}
-	if err := quality(ctx, st, p, out); err != nil {
+	if err := survival(ctx, st, p, opt.MinCount, set, out); err != nil {
+		return res, err
+	}
+	if err := quality(ctx, st, p, set, out); err != nil {
 		return res, err
 	}
 	put(out, results.RunsTable(), results.Run{Period: p.Label, From: p.From, To: p.To, Basis: basis, Years: Years(p), MinCount: int64(opt.MinCount),

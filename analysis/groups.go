@@ -3,7 +3,9 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/equity311/equity311"
@@ -90,16 +92,35 @@ type GroupMetrics struct {
 	LowCount         bool
 }
 
+// grouped is one grouping of a layer's areas: its labels and members,
+// lowest first, and their pooled figures.
+type grouped struct {
+	g       results.Grouping
+	labels  []string
+	members [][]groupMember
+	metrics []GroupMetrics
+}
+
+// bootstrapReplicates is how many area resamples make a bootstrap interval.
+const bootstrapReplicates = 999
+
+// intervalBasis says how group intervals are made.
+const intervalBasis = "area-cluster bootstrap (999 resamples of the group's areas, percentile interval): requests in one area are not independent"
+
 // groups pools the layer's areas by each grouping and writes the groups
-// and the gap between the top and bottom group.
-func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) {
-	years := Years(p)
+// and the gap between the top and bottom group, with intervals from an
+// area-cluster bootstrap (requests of one area are not independent: the
+// areas are resampled, fixed seed). It returns the groupings for the
+// adjusted models.
+func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) []grouped {
+	var all []grouped
 	for _, g := range results.Groupings() {
 		labels, members := groupAreas(g, layer, ms, demo)
 		if labels == nil {
 			continue
 		}
-		var gs []GroupMetrics
+		rng := c.rng(opt, "groups", layer, g.Name)
+		gr := grouped{g: g, labels: labels, members: members}
 		for i, mem := range members {
 			gm := GroupMetrics{Grouping: g.Name, Label: labels[i], Rank: i + 1, Areas: len(mem), BoundLo: math.NaN(), BoundHi: math.NaN()}
 			expected := 0.0
@@ -113,23 +134,84 @@ func (c *cityData) groups(p equity311.Period, opt Options, layer string, ms []*r
 				gm.BoundLo = minNaN(gm.BoundLo, x.value)
 				gm.BoundHi = maxNaN(gm.BoundHi, x.value)
 			}
+			app, base, exp := memberCounts(mem)
 			gm.AppShare = share(gm.App, gm.ShareBase)
+			gm.AppShare.Lo, gm.AppShare.Hi = stats.BootstrapRatio(app, base, bootstrapReplicates, rng)
 			gm.StdAppRatio = stats.PoissonRatio(gm.App, expected)
-			gm.AppPer1000 = per1000(gm.App, gm.Population, years)
+			gm.StdAppRatio.Lo, gm.StdAppRatio.Hi = stats.BootstrapRatio(app, exp, bootstrapReplicates, rng)
+			gm.AppPer1000 = nanEstimate()
+			if c.run.Rates {
+				gm.AppPer1000 = per1000(gm.App, gm.Population, c.exposure(p))
+			}
 			gm.LowCount = gm.ShareBase < int64(opt.MinCount)
-			gs = append(gs, gm)
+			gr.metrics = append(gr.metrics, gm)
 			put(out, results.GroupsTable(), results.Group{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Grouping: g.Name, Label: gm.Label, Rank: int64(gm.Rank),
 				Areas: int64(gm.Areas), Population: gm.Population, BoundLo: gm.BoundLo, BoundHi: gm.BoundHi, ShareBase: gm.ShareBase,
-				App: gm.App, AppShare: gm.AppShare, StdAppRatio: gm.StdAppRatio, AppPer1000: gm.AppPer1000, LowCount: gm.LowCount})
+				App: gm.App, AppShare: gm.AppShare, StdAppRatio: gm.StdAppRatio, AppPer1000: gm.AppPer1000, LowCount: gm.LowCount,
+				IntervalBasis: intervalBasis})
 		}
-		top, bottom := gapEnds(g, gs)
-		if top < 0 {
-			continue
+		all = append(all, gr)
+		for _, e := range gapPairs(g, gr.metrics) {
+			d := rawGap(gr, e[0], e[1], rng)
+			put(out, results.GapsTable(), results.Gap{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Grouping: g.Name,
+				Top: gr.metrics[e[0]].Label, Bottom: gr.metrics[e[1]].Label, Difference: d, IntervalBasis: intervalBasis})
 		}
-		d, lo, hi := stats.NewcombeDifference(gs[top].App, gs[top].ShareBase, gs[bottom].App, gs[bottom].ShareBase)
-		put(out, results.GapsTable(), results.Gap{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Grouping: g.Name, Top: gs[top].Label, Bottom: gs[bottom].Label,
-			Difference: results.Estimate{Value: d, Lo: lo, Hi: hi}})
 	}
+	return all
+}
+
+// memberCounts are the members' app and base requests and expected app
+// requests, area by area.
+func memberCounts(mem []groupMember) (app, base, exp []float64) {
+	for _, x := range mem {
+		app, base, exp = append(app, float64(x.m.App)), append(base, float64(x.m.ShareBase)), append(exp, x.m.ExpectedApp)
+	}
+	return app, base, exp
+}
+
+// rawGap is the top group's app share minus the bottom group's, with the
+// area-cluster bootstrap interval (each group's areas resampled apart).
+func rawGap(gr grouped, top, bottom int, rng *rand.Rand) results.Estimate {
+	t, b := gr.metrics[top], gr.metrics[bottom]
+	d := results.Estimate{Value: float64(t.App)/float64(t.ShareBase) - float64(b.App)/float64(b.ShareBase)}
+	ta, tb, _ := memberCounts(gr.members[top])
+	ba, bb, _ := memberCounts(gr.members[bottom])
+	d.Lo, d.Hi = stats.BootstrapRatioDiff(ta, tb, ba, bb, bootstrapReplicates, rng)
+	return d
+}
+
+// gapPairs are the group pairs a dimension's gaps compare: the top and
+// bottom quantile groups; for race, majority-white areas against each
+// other majority group. Both groups must have at least the minimum count.
+func gapPairs(g results.Grouping, gs []GroupMetrics) [][2]int {
+	if g.Groups == 0 {
+		if len(gs) == 0 || gs[0].LowCount || gs[0].ShareBase == 0 {
+			return nil
+		}
+		var out [][2]int
+		for i := 1; i < len(gs); i++ {
+			if !gs[i].LowCount && gs[i].ShareBase > 0 {
+				out = append(out, [2]int{0, i})
+			}
+		}
+		return out
+	}
+	if top, bottom := gapEnds(g, gs); top >= 0 {
+		return [][2]int{{top, bottom}}
+	}
+	return nil
+}
+
+// rng is a random source seeded by the run's seed and what it is for, so
+// that every figure's draws are the same whatever else was computed (and
+// the same for two cities with the same data).
+func (c *cityData) rng(opt Options, parts ...string) *rand.Rand {
+	h := fnv.New64a()
+	for _, s := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	return rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
 }
 
 // gapEnds picks the groups whose app shares the gap compares: the top
@@ -163,9 +245,12 @@ func gapEnds(g results.Grouping, gs []GroupMetrics) (top, bottom int) {
 	return top, bottom
 }
 
-// associations writes the correlations of area app share with each
-// census variable, and the concentration index of app use over income.
-func (c *cityData) associations(p equity311.Period, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) {
+// associations returns the correlations of area app share with each
+// census variable (their q-values come from the whole run's screen), and
+// writes the concentration index of app use over income when the sources
+// allow rates per resident.
+func (c *cityData) associations(p equity311.Period, layer string, ms []*results.AreaMetrics, demo demoTable, out *tables) []results.Association {
+	var assoc []results.Association
 	for _, v := range Variables() {
 		if v == "population" {
 			continue
@@ -185,9 +270,12 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 			method string
 			c      stats.Correlation
 		}{{"pearson", stats.Pearson(x, y)}, {"spearman", stats.Spearman(x, y)}} {
-			put(out, results.CorrelationsTable(), results.Association{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Variable: v, Method: r.method, N: int64(r.c.N),
+			assoc = append(assoc, results.Association{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Variable: v, Method: r.method, N: int64(r.c.N),
 				R: r.c.R, Lo: r.c.Lo, Hi: r.c.Hi, P: r.c.P})
 		}
+	}
+	if !c.run.Rates {
+		return assoc // concentration per resident needs the city's whole volume
 	}
 	var income, h, pop []float64
 	var ids []string
@@ -200,7 +288,7 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 		ids = append(ids, m.AreaID)
 	}
 	if len(h) < 5 {
-		return
+		return assoc
 	}
 	ci := stats.ConcentrationIndex(income, h, pop)
 	put(out, results.ConcentrationTable(), results.Concentration{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Areas: int64(len(h)), Index: ci.Index, SE: ci.SE, Lo: ci.Lo, Hi: ci.Hi})
@@ -208,6 +296,7 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 		put(out, results.ConcentrationCurveTable(), results.ConcentrationPoint{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Point: int64(k + 1), AreaID: ids[i],
 			CumPopulation: ci.CumPopulation[k], CumApp: ci.CumMeasure[k]})
 	}
+	return assoc
 }
 
 func minNaN(a, b float64) float64 {

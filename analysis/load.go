@@ -78,6 +78,13 @@ func loadTables(ctx context.Context, db *sql.DB, r *results.Analysis, period, ci
 	r.Outcomes = load(ctx, db, results.OutcomesTable(), period, city, &errs)
 	r.IncomeCurve = load(ctx, db, results.IncomeCurveTable(), period, city, &errs)
 	r.Residuals = load(ctx, db, results.ResidualsTable(), period, city, &errs)
+	r.SourceUses = load(ctx, db, results.SourceUseTable(), period, city, &errs)
+	r.YearShares = load(ctx, db, results.YearsTable(), period, city, &errs)
+	r.AdjustedGaps = load(ctx, db, results.AdjustedGapsTable(), period, city, &errs)
+	r.Survival = load(ctx, db, results.SurvivalTable(), period, city, &errs)
+	if runs := load(ctx, db, results.CitiesTable(), period, city, &errs); len(runs) == 1 {
+		r.Run = runs[0]
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

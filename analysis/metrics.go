@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
@@ -14,7 +16,6 @@ import (
 
 // analyse computes every figure of one city and adds its rows to out.
 func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open311Types map[string]bool, layers []*geo.Layer, out *tables) {
-	years := Years(p)
 	typeShare, offered := c.appTypes(p, opt, open311Types, out)
 	metrics := map[string][]*results.AreaMetrics{}
 	metric := func(a *areaData) *results.AreaMetrics {
@@ -60,16 +61,27 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 			best, city.Population, city.PopulationBasis = sum, sum, "sum of "+l
 		}
 	}
+	// Rates per resident, and representation, only when the sources can
+	// carry them (none a sample or an extract), over the weeks with data.
 	for _, ms := range append(slices.Collect(mapValues(metrics)), []*results.AreaMetrics{city}) {
 		for _, m := range ms {
-			m.ResidentPer1000, m.AppPer1000 = per1000(m.Resident, m.Population, years), per1000(m.App, m.Population, years)
+			m.ResidentPer1000, m.AppPer1000, m.RepresentationRatio = nanEstimate(), nanEstimate(), nanEstimate()
+			if c.run.Rates {
+				m.ResidentPer1000, m.AppPer1000 = per1000(m.Resident, m.Population, c.exposure(p)), per1000(m.App, m.Population, c.exposure(p))
+			}
 		}
 	}
 	for _, l := range c.layerNames() {
-		representation(metrics[l])
+		if c.run.Rates {
+			representation(metrics[l])
+		}
 		shrink(metrics[l])
+		clearlyBelow(metrics[l])
 	}
-	city.RepresentationRatio, city.EBAppShare = results.Estimate{Value: 1, Lo: 1, Hi: 1}, city.AppShare
+	city.EBAppShare = city.AppShare
+	if c.run.Rates {
+		city.RepresentationRatio = results.Estimate{Value: 1, Lo: 1, Hi: 1}
+	}
 	for _, m := range append([]*results.AreaMetrics{city}, flatten(metrics, c.layerNames())...) {
 		m.Period = p.Label
 		put(out, results.MetricsTable(), *m)
@@ -92,13 +104,29 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 	for _, l := range layers {
 		geoms[l.Name] = l
 	}
+	var assoc []results.Association
 	for _, l := range c.layerNames() {
-		c.groups(p, opt, l, metrics[l], demo, out)
-		c.associations(p, l, metrics[l], demo, out)
+		gs := c.groups(p, opt, l, metrics[l], demo, out)
+		c.yearShares(p, opt, l, gs, out)
+		if geoms[l] != nil {
+			c.adjustedGaps(p, opt, geoms[l], parentClusters(geoms[l], geoms[c.parentLayer(l)]), gs, out)
+		}
+		assoc = append(assoc, c.associations(p, l, metrics[l], demo, out)...)
 		c.incomeCurve(p, l, metrics[l], demo, out)
 		resid := c.models(p, opt, l, metrics[l], demo, out)
 		c.spatial(p, opt, geoms[l], metrics[l], resid, out)
 	}
+	// The correlation screen, controlled across every variable, method and
+	// layer of the run: only those with q < 0.05 may become findings.
+	ps := make([]float64, len(assoc))
+	for i, a := range assoc {
+		ps[i] = a.P
+	}
+	for i, q := range stats.BenjaminiHochberg(ps) {
+		assoc[i].Q = q
+		put(out, results.CorrelationsTable(), assoc[i])
+	}
+	c.yearShares(p, opt, results.CityLayer, nil, out)
 	c.trends(p, opt, demo, out)
 	for _, l := range c.layerNames() {
 		c.changes(p, opt, l, out)
@@ -209,4 +237,73 @@ func nilIfEmpty(s string) any {
 
 func pctString(v float64) string {
 	return strconv.FormatFloat(100*v, 'f', -1, 64) + "%"
+}
+
+// exposure is the period's length in years for rates: its weeks with data
+// from the app-recording sources used (a week without data is not a week
+// without requests).
+func (c *cityData) exposure(p equity311.Period) float64 {
+	if c.run.Weeks > 0 && c.run.CoveredWeeks < c.run.Weeks {
+		return float64(c.run.CoveredWeeks) * 7 / 365.25
+	}
+	return Years(p)
+}
+
+// clearlyBelow flags the areas whose type-standardized ratio is clearly
+// under 1, allowing overdispersion: the layer's dispersion φ (Pearson
+// χ² of observed against expected app requests over its areas, over n − 1,
+// at least 1) scales each area's variance; a one-sided test of ratio 1
+// then Benjamini–Hochberg over the layer's areas. The ratio's interval is
+// widened the same way (quasi-Poisson).
+func clearlyBelow(ms []*results.AreaMetrics) {
+	var chi2 float64
+	var n int
+	for _, m := range ms {
+		if !m.LowCount && m.ExpectedApp > 0 {
+			d := float64(m.App) - m.ExpectedApp
+			chi2 += d * d / m.ExpectedApp
+			n++
+		}
+	}
+	phi := 1.0
+	if n > 1 {
+		phi = math.Max(1, chi2/float64(n-1))
+	}
+	var idx []int
+	var ps []float64
+	for i, m := range ms {
+		m.BelowP, m.BelowQ = math.NaN(), math.NaN()
+		if m.LowCount || m.ExpectedApp <= 0 {
+			continue
+		}
+		o, e := float64(m.App), m.ExpectedApp
+		if phi > 1 {
+			r := o / e
+			se := math.Sqrt(phi / math.Max(o, 0.5))
+			m.StdAppRatio = results.Estimate{Value: r, Lo: r * math.Exp(-stats.Z95*se), Hi: r * math.Exp(stats.Z95*se)}
+			if o == 0 {
+				m.StdAppRatio.Lo = 0
+			}
+		}
+		m.BelowP = distuv.UnitNormal.CDF((o - e) / math.Sqrt(phi*e))
+		idx, ps = append(idx, i), append(ps, m.BelowP)
+	}
+	for k, q := range stats.BenjaminiHochberg(ps) {
+		m := ms[idx[k]]
+		m.BelowQ = q
+		m.Below = q < 0.05 && m.StdAppRatio.Value < 1
+	}
+}
+
+// parentLayer is the layer whose areas cluster those of layer l for the
+// spatially clustered errors: the one with the fewest areas (at least 2)
+// other than l, "" when there is none.
+func (c *cityData) parentLayer(l string) string {
+	best := ""
+	for _, name := range c.layerNames() {
+		if n := len(c.layers[name]); name != l && n >= 2 && n < len(c.layers[l]) && (best == "" || n < len(c.layers[best])) {
+			best = name
+		}
+	}
+	return best
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis/results"
@@ -188,48 +187,13 @@ func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*
 	if l == nil {
 		return
 	}
-	nb := geo.Contiguity(l, geo.DefaultContiguityMetres)
-	index := map[string]int{}
-	for i, id := range l.IDs {
-		index[id] = i
-	}
 	measure := func(name string, values map[string]float64) {
-		var ids []string
-		for _, id := range l.IDs {
-			if _, ok := values[id]; ok {
-				ids = append(ids, id)
-			}
-		}
-		pos := map[string]int{}
-		for k, id := range ids {
-			pos[id] = k
-		}
-		var islands []string
-		var x []float64
-		var lists [][]int
-		for _, id := range ids {
-			var ns []int
-			for _, j := range nb[index[id]] {
-				if k, ok := pos[l.IDs[j]]; ok {
-					ns = append(ns, k)
-				}
-			}
-			if len(ns) == 0 {
-				islands = append(islands, id)
-			}
-			x = append(x, values[id])
-			lists = append(lists, ns)
-		}
-		if len(ids)-len(islands) < 8 {
+		mi, islands, ok := c.moran(opt, l, values, name)
+		if !ok {
 			return
 		}
-		h := fnv.New64a()
-		h.Write([]byte(c.name + "|" + l.Name + "|" + name))
-		rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
-		mi := stats.MoransI(x, lists, opt.Permutations, rng)
-		slices.Sort(islands)
-		put(out, results.SpatialTable(), results.Spatial{Key: results.Key{City: c.name, Period: p.Label}, Layer: l.Name, Measure: name, Areas: int64(len(ids) - len(islands)), MoranI: mi.I,
-			Expected: mi.Expected, P: mi.P, Permutations: int64(mi.Permutations), Islands: strings.Join(islands, " ")})
+		put(out, results.SpatialTable(), results.Spatial{Key: results.Key{City: c.name, Period: p.Label}, Layer: l.Name, Measure: name,
+			Areas: int64(len(values) - len(islands)), MoranI: mi.I, Expected: mi.Expected, P: mi.P, Permutations: int64(mi.Permutations), Islands: islands})
 	}
 	shares := map[string]float64{}
 	for _, m := range ms {
@@ -241,4 +205,57 @@ func (c *cityData) spatial(p equity311.Period, opt Options, l *geo.Layer, ms []*
 	if resid != nil {
 		measure("logit_residual", resid)
 	}
+}
+
+// moran is Moran's I of values by area over the layer's queen contiguity,
+// with a seeded permutation p-value, and the areas without neighbours
+// (left out); ok is false with fewer than 8 areas that have neighbours.
+func (c *cityData) moran(opt Options, l *geo.Layer, values map[string]float64, name string) (stats.Moran, []string, bool) {
+	if c.contiguity == nil {
+		c.contiguity = map[string][][]int{}
+	}
+	nb, seen := c.contiguity[l.Name]
+	if !seen {
+		nb = geo.Contiguity(l, geo.DefaultContiguityMetres)
+		c.contiguity[l.Name] = nb
+	}
+	index := map[string]int{}
+	for i, id := range l.IDs {
+		index[id] = i
+	}
+	var ids []string
+	for _, id := range l.IDs {
+		if _, ok := values[id]; ok {
+			ids = append(ids, id)
+		}
+	}
+	pos := map[string]int{}
+	for k, id := range ids {
+		pos[id] = k
+	}
+	var islands []string
+	var x []float64
+	var lists [][]int
+	for _, id := range ids {
+		var ns []int
+		for _, j := range nb[index[id]] {
+			if k, ok := pos[l.IDs[j]]; ok {
+				ns = append(ns, k)
+			}
+		}
+		if len(ns) == 0 {
+			islands = append(islands, id)
+		}
+		x = append(x, values[id])
+		lists = append(lists, ns)
+	}
+	if len(ids)-len(islands) < 8 {
+		return stats.Moran{}, nil, false
+	}
+	h := fnv.New64a()
+	h.Write([]byte(c.name + "|" + l.Name + "|" + name))
+	rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
+	mi := stats.MoransI(x, lists, opt.Permutations, rng)
+	slices.Sort(islands)
+	return mi, islands, true
 }

@@ -25,14 +25,22 @@ import (
 // gives the same figures whenever it is analysed); the expected rate is the
 // citywide on-time rate of each request's type, averaged (rounded to 12
 // decimals: a parallel sum's last digits vary from run to run).
-func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, out *tables) error {
+//
+// Sources selected on status (an extract of open cases, a selection of
+// closed ones) are left out: their censoring is informative. A request
+// counts for on-time only when its target date has passed by the time its
+// source last saw it (its snapshot) and by the period's end.
+func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, set sourceSet, out *tables) error {
 	probs := medianCIProbabilities()
-	q := `WITH d AS (
+	q := `WITH snap AS (
+		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
+	d AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
 			CASE WHEN t.closed_at IS NOT NULL THEN (epoch(t.closed_at) - epoch(t.opened_at)) / 86400.0 END AS days,
-			t.target_at IS NOT NULL AND (t.closed_at IS NOT NULL OR t.target_at < $3) AS decided,
+			t.target_at IS NOT NULL AND t.target_at < least($3, snap.at) AS decided,
 			t.closed_at IS NOT NULL AND t.closed_at <= t.target_at AS on_time
-		FROM tickets t WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated),
+		FROM tickets t JOIN snap USING (source_id)
+		WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + statusSelected("t.source_id") + `),
 	tm AS (
 		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL),
 	x AS (
@@ -64,7 +72,7 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 		put(out, results.OutcomesTable(), results.Outcome{Key: results.Key{City: city, Period: p.Label}, Layer: layer, AreaID: area, Channel: equity311.Channel(channel),
 			Requests: requests, Closed: closed, MedianDays: days.at(0), P90Days: days.at(1), DaysRatio: medianCI(ratios, nr),
 			WithTarget: withTarget, OnTime: onTime, OnTimeRate: share(onTime, withTarget), ExpectedOnTimeRate: nf(expected),
-			LowCount: closed < int64(minCount)})
+			LowCount: closed < int64(minCount), OnTimeBasis: onTimeBasis})
 	}
 	return rows.Err()
 }
@@ -78,16 +86,25 @@ func nf(v sql.NullFloat64) float64 {
 
 // quality writes each city's data-quality counts for the period and its
 // requests by source and channel.
-func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tables) error {
+// onTimeBasis says which requests the on-time rate counts.
+const onTimeBasis = "requests with a target date that had passed by the period's end and by the time their source last saw them; sources selected on status left out"
+
+// statusSelected is an SQL condition leaving out the sources selected on
+// status (declared or detected).
+func statusSelected(col string) string {
+	return " AND " + col + " NOT IN (SELECT source_id FROM source_filters WHERE kind = 'status')"
+}
+
+func quality(ctx context.Context, st *store.Store, p equity311.Period, set sourceSet, out *tables) error {
 	queries := []string{
-		`SELECT city, 'geo:' || coalesce(geo_quality, 'unassigned'), count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
-		`SELECT city, 'channel_basis:' || channel_basis, count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
-		`SELECT city, 'channel:unknown_unmapped', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL`,
-		`SELECT city, 'channel:unknown', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' GROUP BY ALL`,
+		`SELECT city, 'geo:' || coalesce(geo_quality, 'unassigned'), count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2` + set.where("source_id") + ` GROUP BY ALL`,
+		`SELECT city, 'channel_basis:' || channel_basis, count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2` + set.where("source_id") + ` GROUP BY ALL`,
+		`SELECT city, 'channel:unknown_unmapped', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2` + set.where("source_id") + ` AND channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL`,
+		`SELECT city, 'channel:unknown', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2` + set.where("source_id") + ` AND channel = 'unknown' GROUP BY ALL`,
 		// The 20 commonest channel values no profile maps, per city.
-		`SELECT city, 'unmapped:' || channel_raw, count(*) AS n FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL
+		`SELECT city, 'unmapped:' || channel_raw, count(*) AS n FROM tickets WHERE opened_at >= $1 AND opened_at < $2 AND channel = 'unknown' AND channel_raw IS NOT NULL` + set.where("source_id") + `
 		 GROUP BY city, channel_raw QUALIFY row_number() OVER (PARTITION BY city ORDER BY n DESC, channel_raw) <= 20`,
-		`SELECT city, 'tickets', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2 GROUP BY ALL`,
+		`SELECT city, 'tickets', count(*) FROM tickets WHERE opened_at >= $1 AND opened_at < $2` + set.where("source_id") + ` GROUP BY ALL`,
 		// Rejected rows by reason (quoted values and numbers folded), over every load of the city.
 		`SELECT s.city, 'reject:' || regexp_replace(regexp_replace(r.reason, '"[^"]*"', '"…"', 'g'), '[0-9]+', 'N', 'g'), count(*)
 		 FROM rejects r JOIN sources s USING (source_id) WHERE s.city IS NOT NULL AND $1 <= $2 GROUP BY ALL`,
@@ -114,7 +131,7 @@ func quality(ctx context.Context, st *store.Store, p equity311.Period, out *tabl
 		}
 	}
 	rows, err := st.DB().QueryContext(ctx, `SELECT t.city, t.source_id, s.name, s.profile, coalesce(s.records_app, true), t.channel, t.resident_initiated, count(*)
-		FROM tickets t JOIN sources s USING (source_id) WHERE t.opened_at >= $1 AND t.opened_at < $2 GROUP BY ALL ORDER BY ALL`, p.From, p.To)
+		FROM tickets t JOIN sources s USING (source_id) WHERE t.opened_at >= $1 AND t.opened_at < $2`+set.where("t.source_id")+` GROUP BY ALL ORDER BY ALL`, p.From, p.To)
 	if err != nil {
 		return err
 	}

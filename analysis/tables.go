@@ -52,7 +52,8 @@ func allTables() []anyTable {
 		results.GroupsTable(), results.GapsTable(), results.AppTypesTable(), results.CorrelationsTable(), results.ConcentrationTable(),
 		results.ConcentrationCurveTable(), results.ModelsTable(), results.FitsTable(), results.SpatialTable(), results.TrendsTable(),
 		results.ChangesTable(), results.OutcomesTable(), results.QualityTable(), results.SourcesTable(), results.IncomeCurveTable(),
-		results.ResidualsTable()}
+		results.ResidualsTable(), results.CitiesTable(), results.SourceUseTable(), results.YearsTable(), results.AdjustedGapsTable(),
+		results.SurvivalTable()}
 }
 
 // tables collects an analysis run's rows by table.

@@ -46,7 +46,7 @@ func (c *cityData) trends(p equity311.Period, opt Options, demo demoTable, out *
 			}
 			for _, ch := range present {
 				put(out, results.TrendsTable(), results.Trend{Key: results.Key{City: c.name, Period: p.Label}, Grouping: grouping, Label: label, Week: weekLabel(wk), WeekStart: wk,
-					Channel: ch, N: n[ch], Total: total, Share: share(n[ch], total)})
+					Channel: ch, N: n[ch], Total: total, Share: share(n[ch], total), LowCount: total < int64(opt.MinCount)})
 			}
 		}
 	}
@@ -121,6 +121,6 @@ func (c *cityData) changes(p equity311.Period, opt Options, layer string, out *t
 		put(out, results.ChangesTable(), results.Change{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, AreaID: r.a.ID, Week: weekLabel(last), WeekBase: r.week.base,
 			WeekApp: r.week.app, WeekShare: share(r.week.app, r.week.base).Value, BaseWeeks: int64(len(trail)), TrailBase: r.base.base,
 			TrailApp: r.base.app, TrailShare: share(r.base.app, r.base.base).Value, Difference: r.d, Z: r.z, P: r.p, Q: q[i],
-			Flagged: !math.IsNaN(q[i]) && q[i] < 0.05})
+			Flagged: !math.IsNaN(q[i]) && q[i] < 0.05, LowCount: r.week.base < int64(opt.MinCount) || r.base.base < int64(opt.MinCount)})
 	}
 }

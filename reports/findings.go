@@ -24,6 +24,13 @@ func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
 		out = append(out, fmt.Sprintf("Across %s, %s of resident requests came through the smartphone app (%s of %s; 95%% interval %s), from %s to %s.",
 			p.City, pct(city.AppShare.Value), num(city.App), num(city.ShareBase), ci(city.AppShare), p.From, p.To))
 	}
+	if run := res.Run; run.Weeks > 0 {
+		s := fmt.Sprintf("The sources that record the app cover %d of the period's %d weeks", run.CoveredWeeks, run.Weeks)
+		if run.Years != "" {
+			s += " (" + run.Years + ")"
+		}
+		out = append(out, s+". "+run.DesignNote)
+	}
 	if s := p.incomeSentence(res); s != "" {
 		out = append(out, s)
 	}

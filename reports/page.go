@@ -311,25 +311,25 @@ func (p *page) below(res *results.Analysis, city *results.AreaMetrics) {
 	}
 	var low []*results.AreaMetrics
 	for _, a := range p.Main.Rows {
-		if !a.LowCount && a.AppShare.Hi < city.AppShare.Value {
+		if !a.LowCount && a.Below {
 			low = append(low, a)
 		}
 	}
-	slices.SortStableFunc(low, func(a, b *results.AreaMetrics) int { return cmp.Compare(a.AppShare.Value, b.AppShare.Value) })
+	slices.SortStableFunc(low, func(a, b *results.AreaMetrics) int { return cmp.Compare(a.StdAppRatio.Value, b.StdAppRatio.Value) })
 	var names []string
 	for i, a := range low {
 		if i == 8 {
 			names = append(names, plural(len(low)-8, "more"))
 			break
 		}
-		names = append(names, fmt.Sprintf("%s (%s)", p.Main.Labels[a.AreaID], pct0(a.AppShare.Value)))
+		names = append(names, fmt.Sprintf("%s (%s × the city's)", p.Main.Labels[a.AreaID], dec(a.StdAppRatio.Value, 2)))
 	}
 	noun := strings.ToLower(p.Main.Title)
 	if len(names) == 0 {
-		p.Below = fmt.Sprintf("No %s uses the app clearly less than the city as a whole (%s).", strings.TrimSuffix(noun, "s"), pct(city.AppShare.Value))
+		p.Below = fmt.Sprintf("No %s uses the app clearly less than the city for the same kinds of requests.", strings.TrimSuffix(noun, "s"))
 		return
 	}
-	p.Below = fmt.Sprintf("App use is clearly below the city's %s in %s: their whole 95%% interval lies below it.", pct(city.AppShare.Value), listAnd(names))
+	p.Below = fmt.Sprintf("For the same kinds of requests, app use is clearly below the city's in %s (allowing for how much areas vary, and for testing every area).", listAnd(names))
 }
 
 // associations says which demographics go with lower app use: rank
@@ -338,7 +338,7 @@ func (p *page) below(res *results.Analysis, city *results.AreaMetrics) {
 func (p *page) associations(res *results.Analysis) {
 	var rs []results.Association
 	for _, r := range res.Correlations {
-		if r.Layer == p.WhoLayer && r.Method == "spearman" && r.P < 0.05 && math.Abs(r.R) >= 0.2 {
+		if r.Layer == p.WhoLayer && r.Method == "spearman" && r.Q < 0.05 && math.Abs(r.R) >= 0.2 {
 			rs = append(rs, r)
 		}
 	}

@@ -63,7 +63,7 @@ func (p *page) spatial(r *researchView, res *results.Analysis) error {
 	}
 	for _, row := range res.Spatial {
 		var islands []string
-		for _, id := range strings.Fields(row.Islands) {
+		for _, id := range row.Islands {
 			islands = append(islands, cmp.Or(labels[row.Layer][id], id))
 		}
 		r.Spatial.add(false, row.Layer, row.Measure, fmt.Sprint(row.Areas), dec(row.MoranI, 4),

@@ -57,6 +57,10 @@ type Load struct {
 	// Channels are the canonical channels the source's vocabulary can
 	// record (dumps and feeds); nil for census and boundary files.
 	Channels []string
+	// Design is what the source is, as declared (dumps and feeds; zero for
+	// census and boundary files). What the data make certain is detected
+	// and kept beside it.
+	Design Design
 
 	// Current, if set, is an SQL condition on the earlier sources row s
 	// that must hold for it to count as "already loaded": a boundary file
@@ -117,6 +121,9 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 	stage func(conn *sql.Conn) (Staged, error),
 	write func(conn *sql.Conn, sourceID int64) (Written, error)) (LoadResult, error) {
 	res := LoadResult{Checksum: l.Checksum}
+	if err := l.Design.Check(); err != nil {
+		return res, &equity311.OptionError{Key: "design", Err: fmt.Errorf("%s: %w", l.Name, err)}
+	}
 	conn, err := s.Conn(ctx)
 	if err != nil {
 		return res, err
@@ -129,6 +136,11 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 		}
 		if opts == l.Options {
 			res.SourceID, res.AlreadyLoaded = id, true
+			if l.Design.Declared() {
+				// A declaration made on a file loaded before replaces the
+				// earlier one; the data stay as they are.
+				return true, InTx(ctx, conn, func() error { return declare(ctx, conn, id, l.Design) })
+			}
 			return true, nil
 		}
 		if force {
@@ -188,7 +200,18 @@ func (s *Store) Load(ctx context.Context, l Load, force bool,
 			id, l.Kind, l.Name, nullIfEmpty(l.Profile), nullIfEmpty(l.City), l.Checksum,
 			res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded, s.Now(), l.Options,
 			channels, recordsApp, res.Merged)
-		return err
+		if err != nil {
+			return err
+		}
+		if l.Design.Declared() {
+			if err := declare(ctx, conn, id, l.Design); err != nil {
+				return err
+			}
+		}
+		if l.Channels != nil && l.Kind != "open311" {
+			return detect(ctx, conn, id)
+		}
+		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", l.Name, err)

@@ -114,6 +114,13 @@ type Analysis struct {
 	Outcomes           []Outcome
 	IncomeCurve        []IncomePoint
 	Residuals          []Residual
+	// Run is what the city's analysis of the period rests on: its sources'
+	// design and coverage; SourceUses are those sources one by one.
+	Run          CityRun
+	SourceUses   []SourceUse
+	YearShares   []YearShare
+	AdjustedGaps []AdjustedGap
+	Survival     []Survival
 
 	// Shapes are each layer's area polygons (WGS84), in area id order.
 	Shapes map[string][]AreaShape
@@ -144,7 +151,8 @@ func (r *Analysis) Tables() []Table {
 		tableOf(concentrationTable, r.Concentration), tableOf(concentrationCurveTable, r.ConcentrationCurve),
 		tableOf(modelsTable, r.Models), tableOf(fitsTable, r.Fits), tableOf(spatialTable, r.Spatial), tableOf(trendsTable, r.Trends),
 		tableOf(changesTable, r.Changes), tableOf(outcomesTable, r.Outcomes), tableOf(incomeCurveTable, r.IncomeCurve),
-		tableOf(residualsTable, r.Residuals)}
+		tableOf(residualsTable, r.Residuals), tableOf(citiesTable, []CityRun{r.Run}), tableOf(sourceUseTable, r.SourceUses),
+		tableOf(yearsTable, r.YearShares), tableOf(adjustedGapsTable, r.AdjustedGaps), tableOf(survivalTable, r.Survival)}
 	slices.SortFunc(out, func(a, b Table) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

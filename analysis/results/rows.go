@@ -41,6 +41,12 @@ type AreaMetrics struct {
 	RepresentationRatio Estimate `col:"representation_ratio"`
 	EBAppShare          Estimate `col:"eb_app_share"`
 	LowCount            bool     `col:"low_count"`
+	// Below: the area's type-standardized ratio is clearly under 1 — a
+	// one-sided test allowing the layer's overdispersion, Benjamini–
+	// Hochberg over the layer's areas (BelowQ < 0.05).
+	BelowP float64 `col:"below_p"`
+	BelowQ float64 `col:"below_q"`
+	Below  bool    `col:"below"`
 }
 
 // Run is a row of analysis_runs: one analysed period.
@@ -103,17 +109,21 @@ type Group struct {
 	StdAppRatio Estimate `col:"std_app_ratio"`
 	AppPer1000  Estimate `col:"app_per_1000"`
 	LowCount    bool     `col:"low_count"`
+	// IntervalBasis says how AppShare's and StdAppRatio's intervals were
+	// made (an area-cluster bootstrap).
+	IntervalBasis string `col:"interval_basis"`
 }
 
 // Gap is a row of analysis_group_gaps: the top group's app share minus
 // the bottom group's.
 type Gap struct {
 	Key
-	Layer      string   `col:"layer"`
-	Grouping   string   `col:"grouping"`
-	Top        string   `col:"top_label"`
-	Bottom     string   `col:"bottom_label"`
-	Difference Estimate `col:"difference"`
+	Layer         string   `col:"layer"`
+	Grouping      string   `col:"grouping"`
+	Top           string   `col:"top_label"`
+	Bottom        string   `col:"bottom_label"`
+	Difference    Estimate `col:"difference"`
+	IntervalBasis string   `col:"interval_basis"`
 }
 
 // AppType is a row of analysis_app_types: a request type, whether the app
@@ -140,6 +150,7 @@ type Association struct {
 	Lo       float64 `col:"r_lo"`
 	Hi       float64 `col:"r_hi"`
 	P        float64 `col:"p"`
+	Q        float64 `col:"q"` // Benjamini–Hochberg over every variable, method and layer of the run
 }
 
 // Concentration is a row of analysis_concentration: the concentration
@@ -203,14 +214,14 @@ type ModelFit struct {
 // queen contiguity.
 type Spatial struct {
 	Key
-	Layer        string  `col:"layer"`
-	Measure      string  `col:"measure"` // app_share, logit_residual
-	Areas        int64   `col:"areas"`
-	MoranI       float64 `col:"moran_i"`
-	Expected     float64 `col:"expected"`
-	P            float64 `col:"p_value"`
-	Permutations int64   `col:"permutations"`
-	Islands      string  `col:"islands,null"` // areas without neighbours, space-separated
+	Layer        string   `col:"layer"`
+	Measure      string   `col:"measure"` // app_share, logit_residual
+	Areas        int64    `col:"areas"`
+	MoranI       float64  `col:"moran_i"`
+	Expected     float64  `col:"expected"`
+	P            float64  `col:"p_value"`
+	Permutations int64    `col:"permutations"`
+	Islands      []string `col:"islands"` // areas without neighbours, left out
 }
 
 // Trend is a row of analysis_trends: a week's share of one channel.
@@ -224,6 +235,7 @@ type Trend struct {
 	N         int64             `col:"n"`
 	Total     int64             `col:"total"`
 	Share     Estimate          `col:"share"`
+	LowCount  bool              `col:"low_count"` // Total under the run's minimum count
 }
 
 // Change is a row of analysis_changes: an area's last week against its
@@ -245,6 +257,7 @@ type Change struct {
 	P          float64  `col:"p"`
 	Q          float64  `col:"q"`
 	Flagged    bool     `col:"flagged"`
+	LowCount   bool     `col:"low_count"` // either cell under the run's minimum count
 }
 
 // Outcome is a row of analysis_outcomes: how fast a channel's requests
@@ -264,6 +277,7 @@ type Outcome struct {
 	OnTimeRate         Estimate          `col:"on_time_rate"`
 	ExpectedOnTimeRate float64           `col:"expected_on_time_rate"`
 	LowCount           bool              `col:"low_count"`
+	OnTimeBasis        string            `col:"on_time_basis"`
 }
 
 // IncomePoint is a row of analysis_income_curve: the fitted app share at
@@ -305,4 +319,105 @@ type SourceChannel struct {
 	Channel    equity311.Channel `col:"channel"`
 	Resident   *bool             `col:"resident,null"` // nil: the channel's resident status is not known
 	N          int64             `col:"n"`
+}
+
+// CityRun is a row of analysis_cities: what one city's analysis of the
+// period rests on.
+type CityRun struct {
+	Key
+	Weeks        int64  `col:"weeks"`
+	CoveredWeeks int64  `col:"covered_weeks"` // weeks with requests from the app-recording sources used
+	FirstWeek    string `col:"first_week,null"`
+	LastWeek     string `col:"last_week,null"`
+	Years        string `col:"years,null"` // e.g. "2015–2024"
+	Design       string `col:"design"`     // DesignComplete, DesignAssumedComplete, DesignSamples
+	DesignNote   string `col:"design_note"`
+	Rates        bool   `col:"rates"` // per-resident rates and volume figures computed
+	SourceFilter string `col:"source_filter"`
+}
+
+// The designs of a city's sources in a period, taken together.
+const (
+	DesignComplete        = "complete"         // every source used is declared complete
+	DesignAssumedComplete = "assumed_complete" // none is a sample or an extract, but not every one is declared complete
+	DesignSamples         = "samples"          // at least one is a sample or an extract: no rates
+)
+
+// SourceUse is a row of analysis_sources: a source with requests in the
+// period, what it is and what it covers.
+type SourceUse struct {
+	Key
+	SourceID      int64     `col:"source_id"`
+	Source        string    `col:"source"`
+	Kind          string    `col:"kind"`
+	Profile       string    `col:"profile,null"`
+	RecordsApp    bool      `col:"records_app"`
+	Used          bool      `col:"used"`
+	Design        string    `col:"design,null"`  // complete, sample, extract; "" when neither declared nor detected
+	DesignBasis   string    `col:"design_basis"` // declared, detected, not declared
+	Frame         string    `col:"frame,null"`
+	Filters       string    `col:"filters,null"`
+	Requests      int64     `col:"requests"`
+	Resident      int64     `col:"resident"`
+	ShareBase     int64     `col:"share_base"`
+	App           int64     `col:"app"`
+	FirstOpened   time.Time `col:"first_opened"`
+	LastOpened    time.Time `col:"last_opened"`
+	SnapshotAt    time.Time `col:"snapshot_at"`
+	WeeksWithData int64     `col:"weeks_with_data"`
+}
+
+// YearShare is a row of analysis_years: app share in one calendar year,
+// citywide or in a group of areas.
+type YearShare struct {
+	Key
+	Layer     string   `col:"layer"`
+	Grouping  string   `col:"grouping"`
+	Label     string   `col:"group_label"`
+	Year      int64    `col:"year"`
+	ShareBase int64    `col:"share_base"`
+	App       int64    `col:"app"`
+	AppShare  Estimate `col:"app_share"`
+	LowCount  bool     `col:"low_count"`
+}
+
+// AdjustedGap is a row of analysis_adjusted_gaps: a dimension's top group
+// against its bottom group for the same request types and years.
+type AdjustedGap struct {
+	Key
+	Layer       string   `col:"layer"`
+	Grouping    string   `col:"grouping"`
+	Top         string   `col:"top_label"`
+	Bottom      string   `col:"bottom_label"`
+	Fitted      bool     `col:"fitted"`
+	Note        string   `col:"note"`
+	TopShare    float64  `col:"top_share"`
+	BottomShare float64  `col:"bottom_share"`
+	Gap         Estimate `col:"gap"` // errors clustered by area
+	SECluster   float64  `col:"se_cluster"`
+	SEModel     float64  `col:"se_model"` // as if requests were independent
+	SpatialLo   float64  `col:"spatial_lo"`
+	SpatialHi   float64  `col:"spatial_hi"`
+	SESpatial   float64  `col:"se_spatial"`
+	RawGap      Estimate `col:"raw_gap"`
+	Cells       int64    `col:"cells"`
+	Events      int64    `col:"events"`
+	Parameters  int64    `col:"parameters"`
+	Types       int64    `col:"types"`
+	Years       int64    `col:"years"`
+	Areas       int64    `col:"areas"`
+	MoranP      float64  `col:"moran_p"`
+}
+
+// Survival is a row of analysis_survival: a channel's days to close as a
+// Kaplan–Meier estimate, open cases censored.
+type Survival struct {
+	Key
+	Channel    equity311.Channel `col:"channel"`
+	Requests   int64             `col:"requests"`
+	Closed     int64             `col:"closed"`
+	Censored   int64             `col:"censored"`
+	MedianDays Estimate          `col:"median_days"`
+	P90Days    float64           `col:"p90_days"`
+	LowCount   bool              `col:"low_count"`
 }

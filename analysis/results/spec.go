@@ -99,6 +99,11 @@ func cellValue(f reflect.Value, null bool) driver.Value {
 			return nil
 		}
 		return f.Elem().Interface()
+	case reflect.Slice:
+		if f.IsNil() {
+			return nil
+		}
+		return f.Interface()
 	}
 	if tm, ok := f.Interface().(time.Time); ok {
 		return tm
@@ -140,6 +145,15 @@ func setCell(f reflect.Value, v any) {
 	case reflect.Pointer:
 		if b, ok := v.(bool); ok {
 			f.Set(reflect.ValueOf(&b))
+		}
+	case reflect.Slice:
+		if xs, ok := v.([]any); ok {
+			out := make([]string, 0, len(xs))
+			for _, x := range xs {
+				s, _ := x.(string)
+				out = append(out, s)
+			}
+			f.Set(reflect.ValueOf(out))
 		}
 	default:
 		if tm, ok := v.(time.Time); ok {
@@ -202,7 +216,27 @@ var (
 	sourcesTable            = NewSpec[SourceChannel]("analysis_source_channels")
 	incomeCurveTable        = NewSpec[IncomePoint]("analysis_income_curve")
 	residualsTable          = NewSpec[Residual]("analysis_model_residuals")
+	citiesTable             = NewSpec[CityRun]("analysis_cities")
+	sourceUseTable          = NewSpec[SourceUse]("analysis_sources")
+	yearsTable              = NewSpec[YearShare]("analysis_years")
+	adjustedGapsTable       = NewSpec[AdjustedGap]("analysis_adjusted_gaps")
+	survivalTable           = NewSpec[Survival]("analysis_survival")
 )
+
+// CitiesTable is analysis_cities.
+func CitiesTable() *Spec[CityRun] { return citiesTable }
+
+// SourceUseTable is analysis_sources.
+func SourceUseTable() *Spec[SourceUse] { return sourceUseTable }
+
+// YearsTable is analysis_years.
+func YearsTable() *Spec[YearShare] { return yearsTable }
+
+// AdjustedGapsTable is analysis_adjusted_gaps.
+func AdjustedGapsTable() *Spec[AdjustedGap] { return adjustedGapsTable }
+
+// SurvivalTable is analysis_survival.
+func SurvivalTable() *Spec[Survival] { return survivalTable }
 
 // RunsTable is analysis_runs.
 func RunsTable() *Spec[Run] { return runsTable }

@@ -420,13 +420,26 @@ func TestBostonAnalysisFillsEveryTable(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
+	// The samples and extracts among Boston's dumps leave out what needs
+	// the city's whole volume: the concentration index per resident.
+	var rates bool
+	if err := st.DB().QueryRow(`SELECT rates FROM analysis_cities`).Scan(&rates); err != nil {
+		t.Fatal(err)
+	}
+	if rates {
+		t.Error("rates computed from Boston's samples and extracts")
+	}
 	for _, tbl := range tables {
 		var n int
 		if err := st.DB().QueryRow(`SELECT count(*) FROM ` + tbl).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
+		perResident := tbl == "analysis_concentration" || tbl == "analysis_concentration_curve"
+		if n == 0 && !perResident {
 			t.Errorf("%s is empty", tbl)
+		}
+		if n > 0 && perResident {
+			t.Errorf("%s has %d rows, though the sources are samples", tbl, n)
 		}
 	}
 	// The quintiles by plain SQL: 2010 tracts by median income, each in the
@@ -452,5 +465,79 @@ func TestBostonAnalysisFillsEveryTable(t *testing.T) {
 	var terms int
 	if err := st.DB().QueryRow(`SELECT count(*) FROM analysis_models WHERE layer = 'tracts2010' AND model = 'logit'`).Scan(&terms); err != nil || terms < 5 {
 		t.Errorf("the logit on the 2010 tracts has %d terms (%v)", terms, err)
+	}
+}
+
+// TestBostonSourceDesigns: on Boston's samples the open-only extract is
+// recorded as an extract with its status filter and reason (detected),
+// the sample of closed cases as a status selection, a declared design
+// wins over what is detected and is kept beside it, analyze says which
+// sources it used and leaves some out on request, and no rate is given.
+func TestBostonSourceDesigns(t *testing.T) {
+	f := boston(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "b.duckdb")
+	runCLI(t, append([]string{"--db", db, "--quiet", "ingest", "dump"}, f.dumps...)...)
+	// A declaration made after the load replaces none of the data.
+	runCLI(t, "--db", db, "--quiet", "ingest", "dump", "--design", "sample", "--frame", "closed cases 2015-2024",
+		"--filter", "status=closed: the sample was drawn from closed cases", f.dumps[1])
+	_, _, err := runCLIErr("--db", db, "ingest", "dump", "--design", "census", f.dumps[1])
+	if err == nil || !strings.Contains(err.Error(), "(--design)") {
+		t.Errorf("--design census: %v", err)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.Strings(t, st, `SELECT regexp_extract(s.name, '[^/]*$') || ' ' || f.basis || ' ' || f.kind, f.value || ': ' || f.reason
+		FROM sources s JOIN source_filters f USING (source_id)`)
+	extract := got["safertrail_2025_open_sidewalk_streetlight_2424rows.csv detected status"]
+	if !strings.HasPrefix(extract, "open: every one of its 2424 requests is open") {
+		t.Errorf("the open-only extract: %q (filters %v)", extract, got)
+	}
+	if !strings.HasPrefix(got["yashchavan11_raw_sample_2015-2024_4995rows.csv detected status"], "closed: every one of its") ||
+		got["yashchavan11_raw_sample_2015-2024_4995rows.csv declared status"] != "closed: the sample was drawn from closed cases" {
+		t.Errorf("the closed-case sample: %v", got)
+	}
+	designs := storetest.Strings(t, st, `SELECT regexp_extract(name, '[^/]*$'), coalesce(design, '-') || '/' || coalesce(detected_design, '-') FROM sources`)
+	if designs["yashchavan11_raw_sample_2015-2024_4995rows.csv"] != "sample/extract" || designs["safertrail_2025_open_sidewalk_streetlight_2424rows.csv"] != "-/extract" {
+		t.Errorf("designs (declared/detected): %v", designs)
+	}
+	st.Close()
+	out := runCLI(t, "--db", db, "analyze", "--from", "2015-01-01", "--to", "2026-03-01", "--exclude-source", "safertrail_2025_open_sidewalk_streetlight_2424rows.csv")
+	if !strings.Contains(out, "analyze:") {
+		t.Fatalf("analyze printed %q", out)
+	}
+	if st, err = store.Open(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	used := storetest.Strings(t, st, `SELECT regexp_extract(source, '[^/]*$'), used::VARCHAR || ' ' || coalesce(design, '-') || ' ' || design_basis FROM analysis_sources WHERE period = '2015-01-01..2026-03-01'`)
+	if used["safertrail_2025_open_sidewalk_streetlight_2424rows.csv"] != "false extract detected" {
+		t.Errorf("analysis_sources: %v", used)
+	}
+	var design, note, filter string
+	var rates bool
+	if err := st.DB().QueryRow(`SELECT design, design_note, rates, source_filter FROM analysis_cities WHERE period = '2015-01-01..2026-03-01'`).Scan(&design, &note, &rates, &filter); err != nil {
+		t.Fatal(err)
+	}
+	if filter != "all but safertrail_2025_open_sidewalk_streetlight_2424rows.csv" {
+		t.Errorf("source filter %q", filter)
+	}
+	// The whole range pools the sample with the rest: no rates.
+	st.Close()
+	runCLI(t, "--db", db, "--quiet", "analyze", "--from", "2015-01-01", "--to", "2026-03-01")
+	if st, err = store.Open(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.DB().QueryRow(`SELECT design, design_note, rates FROM analysis_cities WHERE period = '2015-01-01..2026-03-01'`).Scan(&design, &note, &rates); err != nil {
+		t.Fatal(err)
+	}
+	if design != "samples" || rates || !strings.Contains(note, "yashchavan11_raw_sample_2015-2024_4995rows.csv is a sample of closed cases 2015-2024") {
+		t.Errorf("whole range: design %s, rates %v, note %q", design, rates, note)
+	}
+	var withRate int
+	if err := st.DB().QueryRow(`SELECT count(*) FROM analysis_area_metrics WHERE period = '2015-01-01..2026-03-01' AND resident_per_1000 IS NOT NULL`).Scan(&withRate); err != nil || withRate != 0 {
+		t.Errorf("%d areas with a rate from samples (%v)", withRate, err)
 	}
 }

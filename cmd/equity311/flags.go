@@ -33,6 +33,8 @@ func bindFlags(fs *pflag.FlagSet, v any) {
 			fs.Float64Var(p, f.Flag, *p, f.Help)
 		case *time.Duration:
 			fs.DurationVar(p, f.Flag, *p, f.Help)
+		case *[]string:
+			fs.StringArrayVar(p, f.Flag, *p, f.Help)
 		default:
 			panic(fmt.Sprintf("bindFlags: option %s has an unsupported type %T", f.Key, p))
 		}

@@ -199,6 +199,11 @@ weekly service's week W cover.`,
 	pf.add(c)
 	c.Flags().IntVar(&opt.MinCount, "min-count", analysis.DefaultMinCount, "areas with fewer resident requests (from sources that record the app) are flagged and not shown in reports")
 	c.Flags().StringVar(&opt.PopulationFrom, "population-from", "decennial", "census program that gives population when several do: decennial or acs")
+	c.Flags().StringArrayVar(&opt.Sources, "source", nil, "use only this source (id, name or file name); repeat for more")
+	c.Flags().StringArrayVar(&opt.ExcludeSources, "exclude-source", nil, "leave this source out (id, name or file name); repeat for more")
+	for _, f := range []string{"source", "exclude-source"} {
+		c.Flags().SetAnnotation(f, keyAnnotation, []string{strings.ReplaceAll(f, "-", "_")})
+	}
 	return c
 }
 

@@ -19,6 +19,7 @@ type CKANOptions struct {
 	Profile  *Profile
 	City     string
 	PageSize int // records per request (default 1000)
+	Design   store.Design
 	Client   *fetch.Client
 	Log      *slog.Logger
 }
@@ -91,5 +92,5 @@ func LoadCKAN(ctx context.Context, st *store.Store, opt CKANOptions) (Result, er
 		city = opt.City
 	}
 	return LoadRecords(ctx, st, Records{Kind: "ckan", Name: name, Profile: p, City: city, Headers: fields,
-		Reader: recs, Checksum: recs.checksum, Log: opt.Log})
+		Reader: recs, Checksum: recs.checksum, Log: opt.Log, Design: opt.Design})
 }

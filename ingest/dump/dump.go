@@ -39,6 +39,10 @@ type Options struct {
 	Progress func(done, total int64)
 	// Force loads a file again that was loaded before with other options.
 	Force bool
+	// Design is what the file is, as declared (complete, a sample, an
+	// extract, and its filters); loading a file again with a declaration
+	// replaces the earlier one.
+	Design store.Design
 	// Log receives one line per load; nil discards.
 	Log *slog.Logger
 }
@@ -90,7 +94,7 @@ func LoadDump(ctx context.Context, st *store.Store, path string, opt Options) (R
 		}
 	}
 	res, err = LoadRecords(ctx, st, Records{
-		Kind: "dump", Name: path, Profile: p, City: opt.City, Headers: headers, Reader: rd, Log: opt.Log, Force: opt.Force,
+		Kind: "dump", Name: path, Profile: p, City: opt.City, Headers: headers, Reader: rd, Log: opt.Log, Force: opt.Force, Design: opt.Design,
 		Progress: func() {
 			if opt.Progress != nil {
 				opt.Progress(counter.n, info.Size())
@@ -150,7 +154,9 @@ type Records struct {
 	Checksum func() (string, error)
 	// Force loads content again that was loaded before with other options.
 	Force bool
-	Log   *slog.Logger
+	// Design is what the source is, as declared.
+	Design store.Design
+	Log    *slog.Logger
 }
 
 // LoadRecords stages every record through the profile, then writes
@@ -166,7 +172,7 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 	var staged int64
 	tStage := time.Now()
 	var tUpsert time.Time
-	load := store.Load{Kind: spec.Kind, Name: spec.Name, Profile: p.Name, City: res.City, Options: p.options(res.City), Channels: p.Recorded()}
+	load := store.Load{Kind: spec.Kind, Name: spec.Name, Profile: p.Name, City: res.City, Options: p.options(res.City), Channels: p.Recorded(), Design: spec.Design}
 	res.LoadResult, err = st.Load(ctx, load, spec.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
 			s, n, err := stageTickets(ctx, conn, spec, rp)

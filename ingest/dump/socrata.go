@@ -28,6 +28,7 @@ type SocrataOptions struct {
 	// Full ignores the saved cursor and reads everything.
 	Full     bool
 	PageSize int // rows per request (default 1000, Socrata allows 50,000)
+	Design   store.Design
 	Client   *fetch.Client
 	Log      *slog.Logger
 }
@@ -103,7 +104,7 @@ func LoadSocrata(ctx context.Context, st *store.Store, opt SocrataOptions) (Resu
 		city = opt.City
 	}
 	res, err := LoadRecords(ctx, st, Records{Kind: "socrata", Name: name, Profile: p, City: city,
-		Headers: ProfileHeaders(p), Reader: recs, Checksum: recs.checksum, Log: opt.Log})
+		Headers: ProfileHeaders(p), Reader: recs, Checksum: recs.checksum, Log: opt.Log, Design: opt.Design})
 	if err != nil {
 		return res, err
 	}

@@ -84,8 +84,12 @@ type Options struct {
 	// sync, for servers that support updated_after (the v2.1 draft):
 	// status changes of requests closed and reopened, not only open ones.
 	UpdatedAfter bool
-	Now          func() time.Time
-	Log          *slog.Logger
+	// Design is what the feed is, as declared (recorded with every window's
+	// load; a feed's windows and re-polls are parts of one source, so
+	// nothing is detected from them one by one).
+	Design store.Design
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Result reports a sync.
@@ -253,7 +257,8 @@ func (s *syncer) write(reqs []open311.Request, what string) error {
 	}
 	headers := dump.ProfileHeaders(s.profile)
 	r, err := dump.LoadRecords(s.ctx, s.st, dump.Records{Kind: "open311", Name: s.c.Name() + " " + what, Profile: s.profile,
-		City: s.opt.City, Headers: headers, Reader: &records{reqs: reqs, headers: headers}, Checksum: checksum(reqs), Log: s.log})
+		City: s.opt.City, Headers: headers, Reader: &records{reqs: reqs, headers: headers}, Checksum: checksum(reqs), Log: s.log,
+		Design: s.opt.Design})
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type Open311 struct {
 	MaxPages      int           `toml:"max_pages" help:"pages per window before giving up (a server that never stops paging)"`
 	MaxResponseMB int64         `toml:"max_response_mb" help:"largest answer read, in MiB"`
 	UpdatedAfter  bool          `toml:"updated_after" help:"also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)"`
+	Design
 }
 
 // DefaultOpen311 is an Open311 source's defaults.
@@ -78,6 +79,7 @@ func (o *Open311) Check() []error {
 	out = append(out, checkPositive("page_size", int64(o.PageSize), 10_000)...)
 	out = append(out, checkPositive("max_pages", int64(o.MaxPages), 0)...)
 	out = append(out, checkPositive("max_response_mb", o.MaxResponseMB, 4096)...)
+	out = append(out, o.Design.Check()...)
 	return append(out, checkSecrets(o)...)
 }
 
@@ -110,8 +112,12 @@ func (o *Open311) Sync(ctx context.Context, st *store.Store, env Env) (open311sy
 	if err != nil {
 		return open311sync.Result{}, nil, err
 	}
+	design, err := o.Design.store()
+	if err != nil {
+		return open311sync.Result{}, c, err
+	}
 	opt := open311sync.Options{Client: c, City: env.City, Window: o.Window, PageSize: o.PageSize, MaxPages: o.MaxPages,
-		UpdatedAfter: o.UpdatedAfter, Log: env.log(), Now: env.Now}
+		UpdatedAfter: o.UpdatedAfter, Design: design, Log: env.log(), Now: env.Now}
 	if o.Since != "" {
 		if opt.Since, err = equity311.ParseDate(o.Since, env.location()); err != nil {
 			return open311sync.Result{}, c, &equity311.OptionError{Key: "since", Err: err}
@@ -139,6 +145,7 @@ type CKAN struct {
 	Profile  string  `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from the field names)"`
 	PageSize int     `toml:"page_size" help:"records per request"`
 	Rate     float64 `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
+	Design
 }
 
 // DefaultCKAN is a CKAN source's defaults.
@@ -156,6 +163,7 @@ func (c *CKAN) Check() []error {
 	out = append(out, need("resource", c.Resource, "the datastore resource id")...)
 	out = append(out, Dump{Profile: c.Profile}.Check()...)
 	out = append(out, checkPositive("page_size", int64(c.PageSize), 32_000)...)
+	out = append(out, c.Design.Check()...)
 	return append(out, checkRate("requests_per_minute", c.Rate)...)
 }
 
@@ -165,8 +173,12 @@ func (c *CKAN) Ingest(ctx context.Context, st *store.Store, env Env) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
+	design, err := c.Design.store()
+	if err != nil {
+		return Result{}, err
+	}
 	res, err := dump.LoadCKAN(ctx, st, dump.CKANOptions{URL: c.URL, Resource: c.Resource, Profile: p, City: env.City,
-		PageSize: c.PageSize, Client: env.client(c.Rate, 0), Log: env.log()})
+		PageSize: c.PageSize, Design: design, Client: env.client(c.Rate, 0), Log: env.log()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -184,6 +196,7 @@ type Socrata struct {
 	Full        bool    `toml:"full" help:"read everything, not only rows since the last sync"`
 	PageSize    int     `toml:"page_size" help:"rows per request (Socrata allows up to 50,000)"`
 	Rate        float64 `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
+	Design
 }
 
 // DefaultSocrata is a Socrata source's defaults.
@@ -206,6 +219,7 @@ func (s *Socrata) Check() []error {
 	}
 	out = append(out, checkPositive("page_size", int64(s.PageSize), 50_000)...)
 	out = append(out, checkRate("requests_per_minute", s.Rate)...)
+	out = append(out, s.Design.Check()...)
 	return append(out, checkSecrets(s)...)
 }
 
@@ -222,8 +236,12 @@ func (s *Socrata) Ingest(ctx context.Context, st *store.Store, env Env) (Result,
 	if err != nil {
 		return Result{}, err
 	}
+	design, err := s.Design.store()
+	if err != nil {
+		return Result{}, err
+	}
 	res, err := dump.LoadSocrata(ctx, st, dump.SocrataOptions{URL: s.URL, Dataset: s.Dataset, AppToken: token, Profile: p,
-		City: env.City, SinceColumn: s.SinceColumn, Full: s.Full, PageSize: s.PageSize, Client: env.client(s.Rate, 0), Log: env.log()})
+		City: env.City, SinceColumn: s.SinceColumn, Full: s.Full, PageSize: s.PageSize, Design: design, Client: env.client(s.Rate, 0), Log: env.log()})
 	if err != nil {
 		return Result{}, err
 	}

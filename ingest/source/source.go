@@ -213,11 +213,47 @@ func resolvePath(dir string, p *string) {
 	}
 }
 
+// Design is what a source is, as whoever loads it declares: complete, a
+// sample (from a frame) or an extract, and the filters it applies, each
+// with its reason. Left out, nothing is declared; what the data make
+// certain (every request open, or closed; a few types only) is detected
+// at load either way, and the declaration wins.
+type Design struct {
+	Design  string   `toml:"design" help:"what the source is: complete, sample or extract (default: not declared; what the data make certain is detected)"`
+	Frame   string   `toml:"frame" help:"what a sample was drawn from, e.g. \"closed cases 2015-2024\""`
+	Filters []string `toml:"filters" flag:"filter" help:"a filter the source applies, as KIND=VALUE: REASON (kinds: status, type, area, time); repeat for more"`
+}
+
+// store turns the declaration into the store's form.
+func (d Design) store() (store.Design, error) {
+	out := store.Design{Design: d.Design, Frame: d.Frame}
+	for _, f := range d.Filters {
+		sf, err := store.ParseFilter(f)
+		if err != nil {
+			return out, &equity311.OptionError{Key: "filters", Err: err}
+		}
+		out.Filters = append(out.Filters, sf)
+	}
+	if err := out.Check(); err != nil {
+		return out, &equity311.OptionError{Key: "design", Err: err}
+	}
+	return out, nil
+}
+
+// Check checks the declaration.
+func (d Design) Check() []error {
+	if _, err := d.store(); err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
 // Dump is how dump files are read: the same for `ingest dump FILE...` and
 // a drop folder.
 type Dump struct {
 	Profile string `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from each file's header)"`
 	Force   bool   `toml:"force" help:"load a file again that was loaded before with other options"`
+	Design
 }
 
 // DefaultDump is the dump options' defaults.
@@ -246,12 +282,12 @@ func resolveProfile(dir string, p *string) {
 	}
 }
 
-// Check checks the profile exists.
+// Check checks the profile exists and the design declaration.
 func (d Dump) Check() []error {
 	if _, err := d.profile(); err != nil {
 		return []error{err}
 	}
-	return nil
+	return d.Design.Check()
 }
 
 // Load loads one dump file.
@@ -260,7 +296,11 @@ func (d Dump) Load(ctx context.Context, st *store.Store, env Env, file string) (
 	if err != nil {
 		return dump.Result{}, err
 	}
-	opt := dump.Options{Profile: p, City: env.City, Force: d.Force, Log: env.log()}
+	design, err := d.Design.store()
+	if err != nil {
+		return dump.Result{}, err
+	}
+	opt := dump.Options{Profile: p, City: env.City, Force: d.Force, Design: design, Log: env.log()}
 	finish := func() {}
 	if env.Progress != nil {
 		opt.Progress, finish = env.Progress(filepath.Base(file))
