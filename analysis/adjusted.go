@@ -361,3 +361,19 @@ func groupBase(cells []cell, g int) float64 {
 	}
 	return n
 }
+
+// insideCity is the set of the layer's areas whose centroid lies in an
+// area of the city layer; nil when there is no other layer to tell.
+func insideCity(layer, city *geo.Layer) map[string]bool {
+	if layer == nil || city == nil || layer == city {
+		return nil
+	}
+	out := map[string]bool{}
+	for i, id := range layer.IDs {
+		pt, _ := planar.CentroidArea(layer.Geoms[i])
+		if city.Index.Locate(pt[0], pt[1]) >= 0 {
+			out[id] = true
+		}
+	}
+	return out
+}

@@ -310,7 +310,7 @@ func medianFromBrackets(own demoTable, ws []weight, src string) (demoValue, bool
 // variable each is made from and how: the log of median income, the rest
 // as shares. A covariate no area has is left out; limited English falls
 // back to speaking a language other than English at home.
-func modelCovariates(d demoTable, layer string, areas int) []covariate {
+func modelCovariates(d demoTable, layer string, areas int) (out []covariate, dropped []string) {
 	all := []covariate{
 		{"log_median_income", "median_income", true},
 		{"share_65plus", "share_65plus", false},
@@ -320,16 +320,17 @@ func modelCovariates(d demoTable, layer string, areas int) []covariate {
 		{"share_hispanic", "share_hispanic", false},
 		{"share_asian", "share_asian", false},
 	}
-	var out []covariate
 	for _, c := range all {
 		if c.variable == "share_limited_english" && coverage(d, layer, c.variable) < areas*9/10 {
 			c = covariate{"share_other_language", "share_other_language", false}
 		}
-		if coverage(d, layer, c.variable) >= areas*9/10 && areas > 0 {
+		if n := coverage(d, layer, c.variable); n >= areas*9/10 && areas > 0 {
 			out = append(out, c)
+		} else if n > 0 {
+			dropped = append(dropped, fmt.Sprintf("%s (%d of %d areas)", c.variable, n, areas))
 		}
 	}
-	return out
+	return out, dropped
 }
 
 // covariate is one model term made from a census variable.

@@ -48,12 +48,19 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 			metrics[l] = append(metrics[l], metric(a))
 		}
 	}
-	// The city's population: the sum over its most populous layer.
+	// The city's population: the sum over its most populous layer, of the
+	// areas inside the city — those whose centroid lies in the coarsest
+	// layer (a county's tract layer holds neighbours' tracts too).
+	geoms := map[string]*geo.Layer{}
+	for _, l := range layers {
+		geoms[l.Name] = l
+	}
 	best := 0.0
 	for _, l := range c.layerNames() {
+		inside := insideCity(geoms[l], geoms[c.parentLayer(l)])
 		sum := 0.0
 		for _, m := range metrics[l] {
-			if !math.IsNaN(m.Population) {
+			if !math.IsNaN(m.Population) && (inside == nil || inside[m.AreaID]) {
 				sum += m.Population
 			}
 		}
@@ -100,10 +107,6 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 			}
 		}
 	}
-	geoms := map[string]*geo.Layer{}
-	for _, l := range layers {
-		geoms[l.Name] = l
-	}
 	var assoc []results.Association
 	for _, l := range c.layerNames() {
 		gs := c.groups(p, opt, l, metrics[l], demo, out)
@@ -113,7 +116,7 @@ func (c *cityData) analyse(p equity311.Period, opt Options, demo demoTable, open
 		}
 		assoc = append(assoc, c.associations(p, l, metrics[l], demo, out)...)
 		c.incomeCurve(p, l, metrics[l], demo, out)
-		resid := c.models(p, opt, l, metrics[l], demo, out)
+		resid := c.models(p, opt, l, metrics[l], demo, offered, out)
 		c.spatial(p, opt, geoms[l], metrics[l], resid, out)
 	}
 	// The correlation screen, controlled across every variable, method and

@@ -27,10 +27,10 @@ func (p *page) research(res *results.Analysis) error {
 
 // models tables each model's terms on each layer, and their fit.
 func (r *researchView) models(res *results.Analysis) {
-	for _, model := range []string{results.ModelLogit, results.ModelNB2} {
+	for _, model := range []string{results.ModelLogit, results.ModelNB2, results.ModelVolume} {
 		for _, l := range res.Layers {
-			t := tableView{ID: "table-model-" + model + "-" + l, Head: []string{"Term", "Estimate (per SD)", "Robust SE", "95% interval", "p",
-				ratioName(model) + " per SD (95% interval)", "Covariate mean", "Covariate SD"}}
+			t := tableView{ID: "table-model-" + model + "-" + l, Head: []string{"Term", "Estimate (per SD)", "Clustered SE", "95% interval", "p",
+				ratioName(model) + " per SD (95% interval)", "Covariate mean", "Covariate SD", "VIF"}}
 			t.Caption = fmt.Sprintf("%s on %s", modelTitle(model), l)
 			for _, row := range res.Models {
 				if row.Model != model || row.Layer != l {
@@ -39,17 +39,17 @@ func (r *researchView) models(res *results.Analysis) {
 				t.add(false, variableLabel(row.Term), dec(row.Estimate, 4), dec(row.SE, 4),
 					dec(row.Lo, 4)+" to "+dec(row.Hi, 4), pval(row.P),
 					dec(row.Ratio, 3)+" ("+dec(row.RatioLo, 3)+"–"+dec(row.RatioHi, 3)+")",
-					dec(row.CovariateMean, 4), dec(row.CovariateSD, 4))
+					dec(row.CovariateMean, 4), dec(row.CovariateSD, 4), dec(row.VIF, 1))
 			}
 			if len(t.Rows) > 0 {
 				r.Models = append(r.Models, t)
 			}
 		}
 	}
-	r.Fits = tableView{ID: "table-model-fit", Caption: "Model fit", Head: []string{"Model", "Layer", "Areas", "Deviance", "Null deviance", "AIC", "Dispersion", "NB2 α", "Converged"}}
+	r.Fits = tableView{ID: "table-model-fit", Caption: "Model fit, or why a model was not fitted", Head: []string{"Model", "Layer", "Rows", "Deviance", "Null deviance", "AIC", "Dispersion", "NB2 α", "Converged", "Note"}}
 	for _, row := range res.Fits {
-		r.Fits.add(false, row.Model, row.Layer, fmt.Sprint(row.N), dec(row.Deviance, 2), dec(row.NullDeviance, 2),
-			dec(row.AIC, 2), dec(row.Dispersion, 3), dec(row.Alpha, 4), fmt.Sprint(row.Converged))
+		r.Fits.add(row.Deviance != row.Deviance, row.Model, row.Layer, fmt.Sprint(row.N), dec(row.Deviance, 2), dec(row.NullDeviance, 2),
+			dec(row.AIC, 2), dec(row.Dispersion, 3), dec(row.Alpha, 4), fmt.Sprint(row.Converged), row.Note)
 	}
 }
 
@@ -162,10 +162,13 @@ func (p *page) shrinkAndSensitivity(r *researchView, res *results.Analysis) {
 }
 
 func modelTitle(model string) string {
-	if model == results.ModelLogit {
-		return "Grouped binomial logit of app vs other resident requests of app-offered types (quasi-binomial dispersion reported)"
+	switch model {
+	case results.ModelLogit:
+		return "Grouped binomial logit of app vs other resident requests of app-offered types, area × year rows with year effects, errors clustered by area"
+	case results.ModelNB2:
+		return "Negative binomial (NB2) of app requests with log(resident requests) as offset — channel choice — area × year rows with year effects, errors clustered by area"
 	}
-	return "Negative binomial (NB2) of app requests with a log(population) offset"
+	return "Negative binomial (NB2) of resident requests with log(population × weeks) as offset — volume, not channel — area × year rows with year effects, errors clustered by area"
 }
 
 func ratioName(model string) string {

@@ -99,7 +99,7 @@ const (
 	detectLastWeek    = 5                      // requests opened in the last week that must all be closed
 	detectTypeShare   = 0.95                   // a few types making this much of a source …
 	detectFewTypes    = 3                      // … at most this many …
-	detectTypeSpan    = 8 * 7 * 24 * time.Hour // … over this long
+	detectTypeSpan    = 6 * 7 * 24 * time.Hour // … over this long
 	detectTypeMin     = 100
 )
 

@@ -23,8 +23,9 @@ const CityLayer = "city"
 
 // Models are the models fitted on a layer's areas.
 const (
-	ModelLogit = "logit" // app vs other resident requests of app-offered types, grouped binomial
-	ModelNB2   = "nb2"   // app requests, negative binomial with a log(population) offset
+	ModelLogit  = "logit"      // app vs other resident requests of app-offered types, grouped binomial
+	ModelNB2    = "nb2"        // app requests, negative binomial with log(resident requests) as offset: channel choice
+	ModelVolume = "nb2_volume" // resident requests, negative binomial with log(population × weeks) as offset: volume
 )
 
 // Estimate is a value with its 95% interval; NaN when undefined.

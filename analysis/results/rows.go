@@ -193,6 +193,7 @@ type ModelTerm struct {
 	RatioHi       float64 `col:"ratio_hi"`
 	CovariateMean float64 `col:"covariate_mean"`
 	CovariateSD   float64 `col:"covariate_sd"`
+	VIF           float64 `col:"vif"` // variance inflation factor of the covariate among the model's others
 }
 
 // ModelFit is a row of analysis_model_fit.
@@ -208,6 +209,7 @@ type ModelFit struct {
 	Alpha        float64 `col:"alpha"`
 	Iterations   int64   `col:"iterations"`
 	Converged    bool    `col:"converged"`
+	Note         string  `col:"note,null"` // why the model was not fitted, "" when it was
 }
 
 // Spatial is a row of analysis_spatial: Moran's I of a measure over

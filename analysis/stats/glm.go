@@ -29,6 +29,10 @@ type Fit struct {
 	Converged  bool
 	Mu         []float64 // fitted means
 	Pearson    []float64 // Pearson residuals
+	Var        []float64 // the model's variance of each row
+
+	bread  *mat.Dense  // the inverse information
+	scores [][]float64 // each row's score contribution
 }
 
 // ErrSingular is a model whose design matrix has no inverse (collinear
@@ -95,6 +99,7 @@ func FitLogit(x [][]float64, y, n []float64) (Fit, error) {
 		f.Mu[i] = n[i] * pi
 		r := y[i] - n[i]*pi
 		f.Pearson[i] = r / math.Sqrt(w[i])
+		f.Var = append(f.Var, w[i])
 		chi2 += f.Pearson[i] * f.Pearson[i]
 		f.Deviance += binomialDeviance(y[i], n[i], pi)
 		ll += logBinom(y[i], n[i], pi)
@@ -158,6 +163,7 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 		w[i] = mu[i] * (1 + alpha*y[i]) / ((1 + alpha*mu[i]) * (1 + alpha*mu[i]))
 		r := y[i] - mu[i]
 		f.Pearson[i] = r / math.Sqrt(v)
+		f.Var = append(f.Var, v)
 		chi2 += f.Pearson[i] * f.Pearson[i]
 		// score of β for a log link: x (y − μ) μ / v
 		scores[i] = floats.ScaleTo(make([]float64, len(x[i])), r*mu[i]/v, x[i])
@@ -406,6 +412,7 @@ func (f *Fit) errors(x [][]float64, w []float64, scores [][]float64, rows, k int
 	if err != nil {
 		return err
 	}
+	f.bread, f.scores = bread, scores
 	f.Cov = sandwich(bread, scores, rows, k)
 	f.SE, f.ModelSE = diagSqrt(f.Cov), make([]float64, k)
 	for j := 0; j < k; j++ {
@@ -468,3 +475,39 @@ func Standardize(cols [][]float64) (x [][]float64, means, sds []float64) {
 
 // trigamma is ψ'(x) for x > 0: the Hurwitz zeta function ζ(2, x).
 func trigamma(x float64) float64 { return mathext.Zeta(2, x) }
+
+// Clustered replaces the robust covariance and errors with those clustered
+// by the rows' cluster ids: B (Σ_c s_c s_cᵀ) B with each cluster's summed
+// score, times G/(G−1)·(N−1)/(N−K) — statsmodels' cov_type="cluster".
+func (f *Fit) Clustered(cluster []int) error {
+	if f.bread == nil || len(cluster) != len(f.scores) {
+		return fmt.Errorf("clustered errors: %d cluster ids for %d rows", len(cluster), len(f.scores))
+	}
+	sums := map[int][]float64{}
+	for i, s := range f.scores {
+		c := sums[cluster[i]]
+		if c == nil {
+			c = make([]float64, f.K)
+			sums[cluster[i]] = c
+		}
+		floats.Add(c, s)
+	}
+	g := len(sums)
+	if g < 2 {
+		return fmt.Errorf("clustered errors: %d cluster", g)
+	}
+	meat := clusterMeat(f.K, sums)
+	var v mat.Dense
+	v.Mul(f.bread, meat)
+	v.Mul(&v, f.bread)
+	adj := float64(g) / float64(g-1) * float64(f.N-1) / float64(f.N-f.K)
+	f.Cov = make([][]float64, f.K)
+	for a := range f.Cov {
+		f.Cov[a] = make([]float64, f.K)
+		for b := range f.Cov[a] {
+			f.Cov[a][b] = adj * v.At(a, b)
+		}
+	}
+	f.SE = diagSqrt(f.Cov)
+	return nil
+}

@@ -102,6 +102,25 @@ func TestIndicatorLogitMatchesStatsmodels(t *testing.T) {
 	close("standardized gap", top-bottom, ref.Gap)
 	close("gap SE, clustered", DeltaSE(grad, fit.ClusterCov), ref.GapSECluster)
 	close("gap SE, model", DeltaSE(grad, fit.ModelCov), ref.GapSEModel)
+	// The dense fit with clustered errors agrees with the same reference.
+	x := make([][]float64, len(cols))
+	for i, cs := range cols {
+		x[i] = make([]float64, 8)
+		for _, c := range cs {
+			x[i][c] = 1
+		}
+	}
+	dense, err := FitLogit(x, y, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dense.Clustered(cluster); err != nil {
+		t.Fatal(err)
+	}
+	for j := range ref.Params {
+		close("dense beta["+strconv.Itoa(j)+"]", dense.Beta[j], ref.Params[j])
+		close("dense cluster SE["+strconv.Itoa(j)+"]", dense.SE[j], ref.SECluster[j])
+	}
 	if fit.G != 60 || !fit.Converged {
 		t.Errorf("%d clusters, converged %v", fit.G, fit.Converged)
 	}

@@ -540,4 +540,28 @@ func TestBostonSourceDesigns(t *testing.T) {
 	if err := st.DB().QueryRow(`SELECT count(*) FROM analysis_area_metrics WHERE period = '2015-01-01..2026-03-01' AND resident_per_1000 IS NOT NULL`).Scan(&withRate); err != nil || withRate != 0 {
 		t.Errorf("%d areas with a rate from samples (%v)", withRate, err)
 	}
+	// A month with 41 resident requests fits no model, and says why.
+	st.Close()
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "neighborhoods", "--id-prop", "Name", "--name-prop", "Name", f.hoods)
+	runCLI(t, "--db", db, "--quiet", "ingest", "boundaries", "--layer", "tracts", f.tracts)
+	runCLI(t, "--db", db, "--quiet", "ingest", "census", "--layer", "tracts", "--id-col", "GEOCODE", f.census2020)
+	runCLI(t, "--db", db, "--quiet", "assign")
+	runCLI(t, "--db", db, "--quiet", "analyze", "--month", "2024-05")
+	if st, err = store.Open(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	notes := storetest.Strings(t, st, `SELECT layer || ' ' || model, note FROM analysis_model_fit WHERE period = '2024-05'`)
+	for k, n := range notes {
+		if !strings.HasPrefix(n, "not fitted: ") {
+			t.Errorf("--month 2024-05: %s fitted (%s)", k, n)
+		}
+	}
+	if len(notes) < 4 || !strings.Contains(notes["tracts nb2"], "too few events") {
+		t.Errorf("--month 2024-05: model notes %v", notes)
+	}
+	var terms, gaps int
+	if err := st.DB().QueryRow(`SELECT (SELECT count(*) FROM analysis_models WHERE period = '2024-05'),
+		(SELECT count(*) FROM analysis_adjusted_gaps WHERE period = '2024-05' AND fitted)`).Scan(&terms, &gaps); err != nil || terms+gaps > 0 {
+		t.Errorf("--month 2024-05: %d model terms and %d adjusted gaps published (%v)", terms, gaps, err)
+	}
 }

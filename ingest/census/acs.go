@@ -7,11 +7,12 @@ import (
 )
 
 // derivation makes one of equity311's canonical variables from census
-// variables: a copy of the first source present, or a share of summed
-// numerators over a denominator, or a scaled copy (percent → share).
+// variables: a copy of the first source present, a share of summed
+// numerators over a denominator, a sum of shares (all present), or a
+// scaled copy (percent → share).
 type derivation struct {
 	name  string
-	kind  string   // "copy", "share" or "scale"
+	kind  string   // "copy", "share", "sum" or "scale"
 	num   []string // summed; for copy and scale, alternatives in order of preference
 	den   string
 	scale float64
@@ -43,6 +44,17 @@ func derivations() []derivation {
 		{name: "share_65plus", kind: "copy", num: []string{"age_o65"}},
 		{name: "share_white", kind: "share", num: []string{"B03002_003"}, den: "B03002_001"},
 		{name: "share_white", kind: "copy", num: []string{"white"}},
+		// The decennial redistricting table P2 (2020: P2_…N from the API,
+		// P002… in the legacy files): Hispanic or Latino, and not Hispanic
+		// by race alone.
+		{name: "share_white", kind: "share", num: []string{"P2_005N"}, den: "P2_001N"},
+		{name: "share_white", kind: "share", num: []string{"P0020005"}, den: "P0020001"},
+		{name: "share_black", kind: "share", num: []string{"P2_006N"}, den: "P2_001N"},
+		{name: "share_black", kind: "share", num: []string{"P0020006"}, den: "P0020001"},
+		{name: "share_asian", kind: "share", num: []string{"P2_008N"}, den: "P2_001N"},
+		{name: "share_asian", kind: "share", num: []string{"P0020008"}, den: "P0020001"},
+		{name: "share_hispanic", kind: "share", num: []string{"P2_002N"}, den: "P2_001N"},
+		{name: "share_hispanic", kind: "share", num: []string{"P0020002"}, den: "P0020001"},
 		{name: "share_black", kind: "share", num: []string{"B03002_004"}, den: "B03002_001"},
 		{name: "share_black", kind: "copy", num: []string{"black"}},
 		{name: "share_asian", kind: "share", num: []string{"B03002_006"}, den: "B03002_001"},
@@ -58,7 +70,9 @@ func derivations() []derivation {
 		{name: "share_renter", kind: "share", num: []string{"B25003_003"}, den: "B25003_001"},
 		{name: "share_renter", kind: "copy", num: []string{"renters_per"}},
 		{name: "share_bachelor_plus", kind: "share", num: seq("B15003", 22, 25), den: "B15003_001"},
-		{name: "share_bachelor_plus", kind: "copy", num: []string{"bach"}},
+		// BARI's bach is a bachelor's degree only: bachelor's or higher
+		// adds master's, professional and doctoral degrees.
+		{name: "share_bachelor_plus", kind: "sum", num: []string{"bach", "master", "prof", "doc"}},
 		{name: "share_poverty", kind: "share", num: []string{"B17001_002"}, den: "B17001_001"},
 		{name: "share_foreign_born", kind: "share", num: []string{"B05002_013"}, den: "B05002_001"},
 		{name: "share_foreign_born", kind: "copy", num: []string{"for_born"}},
@@ -128,18 +142,7 @@ func derive(vars map[string]estimate) map[string]estimate {
 			if !ok || den.est <= 0 {
 				continue
 			}
-			var sum float64
-			var moes []float64
-			all := true
-			for _, n := range d.num {
-				v, ok := vars[n]
-				if !ok {
-					all = false
-					break
-				}
-				sum += v.est
-				moes = append(moes, v.moe)
-			}
+			sum, moes, all := sumOf(vars, d.num)
 			if !all {
 				continue
 			}
@@ -148,7 +151,25 @@ func derive(vars map[string]estimate) map[string]estimate {
 				e.moe = ProportionMOE(sum, m, den.est, den.moe)
 			}
 			out[d.name] = e
+		case "sum":
+			if sum, moes, all := sumOf(vars, d.num); all {
+				out[d.name] = estimate{est: sum, moe: SumMOE(moes...), measure: strings.Join(d.num, "+")}
+			}
 		}
 	}
 	return out
+}
+
+// sumOf sums the named variables and lists their margins; all is false
+// when one is missing.
+func sumOf(vars map[string]estimate, names []string) (sum float64, moes []float64, all bool) {
+	for _, n := range names {
+		v, ok := vars[n]
+		if !ok {
+			return 0, nil, false
+		}
+		sum += v.est
+		moes = append(moes, v.moe)
+	}
+	return sum, moes, true
 }

@@ -166,3 +166,54 @@ func TestHostileCensusFiles(t *testing.T) {
 		t.Errorf("%d population values after two files (%v), want 4 + 4: a file removed another's", n, err)
 	}
 }
+
+// TestDerivedShares: BARI's bach is a bachelor's degree only, so
+// share_bachelor_plus adds master's, professional and doctoral degrees
+// (Fenway's tract 010403 compared with the file's own columns); the 2020
+// redistricting table's P2 counts give the race and ethnicity shares.
+func TestDerivedShares(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	if _, err := boundary.Load(ctx, st, shareddata.Path(t, "boston_geo/bpda_boston_tracts_2010.geojson"), boundary.Options{Layer: "tracts"}); err != nil {
+		t.Fatal(err)
+	}
+	bari := shareddata.Path(t, "acs/BARI_ACS_2013_2017_MA_tracts.csv")
+	if _, err := Load(ctx, st, bari, Options{Layer: "tracts", IDColumn: "ct_id_10"}); err != nil {
+		t.Fatal(err)
+	}
+	var got, want float64
+	var basis string
+	if err := st.DB().QueryRow(`SELECT d.estimate, d.measure, b.estimate + m.estimate + p.estimate + o.estimate FROM demographics d
+		JOIN demographics b ON b.area_id = d.area_id AND b.variable = 'bach'
+		JOIN demographics m ON m.area_id = d.area_id AND m.variable = 'master'
+		JOIN demographics p ON p.area_id = d.area_id AND p.variable = 'prof'
+		JOIN demographics o ON o.area_id = d.area_id AND o.variable = 'doc'
+		WHERE d.variable = 'share_bachelor_plus' AND d.area_id = '25025010403'`).Scan(&got, &basis, &want); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-want) > 1e-12 || basis != "bach+master+prof+doc" || got <= 0 {
+		t.Errorf("share_bachelor_plus %v (%s), want bach+master+prof+doc = %v", got, basis, want)
+	}
+	st2 := storetest.Open(t)
+	if _, err := boundary.Load(ctx, st2, shareddata.Path(t, "boston_geo/bpda_boston_tracts_2020.geojson"), boundary.Options{Layer: "tracts"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load(ctx, st2, shareddata.Path(t, "census2020_boston/census-tract-data.csv"), Options{Layer: "tracts", IDColumn: "GEOCODE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"share_white", "share_black", "share_asian", "share_hispanic"} {
+		if !slices.Contains(res.Derived, v) {
+			t.Errorf("the P2 table derives %v, not %s", res.Derived, v)
+		}
+	}
+	var sum float64
+	var n int
+	if err := st2.DB().QueryRow(`SELECT count(*), max(s) FROM (SELECT area_id, sum(estimate) AS s FROM demographics
+		WHERE variable IN ('share_white', 'share_black', 'share_asian', 'share_hispanic') GROUP BY 1)`).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n < 150 || sum > 1+1e-9 {
+		t.Errorf("%d tracts with race shares, largest sum %v (must not pass 1)", n, sum)
+	}
+}

@@ -28,6 +28,14 @@ type Options struct {
 	End time.Time
 	// Now is the clock used when End is zero (default time.Now).
 	Now func() time.Time
+	// AreaSD is the standard deviation of the tract term in the app-use
+	// logit (default 0.10): the overdispersion between areas that
+	// intervals must admit.
+	AreaSD float64
+	// ExtractRows, when positive, also writes an extract of about that many
+	// other requests: open ones only, of two app-offered types only (a
+	// status- and type-filtered extract, as portals publish "open cases").
+	ExtractRows int
 }
 
 // Tract is one census tract.
@@ -198,7 +206,7 @@ func New(opt Options) (*City, error) {
 			"intercept": betaIntercept, "log_income": betaLogIncome, "share_65plus": beta65,
 			"share_limited_english": betaLEP, "share_broadband": betaBroadband,
 			"share_hispanic": betaHispanic, "share_black": 0, "share_asian": 0,
-			"trend_per_week": betaTrend, "area_sd": areaSD,
+			"trend_per_week": betaTrend, "area_sd": c.areaSD(),
 		},
 		NonAppChannels: map[string]float64{"web": 0.22, "email": 0.03, "social": 0.02, "walk_in": 0.01, "phone": 0.72},
 		EnclaveOf:      c.Truth.EnclaveOf,
@@ -455,7 +463,7 @@ func (c *City) demographics() {
 		if c.highMix(t.Neighborhood) {
 			t.AppMix *= mixMultiplier
 		}
-		t.AreaNoise = areaSD * rng.NormFloat64()
+		t.AreaNoise = c.areaSD() * rng.NormFloat64()
 	}
 }
 
@@ -508,4 +516,71 @@ func (t *Tract) IncomeBrackets() []int {
 		out[i] = int(math.Round(households * p))
 	}
 	return out
+}
+
+// areaSD is the tract term's standard deviation.
+func (c *City) areaSD() float64 {
+	if c.Options.AreaSD > 0 {
+		return c.Options.AreaSD
+	}
+	return areaSD
+}
+
+// TrueStandardizedShare is the app share the requests of the tracts would
+// have with a mix of request types and years: mix[y] is the share of the
+// city's resident requests (from sources that record the app) that are of
+// app-offered types in calendar year y (other types are never made in the
+// app). Each tract's planted probability is integrated over the tract
+// term's distribution (not its drawn value), and weighted by the tract's
+// expected volume of app-offered requests in each week of the year — the
+// expected standardized share that an adjusted gap estimates.
+func (c *City) TrueStandardizedShare(tracts []int, mix map[int]float64) float64 {
+	perWeek := float64(c.Options.Tickets) / float64(c.Options.Weeks)
+	total := 0.0
+	for y, f := range mix {
+		var num, den float64
+		for week := 0; week < c.Options.Weeks; week++ {
+			start := c.Start.AddDate(0, 0, 7*week)
+			days := 0
+			for d := 0; d < 7; d++ {
+				if start.AddDate(0, 0, d).Year() == y {
+					days++
+				}
+			}
+			if days == 0 {
+				continue
+			}
+			n := math.Round(perWeek*(1+0.04*math.Sin(float64(week)))) * float64(days) / 7
+			for _, ti := range tracts {
+				t := &c.Tracts[ti]
+				v := n * t.Population * t.Need * t.AppMix
+				num += v * c.expectedApp(t, week)
+				den += v
+			}
+		}
+		if den > 0 {
+			total += f * num / den
+		}
+	}
+	return total
+}
+
+// expectedApp is a tract's planted app probability in a week, integrated
+// over the tract term's normal distribution (trapezoid over ±8 SD).
+func (c *City) expectedApp(t *Tract, week int) float64 {
+	p := c.appProbability(t, week)
+	eta := math.Log(p/(1-p)) - t.AreaNoise
+	sd := c.areaSD()
+	const steps = 400
+	var sum, wsum float64
+	for k := 0; k <= steps; k++ {
+		z := -8 + 16*float64(k)/steps
+		w := math.Exp(-z * z / 2)
+		if k == 0 || k == steps {
+			w /= 2
+		}
+		sum += w / (1 + math.Exp(-(eta + sd*z)))
+		wsum += w
+	}
+	return sum / wsum
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,7 @@ type Files struct {
 	Tracts        string // GeoJSON, properties GEOID and name
 	Census        string // CSV keyed by GEOID, estimates with _moe columns
 	Truth         string // truth.json
+	Extract       string // with Options.ExtractRows: open requests of app-offered types only
 }
 
 // Write writes the city's files into dir (created if needed).
@@ -49,6 +51,12 @@ func (c *City) Write(ctx context.Context, dir string) (Files, error) {
 	}
 	if err := writeFile(f.Dump, func(w *bufio.Writer) error { return c.WriteDump(ctx, w) }); err != nil {
 		return f, fmt.Errorf("write %s: %w", f.Dump, err)
+	}
+	if c.Options.ExtractRows > 0 {
+		f.Extract = filepath.Join(dir, "open_cases_extract.csv")
+		if err := writeFile(f.Extract, c.writeExtract); err != nil {
+			return f, fmt.Errorf("write %s: %w", f.Extract, err)
+		}
 	}
 	b, err := json.MarshalIndent(c.Truth, "", "  ")
 	if err != nil {
@@ -474,4 +482,34 @@ func appendCSV(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
 	return append(b, '"')
+}
+
+// writeExtract writes other requests than the dump's, as a portal's
+// "open cases" view of two app-offered types publishes them: every one
+// open, all of two types, over the city's weeks. It draws from its own
+// random source, so the dump is the same with or without it.
+func (c *City) writeExtract(w *bufio.Writer) error {
+	saved := c.rng
+	c.rng = rand.New(rand.NewPCG(c.Options.Seed, 0xe7a))
+	defer func() { c.rng = saved }()
+	var offered []int
+	for si, s := range c.Services {
+		if s.AppOffered && len(offered) < 2 {
+			offered = append(offered, si)
+		}
+	}
+	w.WriteString(dumpHeader + "\n")
+	var line []byte
+	id := int64(901000000000)
+	for k := 0; k < c.Options.ExtractRows; k++ {
+		week := k * c.Options.Weeks / c.Options.ExtractRows
+		start := c.Start.AddDate(0, 0, 7*week)
+		t := ticket{id: id + int64(k), tract: c.rng.IntN(len(c.Tracts)), service: offered[c.rng.IntN(len(offered))],
+			opened: time.Date(start.Year(), start.Month(), start.Day()+c.rng.IntN(7), 9+c.rng.IntN(8), c.rng.IntN(60), 0, 0, c.Location)}
+		t.lon, t.lat = c.pointIn(t.tract)
+		t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
+		line = c.appendRow(line[:0], &t, false)
+		w.Write(line)
+	}
+	return nil
 }

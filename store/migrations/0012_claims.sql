@@ -148,3 +148,8 @@ CREATE TABLE analysis_group_gaps (
     interval_basis VARCHAR,
     PRIMARY KEY (city, period, layer, grouping, bottom_label)
 );
+
+-- Models only where the data can carry them: a model left unfitted says
+-- why; each covariate's variance inflation factor.
+ALTER TABLE analysis_model_fit ADD COLUMN note VARCHAR;
+ALTER TABLE analysis_models ADD COLUMN vif DOUBLE;
