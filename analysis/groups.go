@@ -291,6 +291,9 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 		return assoc
 	}
 	ci := stats.ConcentrationIndex(income, h, pop)
+	if math.IsNaN(ci.Index) {
+		return assoc // no app request in any area
+	}
 	put(out, results.ConcentrationTable(), results.Concentration{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Areas: int64(len(h)), Index: ci.Index, SE: ci.SE, Lo: ci.Lo, Hi: ci.Hi})
 	for k, i := range ci.Order {
 		put(out, results.ConcentrationCurveTable(), results.ConcentrationPoint{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Point: int64(k + 1), AreaID: ids[i],

@@ -1,22 +1,30 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis/results"
 )
 
-// findings are the key findings: plain sentences made from the analysis
-// tables, with uncertainty said in words. Nothing is computed here that
-// the tables do not hold.
+// findings are the key findings, the report's first screen: who uses the
+// app less, in plain sentences — the clearest type-and-year-adjusted gaps
+// first, each with its interval in words and how sure we are — then where,
+// then what the figures rest on. Nothing is computed here that the tables
+// do not hold; no statistical jargon and no ISO week codes.
 func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
-	var out []string
 	if city.Resident == 0 {
 		p.Findings = []string{"No resident-initiated requests were recorded in this period."}
 		return
+	}
+	var out []string
+	out = append(out, p.whoSentences(res)...)
+	if p.Below != "" {
+		out = append(out, p.Below)
 	}
 	if city.ShareBase == 0 {
 		out = append(out, fmt.Sprintf("None of the %s resident requests came from a source that can record the app, so no app share can be given.", num(city.Resident)))
@@ -30,16 +38,6 @@ func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
 			s += " (" + run.Years + ")"
 		}
 		out = append(out, s+". "+run.DesignNote)
-	}
-	if s := p.incomeSentence(res); s != "" {
-		out = append(out, s)
-	}
-	if p.Below != "" {
-		out = append(out, p.Below)
-	}
-	out = append(out, p.Associations...)
-	if s := p.modelSentence(res); s != "" {
-		out = append(out, s)
 	}
 	if p.Week != nil {
 		out = append(out, p.Week.Summary)
@@ -64,85 +62,183 @@ func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
 	p.Findings = out
 }
 
-// incomeSentence compares the poorest and richest fifths of areas.
-func (p *page) incomeSentence(res *results.Analysis) string {
-	var q1, q5 *results.Group
-	for i, r := range res.Groups {
-		if r.Layer != p.WhoLayer || r.Grouping != "income_quintile" {
+// groupPhrase names a group of areas for a person: "the poorest fifth of
+// tracts", "tracts where the largest group of residents is Black".
+func groupPhrase(grouping, label, noun string) string {
+	switch grouping {
+	case "income_quintile":
+		return groupNoun(grouping, label, noun)
+	case "majority_race":
+		return fmt.Sprintf("%s where the largest group of residents is %s", noun, raceWord(label))
+	case "limited_english_tercile":
+		return map[string]string{"T1": "the third of " + noun + " with the fewest households that speak limited English",
+			"T3": "the third of " + noun + " with the most households that speak limited English"}[label]
+	case "broadband_tercile":
+		return map[string]string{"T1": "the third of " + noun + " where the fewest households have broadband internet",
+			"T3": "the third of " + noun + " where the most households have broadband internet"}[label]
+	case "age_tercile":
+		return map[string]string{"T1": "the third of " + noun + " with the fewest residents 65 and over",
+			"T3": "the third of " + noun + " with the most residents 65 and over"}[label]
+	}
+	return label + " " + noun
+}
+
+func raceWord(label string) string {
+	return map[string]string{"white": "white", "black": "Black", "hispanic": "Hispanic or Latino", "asian": "Asian"}[label]
+}
+
+// dimensionWord names what a grouping compares.
+func dimensionWord(grouping string) string {
+	return map[string]string{"income_quintile": "income", "majority_race": "race and ethnicity", "limited_english_tercile": "limited English",
+		"broadband_tercile": "internet access", "age_tercile": "age"}[grouping]
+}
+
+// whoSentences say who uses the app less: the adjusted gaps of the who
+// layer, clearest first (by how far the interval stays from zero), each
+// in words with how sure we are, and where a raw gap mostly disappears for
+// the same kinds of requests. Without a fitted gap, the raw ones, called
+// raw.
+func (p *page) whoSentences(res *results.Analysis) []string {
+	var gaps []results.AdjustedGap
+	dims := map[string]bool{}
+	for _, g := range res.AdjustedGaps {
+		if g.Layer == p.WhoLayer {
+			gaps = append(gaps, g)
+			dims[g.Grouping] = true
+		}
+	}
+	if len(gaps) == 0 {
+		return nil
+	}
+	margin := func(g results.AdjustedGap) float64 { // how far the interval stays from zero, in points
+		if !g.Fitted {
+			return math.Inf(-1)
+		}
+		return math.Max(g.Gap.Lo, -g.Gap.Hi)
+	}
+	slices.SortStableFunc(gaps, func(a, b results.AdjustedGap) int { return cmp.Compare(margin(b), margin(a)) })
+	var out []string
+	clearDims := map[string]bool{}
+	for _, g := range gaps {
+		if g.Fitted && (g.Gap.Lo > 0 || g.Gap.Hi < 0) {
+			clearDims[g.Grouping] = true
+		}
+	}
+	clear := len(clearDims)
+	var names []string
+	for _, gr := range results.Groupings() {
+		if dims[gr.Name] {
+			names = append(names, dimensionWord(gr.Name))
+		}
+	}
+	intro := fmt.Sprintf("We compared %s by %s, for the same kinds of requests and years; ", p.AreaNoun, listAnd(names))
+	switch clear {
+	case 0:
+		intro += "none of these showed a difference in app use that is clearly more than chance."
+	case len(names):
+		intro += "each showed a clear difference."
+	default:
+		intro += fmt.Sprintf("%s of the %s showed a clear difference.", numberWord(clear), numberWord(len(names)))
+	}
+	shown := 0
+	for _, g := range gaps {
+		if shown == 4 || !g.Fitted {
+			break
+		}
+		if shown > 0 && !(g.Gap.Lo > 0 || g.Gap.Hi < 0) {
+			break
+		}
+		out = append(out, gapSentence(g, p.AreaNoun))
+		shown++
+	}
+	out = append([]string{intro}, out...)
+	for _, g := range gaps {
+		if !g.Fitted {
 			continue
 		}
-		switch r.Label {
-		case "Q1":
-			q1 = &res.Groups[i]
-		case "Q5":
-			q5 = &res.Groups[i]
+		rawClear := g.RawGap.Lo > 0 || g.RawGap.Hi < 0
+		adjClear := g.Gap.Lo > 0 || g.Gap.Hi < 0
+		if rawClear && (!adjClear || math.Abs(g.Gap.Value) < 0.5*math.Abs(g.RawGap.Value)) {
+			out = append(out, fmt.Sprintf("Comparing %s with %s, the raw difference of %s points mostly reflects the kinds of requests made there: for the same kinds of requests and years it is %s points.",
+				groupPhrase(g.Grouping, g.Top, p.AreaNoun), groupPhrase(g.Grouping, g.Bottom, p.AreaNoun), dec(100*math.Abs(g.RawGap.Value), 1), signedPoints(g.Gap.Value)))
 		}
 	}
-	if q1 == nil || q5 == nil || q1.LowCount || q5.LowCount {
-		return ""
-	}
-	s1, s5 := q1.AppShare, q5.AppShare
-	out := fmt.Sprintf("In %s, %s of requests came through the app (%s), against %s in %s (%s).",
-		groupNoun("income_quintile", "Q1", p.AreaNoun), pct0(s1.Value), ci0(s1), pct0(s5.Value), groupNoun("income_quintile", "Q5", p.AreaNoun), ci0(s5))
-	for _, g := range res.Gaps {
-		if g.Layer == p.WhoLayer && g.Grouping == "income_quintile" {
-			d := g.Difference
-			word := "higher"
-			if d.Value < 0 {
-				word = "lower"
+	if shown == 0 {
+		for _, g := range gaps {
+			if g.Note != "" && !g.Fitted {
+				out = append(out, fmt.Sprintf("The difference by %s could not be adjusted for the kinds of requests: %s. The raw difference is %s points (95%% interval %s to %s).",
+					dimensionWord(g.Grouping), strings.TrimPrefix(g.Note, "not fitted: "), signedPoints(g.RawGap.Value), points(g.RawGap.Lo), points(g.RawGap.Hi)))
+				break
 			}
-			clear := "a difference beyond chance"
-			if d.Lo <= 0 && d.Hi >= 0 {
-				clear = "a difference within chance"
-			}
-			out += fmt.Sprintf(" The richest fifth's share is %s %s (95%% interval %s to %s points): %s.", pointsWord(d.Value), word, points(d.Lo), points(d.Hi), clear)
 		}
 	}
 	return out
 }
 
-// modelSentence reports the logit term with the clearest effect.
-func (p *page) modelSentence(res *results.Analysis) string {
-	var best *results.ModelTerm
-	for i, r := range res.Models {
-		if r.Layer != p.WhoLayer || r.Model != results.ModelLogit || r.Term == "intercept" {
-			continue
-		}
-		if best == nil || r.P < best.P {
-			best = &res.Models[i]
-		}
+// gapSentence is one adjusted gap in words, with its interval and how
+// sure we are.
+func gapSentence(g results.AdjustedGap, noun string) string {
+	less, more := g.Bottom, g.Top
+	d, lo, hi := g.Gap.Value, g.Gap.Lo, g.Gap.Hi
+	if d < 0 {
+		less, more, d, lo, hi = g.Top, g.Bottom, -d, -hi, -lo
 	}
-	if best == nil || best.P >= 0.05 {
-		return ""
+	s := fmt.Sprintf("Requests from %s came through the app %s less often than from %s, for the same kinds of requests",
+		groupPhrase(g.Grouping, less, noun), pointsWord(d), groupPhrase(g.Grouping, more, noun))
+	switch {
+	case lo > 0:
+		s += fmt.Sprintf(" (95%% interval: between %s and %s points less).", dec(100*lo, 1), dec(100*hi, 1))
+	default:
+		s += fmt.Sprintf(" (95%% interval: from %s points less to %s points more).", dec(100*hi, 1), dec(-100*lo, 1))
 	}
-	return fmt.Sprintf("Holding the other factors in the model equal, %s with one standard deviation %s have %s times the odds that a request of an app-offered type comes through the app (95%% interval %s–%s).",
-		p.AreaNoun, termWords(best.Term), dec(best.Ratio, 2), dec(best.RatioLo, 2), dec(best.RatioHi, 2))
+	z := d / g.SECluster
+	if !math.IsNaN(g.SESpatial) && g.SESpatial > g.SECluster {
+		z = d / g.SESpatial
+	}
+	switch {
+	case lo > 0 && z >= 3:
+		s += " We are confident this is a real difference: the interval stays well away from zero."
+	case lo > 0:
+		s += " This is unlikely to be chance, but its size is uncertain."
+	default:
+		s += " This could be chance."
+	}
+	return capitalize(s)
 }
 
-func termWords(term string) string {
-	switch term {
-	case "log_median_income":
-		return "higher (log) median income"
+// signedPoints is a difference in points with its sign: "+2.1", "−0.4".
+func signedPoints(v float64) string { return points(v) }
+
+func numberWord(n int) string {
+	if n >= 0 && n < 10 {
+		return []string{"none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}[n]
 	}
-	return variableWords(term)
+	return fmt.Sprint(n)
 }
 
-// outcomeSentence compares how fast app and phone requests close.
+// outcomeSentence compares how fast app and phone requests close: the
+// Kaplan–Meier medians (open cases counted as open), and for the same
+// request types.
 func outcomeSentence(res *results.Analysis) string {
-	find := func(ch equity311.Channel) *results.Outcome {
-		i := slices.IndexFunc(res.Outcomes, func(r results.Outcome) bool {
-			return r.Layer == results.CityLayer && !r.LowCount && r.Channel == ch
-		})
+	km := func(ch equity311.Channel) *results.Survival {
+		i := slices.IndexFunc(res.Survival, func(s results.Survival) bool { return s.Channel == ch && !s.LowCount })
 		if i < 0 {
 			return nil
 		}
-		return &res.Outcomes[i]
+		return &res.Survival[i]
 	}
-	app, phone := find(equity311.App), find(equity311.Phone)
-	if app == nil || phone == nil {
+	app, phone := km(equity311.App), km(equity311.Phone)
+	if app == nil || phone == nil || math.IsNaN(app.MedianDays.Value) || math.IsNaN(phone.MedianDays.Value) {
 		return ""
 	}
-	r := app.DaysRatio
-	return fmt.Sprintf("App requests closed in a median %s days, phone requests in %s; for the same request types, app requests took %s times the usual time (95%% interval %s–%s).",
-		dec(app.MedianDays, 1), dec(phone.MedianDays, 1), dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
+	s := fmt.Sprintf("Half of app requests were closed within %s days and half of phone requests within %s, counting requests still open.",
+		dec(app.MedianDays.Value, 1), dec(phone.MedianDays.Value, 1))
+	i := slices.IndexFunc(res.Outcomes, func(r results.Outcome) bool {
+		return r.Layer == results.CityLayer && !r.LowCount && r.Channel == equity311.App
+	})
+	if i >= 0 && !math.IsNaN(res.Outcomes[i].DaysRatio.Value) {
+		r := res.Outcomes[i].DaysRatio
+		s += fmt.Sprintf(" For the same request types, closed app requests took %s times the usual time (95%% interval %s–%s).", dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
+	}
+	return s
 }

@@ -439,12 +439,20 @@ func (p *page) week(res *results.Analysis, main string) {
 		}
 	}
 	slices.SortStableFunc(order, func(a, b string) int { return strings.Compare(rank[a], rank[b]) })
-	w := &weekView{Week: weeks[len(weeks)-1], ChartID: "chart-trend"}
-	w.Caption = "Weekly app share of resident requests, citywide and by income fifth of areas (weeks with fewer than " + fmt.Sprint(p.MinCount) + " requests left blank)."
-	p.Charts = append(p.Charts, lineChart(w.ChartID, weeks, series, order, "app share (%)"))
-	w.Changes = tableView{ID: "table-changes", Caption: "Areas whose app share in the last week differs from their trailing weeks beyond chance (Benjamini–Hochberg, 5%)",
-		Head: []string{"Layer", "Area", "Last week", "Trailing weeks", "Difference (95% interval)", "q"}}
-	flagged := 0
+	starts := map[string]time.Time{}
+	for _, r := range res.Trends {
+		starts[r.Week] = r.WeekStart.In(res.Period.From.Location())
+	}
+	var axis []string
+	for _, wk := range weeks {
+		axis = append(axis, starts[wk].Format("2 Jan"))
+	}
+	w := &weekView{Week: weekDates(starts[weeks[len(weeks)-1]]), ChartID: "chart-trend"}
+	w.Caption = "Weekly app share of resident requests, citywide and by income fifth of areas, by the week's Monday (weeks with fewer than " + fmt.Sprint(p.MinCount) + " requests left blank)."
+	p.Charts = append(p.Charts, lineChart(w.ChartID, axis, series, order, "app share (%)"))
+	w.Changes = tableView{ID: "table-changes", Caption: "Areas whose app share in the last week differs from their earlier weeks beyond chance (controlled for testing every area: Benjamini–Hochberg at 5%)",
+		Head: []string{"Layer", "Area", "Last week", "Earlier weeks", "Difference (95% interval)", "Adjusted p"}}
+	flagged, flaggedMain := 0, 0
 	var names []string
 	labels := map[string]map[string]string{}
 	for _, v := range p.Layers {
@@ -461,6 +469,7 @@ func (p *page) week(res *results.Analysis, main string) {
 			fmt.Sprintf("%s of %s (%d weeks)", pct(r.TrailShare), num(r.TrailBase), r.BaseWeeks),
 			fmt.Sprintf("%s points (%s to %s)", points(d.Value), points(d.Lo), points(d.Hi)), dec(r.Q, 3))
 		if r.Layer == main {
+			flaggedMain++
 			dir := "up"
 			if d.Value < 0 {
 				dir = "down"
@@ -472,20 +481,23 @@ func (p *page) week(res *results.Analysis, main string) {
 	last, trail, n := 100*lw.Share, 100*lw.TrailMean, lw.TrailWeeks
 	switch {
 	case math.IsNaN(last):
-		w.Summary = fmt.Sprintf("In %s, the last week of the period, fewer than %d resident requests came from sources that record the app: too few for a weekly share.", w.Week, p.MinCount)
+		w.Summary = fmt.Sprintf("In the week of %s, the last of the period, fewer than %d resident requests came from sources that record the app: too few for a weekly share.", w.Week, p.MinCount)
 	case n == 0:
-		w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app; no earlier week of the period had enough requests to compare it with.", w.Week, pctPoints(last))
+		w.Summary = fmt.Sprintf("In the week of %s, %s of resident requests came through the app; no earlier week of the period had enough requests to compare it with.", w.Week, pctPoints(last))
 	default:
-		w.Summary = fmt.Sprintf("In %s, %s of resident requests came through the app, against an average of %s a week over the %s before.",
-			w.Week, pctPoints(last), pctPoints(trail), plural(n, "week"))
+		w.Summary = fmt.Sprintf("In the week of %s, %s of resident requests came through the app, against an average of %s a week over the %s with enough requests before it.",
+			w.Week, pctPoints(last), pctPoints(trail), plural(n, "earlier week"))
 	}
+	noun := strings.ToLower(layerTitle(main))
 	switch {
 	case flagged == 0:
 		w.Summary += " No area's app share changed beyond chance."
+	case len(names) > 0 && flaggedMain == flagged:
+		w.Summary += fmt.Sprintf(" App use changed beyond chance in %s: %s.", plural(flagged, strings.TrimSuffix(noun, "s")), listAnd(names))
 	case len(names) > 0:
-		w.Summary += fmt.Sprintf(" %s changed beyond chance: %s.", plural(flagged, "area"), listAnd(names))
+		w.Summary += fmt.Sprintf(" App use changed beyond chance in %s, among them %s: %s (the others in the table below).", plural(flagged, "area"), plural(flaggedMain, strings.TrimSuffix(noun, "s")), listAnd(names))
 	default:
-		w.Summary += fmt.Sprintf(" %s changed beyond chance (see the table).", plural(flagged, "area"))
+		w.Summary += fmt.Sprintf(" App use changed beyond chance in %s (see the table below).", plural(flagged, "area"))
 	}
 	p.Week = w
 }
@@ -647,4 +659,17 @@ func capitalize(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// weekDates names a week by its dates: "16–22 November 2026", or
+// "30 November – 6 December 2026" across months.
+func weekDates(monday time.Time) string {
+	sunday := monday.AddDate(0, 0, 6)
+	switch {
+	case monday.Year() != sunday.Year():
+		return monday.Format("2 January 2006") + " – " + sunday.Format("2 January 2006")
+	case monday.Month() != sunday.Month():
+		return monday.Format("2 January") + " – " + sunday.Format("2 January 2006")
+	}
+	return fmt.Sprintf("%d–%s", monday.Day(), sunday.Format("2 January 2006"))
 }

@@ -52,7 +52,7 @@ func ConcentrationIndex(income, h, pop []float64) Concentration {
 	}
 	c := Concentration{Order: order}
 	if mu == 0 || n < 2 {
-		c.Index, c.SE, c.Lo, c.Hi = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		c.Index, c.SE, c.Lo, c.Hi, c.Order = math.NaN(), math.NaN(), math.NaN(), math.NaN(), nil
 		return c
 	}
 	for k := range hh {

@@ -61,3 +61,13 @@ func TestPoissonExactMatchesScipy(t *testing.T) {
 		}
 	}
 }
+
+// TestConcentrationIndexWithoutAnyMeasure: areas without one app request
+// have no concentration index and no curve (analyze used to panic
+// drawing the curve of an empty period).
+func TestConcentrationIndexWithoutAnyMeasure(t *testing.T) {
+	c := ConcentrationIndex([]float64{30e3, 40e3, 50e3, 60e3, 70e3}, []float64{0, 0, 0, 0, 0}, []float64{1000, 1000, 1000, 1000, 1000})
+	if !math.IsNaN(c.Index) || len(c.Order) != len(c.CumPopulation) || len(c.CumMeasure) != len(c.CumPopulation) {
+		t.Errorf("index %v, %d areas in order for %d curve points", c.Index, len(c.Order), len(c.CumPopulation))
+	}
+}
