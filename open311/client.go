@@ -51,6 +51,15 @@ func (c *Client) Prepare() error {
 	c.Endpoint = u.String()
 	if c.HTTP != nil {
 		c.HTTP.Secret(c.APIKey)
+		// Every other parameter of the endpoint may be a credential
+		// (token=, session=, …): an allow-list, not a deny-list.
+		for k, vs := range q {
+			if !publicParams[k] {
+				for _, v := range vs {
+					c.HTTP.Secret(v)
+				}
+			}
+		}
 		if u.User != nil {
 			if p, ok := u.User.Password(); ok {
 				c.HTTP.Secret(p)
@@ -72,12 +81,34 @@ func (c *Client) Name() string {
 	return strings.TrimRight(u.String(), "/")
 }
 
-// Redacted returns the endpoint with the API key removed, for logs.
+// publicParams are the endpoint query parameters whose values may be
+// shown; every other one is kept out of logs, errors and state.
+var publicParams = map[string]bool{"jurisdiction_id": true, "format": true, "extensions": true}
+
+// Redacted returns the endpoint for logs, errors and state: no user
+// information, and the value of every query parameter but the public
+// GeoReport ones replaced by REDACTED.
 func (c *Client) Redacted() string {
-	if c.HTTP == nil {
-		return c.Endpoint
+	return RedactEndpoint(c.Endpoint)
+}
+
+// RedactEndpoint is Redacted for any endpoint URL.
+func RedactEndpoint(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(unparseable endpoint)"
 	}
-	return c.HTTP.Redact(c.Endpoint)
+	u.User = nil
+	q := u.Query()
+	for k, vs := range q {
+		if !publicParams[k] {
+			for i := range vs {
+				vs[i] = "REDACTED"
+			}
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // ErrNotFound is a 404 answer (some servers answer it past the last page).

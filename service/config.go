@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/equity311/equity311/ingest/census"
 	"github.com/equity311/equity311/ingest/source"
 	"github.com/equity311/equity311/internal/options"
+	"github.com/equity311/equity311/open311"
 	"github.com/equity311/equity311/reports"
 )
 
@@ -112,7 +114,9 @@ type sourceHead struct {
 const (
 	DefaultCron         = "0 6 * * 1" // Monday 06:00, city time
 	DefaultCatchUpWeeks = 4
-	DefaultListen       = "127.0.0.1:8311"
+	// MaxCatchUpWeeks bounds catch_up_weeks: ten years of weeks.
+	MaxCatchUpWeeks = 520
+	DefaultListen   = "127.0.0.1:8311"
 )
 
 // ConfigError lists every problem found in a config file, one per key.
@@ -241,11 +245,16 @@ func (c *Config) check() []string {
 		bad("archive.dir: give the folder the reports go to")
 	}
 	c.Archive.Dir = abs(c.Archive.Dir)
+	if c.Archive.Dir != "" {
+		p = append(p, c.checkArchiveDedicated()...)
+	}
 	if c.Server.Listen == "" {
 		c.Server.Listen = DefaultListen
 	}
-	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		bad("server.listen %q: %v", c.Server.Listen, err)
+	} else if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 0 || n > 65535) {
+		bad("server.listen %q: port %q: want a number from 0 to 65535", c.Server.Listen, port)
 	}
 	return p
 }
@@ -319,23 +328,73 @@ func (c *Config) checkReportsAndSchedule() []string {
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = DefaultCron
 	}
-	if _, err := cron.ParseStandard(c.Schedule.Cron); err != nil {
+	if sched, err := cron.ParseStandard(c.Schedule.Cron); err != nil {
 		bad("schedule.cron %q: %v", c.Schedule.Cron, err)
+	} else if !firesWithin(sched, time.Now().In(c.loc), 4) {
+		bad("schedule.cron %q: never fires (no time in the next four years)", c.Schedule.Cron)
 	}
 	if c.Schedule.CatchUpWeeks == 0 {
 		c.Schedule.CatchUpWeeks = DefaultCatchUpWeeks
 	}
-	if c.Schedule.CatchUpWeeks < 0 {
-		bad("schedule.catch_up_weeks: must not be negative")
+	if c.Schedule.CatchUpWeeks < 0 || c.Schedule.CatchUpWeeks > MaxCatchUpWeeks {
+		bad("schedule.catch_up_weeks %d: at most %d (ten years), and not negative", c.Schedule.CatchUpWeeks, MaxCatchUpWeeks)
 	}
 	return p
 }
 
+// checkArchiveDedicated checks the archive is a folder of its own: not
+// the file system's root, and holding neither the config, the database
+// nor any input, since everything under it may be served or cleaned up.
+func (c *Config) checkArchiveDedicated() []string {
+	dir := filepath.Clean(c.Archive.Dir)
+	if dir == filepath.VolumeName(dir)+string(filepath.Separator) {
+		return []string{fmt.Sprintf("archive.dir %q: the file system's root; give a folder of the archive's own", c.Archive.Dir)}
+	}
+	var p []string
+	inside := func(key, path string) {
+		if path != "" && within(dir, path) {
+			p = append(p, fmt.Sprintf("%s: inside the archive folder %s (everything there may be served); keep it outside", key, dir))
+		}
+	}
+	inside("database", c.Database)
+	inside("config", c.path)
+	for i, l := range c.Layers {
+		inside(fmt.Sprintf("layer[%d].file", i), l.File)
+	}
+	for i, cs := range c.Census {
+		inside(fmt.Sprintf("census[%d].file", i), cs.File)
+	}
+	return p
+}
+
+// within tells whether path is dir or lies under it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// firesWithin tells whether a schedule has a time in the years after now
+// (29 February needs four).
+func firesWithin(s cron.Schedule, now time.Time, years int) bool {
+	next := s.Next(now)
+	return !next.IsZero() && next.Before(now.AddDate(years, 0, 1))
+}
+
 // SourceSettings lists a source's options with their values, marking the
 // defaults: what `config check` prints, the same defaults --help shows.
+// URLs are shown with every query value but the public GeoReport ones
+// redacted.
 func SourceSettings(s Source) []options.Setting {
 	def, _ := source.New(s.Kind())
-	return options.Settings(s.Source, def)
+	out := options.Settings(s.Source, def)
+	for i, st := range out {
+		if st.URL && st.Value != `""` {
+			if u, err := strconv.Unquote(st.Value); err == nil {
+				out[i].Value = strconv.Quote(open311.RedactEndpoint(u))
+			}
+		}
+	}
+	return out
 }
 
 // Location is the city's time zone.

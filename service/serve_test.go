@@ -82,12 +82,7 @@ listen = "127.0.0.1:0"
 		t.Helper()
 		r := &Runner{Config: cfg}
 		s := &Server{Runner: r, Clock: clock}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		addr := make(chan string, 1)
-		done := make(chan error, 1)
-		go func() { done <- s.ListenAndServe(ctx, func(a string) { addr <- a }) }()
-		base := "http://" + <-addr
+		base, stop := listen(t, s)
 		deadline := time.Now().Add(90 * time.Second)
 		for !until(base) {
 			if time.Now().After(deadline) {
@@ -96,8 +91,7 @@ listen = "127.0.0.1:0"
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve returned %v", err)
 		}
 	}

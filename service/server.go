@@ -1,10 +1,13 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net"
@@ -133,10 +136,7 @@ func (s *Server) schedule(ctx context.Context) {
 			return
 		}
 		now := s.clock().Now().In(cfg.Location())
-		next := sched.Next(now)
-		if failed && now.Add(retry).Before(next) {
-			next = now.Add(retry)
-		}
+		next := nextWake(sched, now, failed, retry)
 		s.log().Info("next cycle", "at", next)
 		if err := s.clock().Sleep(ctx, next.Sub(now)); err != nil {
 			return
@@ -144,13 +144,36 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
+// minWake is the shortest wait between two cycles, whatever the schedule
+// says: the scheduler never spins.
+const minWake = time.Minute
+
+// nextWake is when the scheduler wakes after a catch-up at now: the next
+// scheduled time, or sooner to retry a failure, but never before minWake
+// has passed, and at the retry interval when the schedule has no next time.
+func nextWake(sched cron.Schedule, now time.Time, failed bool, retry time.Duration) time.Time {
+	next := sched.Next(now)
+	if next.IsZero() || (failed && now.Add(retry).Before(next)) {
+		next = now.Add(retry)
+	}
+	return maxTime(next, now.Add(minWake))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // CatchUp runs a cycle for every week of the last catch_up_weeks complete
-// weeks that the archive lacks, oldest first, stopping at the first
-// failure.
+// weeks that the archive lacks, oldest first. A week that fails does not
+// stop the weeks after it; the error joins every failure.
 func (s *Server) CatchUp(ctx context.Context) error {
 	cfg := s.Runner.Config
 	last := LastCompleteWeek(s.clock().Now(), cfg.Location())
-	for i := cfg.Schedule.CatchUpWeeks - 1; i >= 0; i-- {
+	var errs []error
+	for i := min(cfg.Schedule.CatchUpWeeks, MaxCatchUpWeeks) - 1; i >= 0; i-- {
 		w := equity311.Week(last.From.AddDate(0, 0, -7*i)).Label
 		if s.archive().has(w) {
 			continue
@@ -162,11 +185,14 @@ func (s *Server) CatchUp(ctx context.Context) error {
 		s.mu.Lock()
 		s.running = ""
 		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("week %s: %w", w, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Handler serves the archive read-only.
@@ -181,7 +207,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /status.json", s.status)
 	mux.HandleFunc("GET /latest/", s.latest)
 	mux.Handle("GET /reports/", http.StripPrefix("/reports/", http.HandlerFunc(s.reports)))
-	return securityHeaders(mux)
+	return securityHeaders(canonicalOnly(mux))
+}
+
+// canonicalOnly answers 404 to a path that is not in its clean form once
+// decoded ("//", "." or ".." elements, backslashes, NUL) instead of the
+// mux's redirect to the cleaned path: such a request was not for a
+// published file.
+func canonicalOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.ContainsAny(p, "\\\x00") || strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+			strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders keeps the pages from being framed or sniffed and from
@@ -195,34 +237,79 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// reports serves files of published weeks only: the first path element
-// must name a week, and the file is opened through an os.Root of the
-// archive, which refuses "..", absolute paths and symbolic links that
-// lead out of it.
+// reports serves the files of published weeks only: the first path
+// element must name a week whose summary.json is there (a week is
+// published whole, by a rename, with its summary), no element may be
+// ".." or hidden (after decoding), and the file is opened through an
+// os.Root of that week's folder, which refuses absolute paths and
+// symbolic links that lead out of it. Anything else is a 404: the
+// archive's root, its staging folders, state and lock, unpublished weeks.
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	week, _, _ := strings.Cut(p, "/")
-	if !weekPattern.MatchString(week) || strings.Contains(p, "\\") || strings.Contains(p, "\x00") {
+	week, rest, _ := strings.Cut(r.URL.Path, "/")
+	if !weekPattern.MatchString(week) || !cleanRelative(rest) || !s.archive().has(week) {
 		http.NotFound(w, r)
 		return
 	}
-	root, err := os.OpenRoot(s.Runner.Config.Archive.Dir)
+	root, err := os.OpenRoot(s.archive().weekDir(week))
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	defer root.Close()
-	http.FileServerFS(root.FS()).ServeHTTP(w, r)
+	if _, err := root.Stat(cmp.Or(strings.TrimSuffix(rest, "/"), ".")); err != nil {
+		http.NotFound(w, r) // missing, or a link out of the week
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/"+rest, ""
+	http.FileServerFS(notFoundFS{root.FS()}).ServeHTTP(w, r2)
+}
+
+// cleanRelative reports whether a decoded path inside a week may be
+// served: no "..", no hidden element, no backslash or NUL, not absolute.
+func cleanRelative(p string) bool {
+	if strings.ContainsAny(p, "\\\x00") || strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || strings.HasPrefix(seg, ".") {
+			return false
+		}
+	}
+	return true
+}
+
+// notFoundFS answers every error opening a file as "not found": a link
+// that leads out of the week is refused by os.Root, and must read as a
+// missing file (404), not as a server failure (500).
+type notFoundFS struct{ fsys fs.FS }
+
+func (n notFoundFS) Open(name string) (fs.File, error) {
+	f, err := n.fsys.Open(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, nil
 }
 
 func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/latest/")
+	if !cleanRelative(rest) {
+		http.NotFound(w, r)
+		return
+	}
 	weeks, err := s.archive().weeks()
-	if err != nil || len(weeks) == 0 {
+	var last *Summary
+	for i := len(weeks) - 1; err == nil && i >= 0; i-- {
+		if len(weeks[i].Reports) > 0 {
+			last = &weeks[i]
+			break
+		}
+	}
+	if last == nil {
 		http.Error(w, "no week published yet", http.StatusNotFound)
 		return
 	}
-	last := weeks[len(weeks)-1]
-	rest := strings.TrimPrefix(r.URL.Path, "/latest/")
 	if rest == "" && !slices.Contains(last.Reports, reports.KindWeekly) {
 		rest = kindDir(last.Reports[0]) + "/"
 	}

@@ -21,8 +21,8 @@ const DefaultOpen311Rate = 10
 // services, then requests window by window of requested time from where
 // the last sync stopped, then every request still open again by id.
 type Open311 struct {
-	Endpoint      string        `toml:"endpoint" help:"GeoReport v2 base URL, e.g. https://host/open311/v2"`
-	Discovery     string        `toml:"discovery" help:"a discovery document's URL, instead of the endpoint"`
+	Endpoint      string        `toml:"endpoint" secret:"url" help:"GeoReport v2 base URL, e.g. https://host/open311/v2"`
+	Discovery     string        `toml:"discovery" secret:"url" help:"a discovery document's URL, instead of the endpoint"`
 	DiscoveryType string        `toml:"discovery_type" flag:"type" help:"with a discovery document: the endpoint type, production or test"`
 	Jurisdiction  string        `toml:"jurisdiction" help:"jurisdiction_id, for servers that host several"`
 	Format        string        `toml:"format" help:"json or xml"`
@@ -140,7 +140,7 @@ func (o *Open311) Ingest(ctx context.Context, st *store.Store, env Env) (Result,
 // CKAN is a CKAN datastore resource, paged with datastore_search in a
 // stable order by _id and loaded through a dump profile.
 type CKAN struct {
-	URL      string  `toml:"url" help:"portal base URL, e.g. https://data.boston.gov"`
+	URL      string  `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.boston.gov"`
 	Resource string  `toml:"resource" help:"datastore resource id"`
 	Profile  string  `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from the field names)"`
 	PageSize int     `toml:"page_size" help:"records per request"`
@@ -188,7 +188,7 @@ func (c *CKAN) Ingest(ctx context.Context, st *store.Store, env Env) (Result, er
 // Socrata is a Socrata dataset, paged with SODA and synced incrementally
 // on a date column, loaded through a dump profile.
 type Socrata struct {
-	URL         string  `toml:"url" help:"portal base URL, e.g. https://data.cityofchicago.org"`
+	URL         string  `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.cityofchicago.org"`
 	Dataset     string  `toml:"dataset" help:"dataset id, e.g. v6vf-nfxy"`
 	Profile     string  `toml:"profile" help:"dump profile whose columns the dataset's fields follow (required: field names do not always reveal it)"`
 	AppTokenEnv string  `toml:"app_token_env" secret:"env" help:"environment variable holding a Socrata app token (never printed)"`

@@ -10,6 +10,7 @@
 //	flag:"rate"               the flag name, when it is not the key with dashes
 //	help:"records per page"   what the option does
 //	secret:"env"              the value names an environment variable holding a secret
+//	secret:"url"              the value is a URL whose user information and query may hold secrets
 //
 // Embedded structs are flattened, as the TOML decoder does.
 package options
@@ -27,6 +28,7 @@ type Field struct {
 	Flag   string // command-line flag name
 	Help   string
 	Secret bool          // the value is the name of an environment variable
+	URL    bool          // the value is a URL that may carry credentials
 	Value  reflect.Value // settable when the struct was given by pointer
 }
 
@@ -54,7 +56,7 @@ func walk(rv reflect.Value, out *[]Field) {
 		if key == "" || key == "-" || !sf.IsExported() {
 			continue
 		}
-		f := Field{Key: key, Flag: sf.Tag.Get("flag"), Help: sf.Tag.Get("help"), Secret: sf.Tag.Get("secret") == "env", Value: rv.Field(i)}
+		f := Field{Key: key, Flag: sf.Tag.Get("flag"), Help: sf.Tag.Get("help"), Secret: sf.Tag.Get("secret") == "env", URL: sf.Tag.Get("secret") == "url", Value: rv.Field(i)}
 		if f.Flag == "" {
 			f.Flag = strings.ReplaceAll(key, "_", "-")
 		}
@@ -77,6 +79,7 @@ func Format(v reflect.Value) string {
 type Setting struct {
 	Key, Value string
 	Default    bool
+	URL        bool // Value is a URL to redact before it is shown
 }
 
 // Settings lists v's options with their values, marking those equal to
@@ -85,7 +88,7 @@ func Settings(v, def any) []Setting {
 	fv, fd := Fields(v), Fields(def)
 	out := make([]Setting, len(fv))
 	for i, f := range fv {
-		out[i] = Setting{Key: f.Key, Value: Format(f.Value), Default: reflect.DeepEqual(f.Value.Interface(), fd[i].Value.Interface())}
+		out[i] = Setting{Key: f.Key, Value: Format(f.Value), Default: reflect.DeepEqual(f.Value.Interface(), fd[i].Value.Interface()), URL: f.URL}
 	}
 	return out
 }
