@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"slices"
@@ -34,10 +36,27 @@ type apiRecords struct {
 	fields  [][]byte
 	hash    hash.Hash
 	onPage  func(records []map[string]any)
+
+	pages, maxPages int
+	lastPage        [sha256.Size]byte // the sha256 of the page before
 }
 
-func newAPIRecords(ctx context.Context, headers []string, fetch pageFunc) *apiRecords {
-	return &apiRecords{ctx: ctx, headers: headers, fetch: fetch, hash: sha256.New()}
+// DefaultMaxPages is the default cap on the pages of a CKAN or Socrata
+// feed: ten million records at the default page size.
+const DefaultMaxPages = 10_000
+
+// ErrTooManyPages is a feed still sending records after its page cap.
+var ErrTooManyPages = errors.New("too many pages")
+
+// ErrRepeatedPage is a page equal to the one before it: a server that
+// ignores the offset would otherwise be read for ever.
+var ErrRepeatedPage = errors.New("a page repeats the page before it")
+
+func newAPIRecords(ctx context.Context, headers []string, fetch pageFunc, maxPages int) *apiRecords {
+	if maxPages <= 0 {
+		maxPages = DefaultMaxPages
+	}
+	return &apiRecords{ctx: ctx, headers: headers, fetch: fetch, hash: sha256.New(), maxPages: maxPages}
 }
 
 func (a *apiRecords) Read() ([][]byte, int, error) {
@@ -52,6 +71,16 @@ func (a *apiRecords) Read() ([][]byte, int, error) {
 		if len(page) == 0 {
 			a.done = true
 			return nil, 0, io.EOF
+		}
+		if a.pages++; a.pages > a.maxPages {
+			return nil, 0, fmt.Errorf("%w: still sending records after %d pages (max_pages; raise it for a larger feed)", ErrTooManyPages, a.maxPages)
+		}
+		if b, err := json.Marshal(page); err == nil {
+			sum := sha256.Sum256(b)
+			if a.pages > 1 && sum == a.lastPage {
+				return nil, 0, fmt.Errorf("%w at offset %d: the server ignores the offset", ErrRepeatedPage, a.offset)
+			}
+			a.lastPage = sum
 		}
 		if a.onPage != nil {
 			a.onPage(page)

@@ -3,6 +3,8 @@ package dump
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -248,5 +250,65 @@ func TestSocrataIncrementalMatchesTheDump(t *testing.T) {
 	_, err = LoadSocrata(ctx, st, opt)
 	if err == nil || strings.Contains(err.Error(), "wrong-token-xyz") {
 		t.Errorf("bad token: err %v", err)
+	}
+}
+
+// TestFeedsThatNeverStop: a CKAN server that ignores the offset sends the
+// first page for ever, and a Socrata server invents new rows on every
+// page; both loads end with an error after a bounded number of requests
+// (a repeated page is seen at once; new pages stop at max_pages) and
+// commit nothing.
+func TestFeedsThatNeverStop(t *testing.T) {
+	const file = "other_cities/chicago/chicago311_2021-01_first5000_nandini1bag.csv"
+	fields, records := sampleRecords(t, file)
+	var requests int
+	var mu sync.Mutex
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		return requests
+	}
+	ckan := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count()
+		fs := []map[string]string{{"id": "_id"}}
+		for _, f := range fields {
+			fs = append(fs, map[string]string{"id": f})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"success": true, "result": map[string]any{"fields": fs, "records": records[:50]}})
+	}))
+	defer ckan.Close()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	var waits []time.Duration
+	_, err := LoadCKAN(ctx, st, CKANOptions{URL: ckan.URL, Resource: "r", PageSize: 50, Client: recordingClient(&waits)})
+	if !errors.Is(err, ErrRepeatedPage) || requests > 3 {
+		t.Errorf("CKAN ignoring the offset: %v after %d requests, want ErrRepeatedPage within 3", err, requests)
+	}
+	requests = 0
+	socrata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := count()
+		page := make([]map[string]any, 0, 20)
+		for i, rec := range records[:20] {
+			c := map[string]any{}
+			for k, v := range rec {
+				c[k] = v
+			}
+			c["sr_number"] = fmt.Sprintf("SR-INVENTED-%d-%d", n, i)
+			page = append(page, c)
+		}
+		json.NewEncoder(w).Encode(page)
+	}))
+	defer socrata.Close()
+	p, err := FindProfile("chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadSocrata(ctx, st, SocrataOptions{URL: socrata.URL, Dataset: "d", Profile: p, PageSize: 20, MaxPages: 7, Client: recordingClient(&waits)})
+	if !errors.Is(err, ErrTooManyPages) || !strings.Contains(err.Error(), "max_pages") || requests > 8 {
+		t.Errorf("Socrata inventing rows: %v after %d requests, want ErrTooManyPages naming max_pages within 8", err, requests)
+	}
+	if n := tableCounts(t, st)["tickets"]; n != 0 {
+		t.Errorf("%d tickets committed from feeds that failed", n)
 	}
 }

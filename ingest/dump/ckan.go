@@ -19,6 +19,7 @@ type CKANOptions struct {
 	Profile  *Profile
 	City     string
 	PageSize int // records per request (default 1000)
+	MaxPages int // pages read before giving up on a server that never stops (default DefaultMaxPages)
 	Design   store.Design
 	Client   *fetch.Client
 	Log      *slog.Logger
@@ -86,7 +87,7 @@ func LoadCKAN(ctx context.Context, st *store.Store, opt CKANOptions) (Result, er
 			return first, nil
 		}
 		return page(ctx, offset)
-	})
+	}, opt.MaxPages)
 	city := p.City
 	if opt.City != "" {
 		city = opt.City

@@ -28,6 +28,7 @@ type SocrataOptions struct {
 	// Full ignores the saved cursor and reads everything.
 	Full     bool
 	PageSize int // rows per request (default 1000, Socrata allows 50,000)
+	MaxPages int // pages read before giving up on a server that never stops (default DefaultMaxPages)
 	Design   store.Design
 	Client   *fetch.Client
 	Log      *slog.Logger
@@ -87,7 +88,7 @@ func LoadSocrata(ctx context.Context, st *store.Store, opt SocrataOptions) (Resu
 			return nil, err
 		}
 		return page, nil
-	})
+	}, opt.MaxPages)
 	recs.onPage = func(page []map[string]any) {
 		for _, r := range page {
 			for k, v := range r {

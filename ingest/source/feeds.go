@@ -29,19 +29,49 @@ type Open311 struct {
 	APIKeyEnv     string        `toml:"api_key_env" secret:"env" help:"environment variable holding an API key (never printed)"`
 	Extensions    bool          `toml:"extensions" help:"ask for extended_attributes (the channel)"`
 	Since         string        `toml:"since" help:"first sync starts here (YYYY-MM-DD or RFC 3339; default 90 days ago); later syncs continue from the cursor"`
-	Rate          float64       `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
 	Window        time.Duration `toml:"window" help:"first window of requested time"`
 	PageSize      int           `toml:"page_size" help:"requests per page where the server pages"`
-	MaxPages      int           `toml:"max_pages" help:"pages per window before giving up (a server that never stops paging)"`
 	MaxResponseMB int64         `toml:"max_response_mb" help:"largest answer read, in MiB"`
 	UpdatedAfter  bool          `toml:"updated_after" help:"also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)"`
+	Limits
 	Design
+}
+
+// Limits bound what a feed may cost: how often it is asked, how long a
+// server may make it wait, and how many pages it reads before deciding
+// the server will never stop.
+type Limits struct {
+	Rate     float64       `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
+	MaxWait  time.Duration `toml:"max_wait" help:"longest Retry-After obeyed; a server asking for longer fails the sync until the next cycle"`
+	MaxPages int           `toml:"max_pages" help:"pages read before giving up on a server that never stops paging (per window for Open311)"`
+}
+
+// DefaultLimits are a feed's limits with the given rate.
+func DefaultLimits(rate float64, maxPages int) Limits {
+	return Limits{Rate: rate, MaxWait: fetch.DefaultMaxRetryAfter, MaxPages: maxPages}
+}
+
+// Check returns every problem with the limits.
+func (l Limits) Check() []error {
+	out := checkRate("requests_per_minute", l.Rate)
+	if l.MaxWait < time.Second || l.MaxWait > time.Hour {
+		out = append(out, equity311.OptionErrorf("max_wait", "%v: want from 1s to 1h", l.MaxWait))
+	}
+	return append(out, checkPositive("max_pages", int64(l.MaxPages), 0)...)
+}
+
+// client is the feed's HTTP client with these limits and answers of
+// maxMB MiB (0: fetch's default).
+func (l Limits) client(env Env, maxMB int64) *fetch.Client {
+	c := env.client(l.Rate, maxMB)
+	c.MaxRetryAfter = l.MaxWait
+	return c
 }
 
 // DefaultOpen311 is an Open311 source's defaults.
 func DefaultOpen311() Open311 {
-	return Open311{DiscoveryType: "production", Format: "json", Extensions: true, Rate: DefaultOpen311Rate,
-		Window: 7 * 24 * time.Hour, PageSize: 100, MaxPages: open311.DefaultMaxPages, MaxResponseMB: fetch.DefaultMaxBytes >> 20}
+	return Open311{DiscoveryType: "production", Format: "json", Extensions: true, Limits: DefaultLimits(DefaultOpen311Rate, open311.DefaultMaxPages),
+		Window: 7 * 24 * time.Hour, PageSize: 100, MaxResponseMB: fetch.DefaultMaxBytes >> 20}
 }
 
 // Kind is KindOpen311.
@@ -75,9 +105,8 @@ func (o *Open311) Check() []error {
 	if o.Window < time.Hour {
 		out = append(out, equity311.OptionErrorf("window", "%v: want at least an hour", o.Window))
 	}
-	out = append(out, checkRate("requests_per_minute", o.Rate)...)
+	out = append(out, o.Limits.Check()...)
 	out = append(out, checkPositive("page_size", int64(o.PageSize), 10_000)...)
-	out = append(out, checkPositive("max_pages", int64(o.MaxPages), 0)...)
 	out = append(out, checkPositive("max_response_mb", o.MaxResponseMB, 4096)...)
 	out = append(out, o.Design.Check()...)
 	return append(out, checkSecrets(o)...)
@@ -91,7 +120,7 @@ func (o *Open311) Client(ctx context.Context, env Env) (*open311.Client, error) 
 		return nil, err
 	}
 	c := &open311.Client{Endpoint: o.Endpoint, Jurisdiction: o.Jurisdiction, Format: o.Format, APIKey: key,
-		Extensions: o.Extensions, HTTP: env.client(o.Rate, o.MaxResponseMB)}
+		Extensions: o.Extensions, HTTP: o.Limits.client(env, o.MaxResponseMB)}
 	if o.Discovery != "" {
 		if _, err := c.Discover(ctx, o.Discovery, o.DiscoveryType); err != nil {
 			return nil, err
@@ -140,16 +169,18 @@ func (o *Open311) Ingest(ctx context.Context, st *store.Store, env Env) (Result,
 // CKAN is a CKAN datastore resource, paged with datastore_search in a
 // stable order by _id and loaded through a dump profile.
 type CKAN struct {
-	URL      string  `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.boston.gov"`
-	Resource string  `toml:"resource" help:"datastore resource id"`
-	Profile  string  `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from the field names)"`
-	PageSize int     `toml:"page_size" help:"records per request"`
-	Rate     float64 `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
+	URL      string `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.boston.gov"`
+	Resource string `toml:"resource" help:"datastore resource id"`
+	Profile  string `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from the field names)"`
+	PageSize int    `toml:"page_size" help:"records per request"`
+	Limits
 	Design
 }
 
 // DefaultCKAN is a CKAN source's defaults.
-func DefaultCKAN() CKAN { return CKAN{Profile: "auto", PageSize: 1000} }
+func DefaultCKAN() CKAN {
+	return CKAN{Profile: "auto", PageSize: 1000, Limits: DefaultLimits(0, dump.DefaultMaxPages)}
+}
 
 // Kind is KindCKAN.
 func (c *CKAN) Kind() string { return KindCKAN }
@@ -164,7 +195,7 @@ func (c *CKAN) Check() []error {
 	out = append(out, Dump{Profile: c.Profile}.Check()...)
 	out = append(out, checkPositive("page_size", int64(c.PageSize), 32_000)...)
 	out = append(out, c.Design.Check()...)
-	return append(out, checkRate("requests_per_minute", c.Rate)...)
+	return append(out, c.Limits.Check()...)
 }
 
 // Ingest pages through the resource and loads it.
@@ -178,7 +209,7 @@ func (c *CKAN) Ingest(ctx context.Context, st *store.Store, env Env) (Result, er
 		return Result{}, err
 	}
 	res, err := dump.LoadCKAN(ctx, st, dump.CKANOptions{URL: c.URL, Resource: c.Resource, Profile: p, City: env.City,
-		PageSize: c.PageSize, Design: design, Client: env.client(c.Rate, 0), Log: env.log()})
+		PageSize: c.PageSize, MaxPages: c.MaxPages, Design: design, Client: c.Limits.client(env, 0), Log: env.log()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -188,19 +219,21 @@ func (c *CKAN) Ingest(ctx context.Context, st *store.Store, env Env) (Result, er
 // Socrata is a Socrata dataset, paged with SODA and synced incrementally
 // on a date column, loaded through a dump profile.
 type Socrata struct {
-	URL         string  `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.cityofchicago.org"`
-	Dataset     string  `toml:"dataset" help:"dataset id, e.g. v6vf-nfxy"`
-	Profile     string  `toml:"profile" help:"dump profile whose columns the dataset's fields follow (required: field names do not always reveal it)"`
-	AppTokenEnv string  `toml:"app_token_env" secret:"env" help:"environment variable holding a Socrata app token (never printed)"`
-	SinceColumn string  `toml:"since_column" help:"date column for incremental syncs (default: the profile's updated_at, else opened_at)"`
-	Full        bool    `toml:"full" help:"read everything, not only rows since the last sync"`
-	PageSize    int     `toml:"page_size" help:"rows per request (Socrata allows up to 50,000)"`
-	Rate        float64 `toml:"requests_per_minute" flag:"rate" help:"requests per minute at most (0: no limit)"`
+	URL         string `toml:"url" secret:"url" help:"portal base URL, e.g. https://data.cityofchicago.org"`
+	Dataset     string `toml:"dataset" help:"dataset id, e.g. v6vf-nfxy"`
+	Profile     string `toml:"profile" help:"dump profile whose columns the dataset's fields follow (required: field names do not always reveal it)"`
+	AppTokenEnv string `toml:"app_token_env" secret:"env" help:"environment variable holding a Socrata app token (never printed)"`
+	SinceColumn string `toml:"since_column" help:"date column for incremental syncs (default: the profile's updated_at, else opened_at)"`
+	Full        bool   `toml:"full" help:"read everything, not only rows since the last sync"`
+	PageSize    int    `toml:"page_size" help:"rows per request (Socrata allows up to 50,000)"`
+	Limits
 	Design
 }
 
 // DefaultSocrata is a Socrata source's defaults.
-func DefaultSocrata() Socrata { return Socrata{PageSize: 1000} }
+func DefaultSocrata() Socrata {
+	return Socrata{PageSize: 1000, Limits: DefaultLimits(0, dump.DefaultMaxPages)}
+}
 
 // Kind is KindSocrata.
 func (s *Socrata) Kind() string { return KindSocrata }
@@ -218,7 +251,7 @@ func (s *Socrata) Check() []error {
 		out = append(out, Dump{Profile: s.Profile}.Check()...)
 	}
 	out = append(out, checkPositive("page_size", int64(s.PageSize), 50_000)...)
-	out = append(out, checkRate("requests_per_minute", s.Rate)...)
+	out = append(out, s.Limits.Check()...)
 	out = append(out, s.Design.Check()...)
 	return append(out, checkSecrets(s)...)
 }
@@ -241,7 +274,7 @@ func (s *Socrata) Ingest(ctx context.Context, st *store.Store, env Env) (Result,
 		return Result{}, err
 	}
 	res, err := dump.LoadSocrata(ctx, st, dump.SocrataOptions{URL: s.URL, Dataset: s.Dataset, AppToken: token, Profile: p,
-		City: env.City, SinceColumn: s.SinceColumn, Full: s.Full, PageSize: s.PageSize, Design: design, Client: env.client(s.Rate, 0), Log: env.log()})
+		City: env.City, SinceColumn: s.SinceColumn, Full: s.Full, PageSize: s.PageSize, MaxPages: s.MaxPages, Design: design, Client: s.Limits.client(env, 0), Log: env.log()})
 	if err != nil {
 		return Result{}, err
 	}

@@ -6,12 +6,14 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,6 +38,11 @@ type Client struct {
 	Now func() time.Time
 	// Log receives one line per retry.
 	Log *slog.Logger
+	// MaxRetryAfter is the longest Retry-After obeyed (default
+	// DefaultMaxRetryAfter): a server asking for more ends the request
+	// with ErrRetryTooLong, since waiting holds the cycle and coming back
+	// sooner than asked is rude.
+	MaxRetryAfter time.Duration
 	// MaxBytes caps a response body (default DefaultMaxBytes); a larger
 	// answer is an error, read no further than the cap.
 	MaxBytes int64
@@ -47,6 +54,12 @@ type Client struct {
 
 // DefaultMaxBytes is the default cap on a response body.
 const DefaultMaxBytes = 64 << 20
+
+// DefaultMaxRetryAfter is the default MaxRetryAfter.
+const DefaultMaxRetryAfter = 5 * time.Minute
+
+// ErrRetryTooLong is a Retry-After longer than Client.MaxRetryAfter.
+var ErrRetryTooLong = errors.New("the server asks to wait longer than the limit")
 
 // ErrTooLarge is a response body over Client.MaxBytes.
 var ErrTooLarge = errors.New("response larger than the limit")
@@ -168,6 +181,9 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, hdr http.Header,
 		if d > c.MaxDelay || d <= 0 {
 			d = c.MaxDelay
 		}
+		if limit := cmp.Or(c.MaxRetryAfter, DefaultMaxRetryAfter); retryAfter > limit {
+			return nil, fmt.Errorf("%w: %v asked, %v at most (max_wait): %w", ErrRetryTooLong, retryAfter.Round(time.Second), limit, lastErr)
+		}
 		if retryAfter > d {
 			d = retryAfter
 		}
@@ -246,8 +262,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s >= 0 {
+		return time.Duration(min(s, math.MaxInt64/int64(time.Second))) * time.Second
+	} else if errors.Is(err, strconv.ErrRange) {
+		return time.Duration(math.MaxInt64)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return t.Sub(now)

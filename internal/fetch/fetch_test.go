@@ -167,3 +167,35 @@ func TestResponseSizeCap(t *testing.T) {
 		t.Errorf("under the cap: %d bytes, %v", len(b), err)
 	}
 }
+
+// TestRetryAfterBeyondTheLimit: a Retry-After longer than MaxRetryAfter
+// (a billion seconds, a number too large for a Duration, a date next
+// year) ends the request at once with ErrRetryTooLong, without waiting;
+// one within the limit is obeyed.
+func TestRetryAfterBeyondTheLimit(t *testing.T) {
+	for _, ra := range []string{"999999999", "99999999999999999999", time.Now().AddDate(1, 0, 0).UTC().Format(http.TimeFormat)} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", ra)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		var waits []time.Duration
+		c := testClient(&waits)
+		_, err := c.Get(context.Background(), srv.URL, nil)
+		srv.Close()
+		if !errors.Is(err, ErrRetryTooLong) || len(waits) != 0 {
+			t.Errorf("Retry-After %s: err %v after waits %v, want ErrRetryTooLong at once", ra, err, waits)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "90")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := testClient(&waits)
+	c.Retries = 1
+	c.MaxRetryAfter = 2 * time.Minute
+	if _, err := c.Get(context.Background(), srv.URL, nil); errors.Is(err, ErrRetryTooLong) || len(waits) != 1 || waits[0] != 90*time.Second {
+		t.Errorf("Retry-After 90 with a 2m limit: %v, waits %v", err, waits)
+	}
+}
