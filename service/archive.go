@@ -91,6 +91,9 @@ type State struct {
 	// Sources keeps each source's latest counts and newest request seen,
 	// carried over cycles in which it loaded nothing.
 	Sources map[string]SourceResult `json:"sources,omitempty"`
+	// NoData keeps the weeks a cycle found without a single request (not
+	// published), each with its sources' state, until one is published.
+	NoData map[string]CycleResult `json:"no_data_weeks,omitempty"`
 }
 
 type archive struct{ dir string }

@@ -86,6 +86,9 @@ type Reports struct {
 type Schedule struct {
 	Cron         string `toml:"cron"`
 	CatchUpWeeks int    `toml:"catch_up_weeks"`
+	// CycleTimeout is a cycle's overall deadline: past it the cycle fails,
+	// records why and releases the archive's lock.
+	CycleTimeout time.Duration `toml:"cycle_timeout"`
 }
 
 // Archive is where the weeks' reports go.
@@ -116,6 +119,11 @@ const (
 	DefaultCatchUpWeeks = 4
 	// MaxCatchUpWeeks bounds catch_up_weeks: ten years of weeks.
 	MaxCatchUpWeeks = 520
+	// DefaultCycleTimeout is a cycle's deadline unless the config sets one.
+	DefaultCycleTimeout = 6 * time.Hour
+	// MaxCycleTimeout bounds cycle_timeout: a cycle longer than a week
+	// would run into the next one.
+	MaxCycleTimeout = 7 * 24 * time.Hour
 	DefaultListen   = "127.0.0.1:8311"
 )
 
@@ -338,6 +346,12 @@ func (c *Config) checkReportsAndSchedule() []string {
 	}
 	if c.Schedule.CatchUpWeeks < 0 || c.Schedule.CatchUpWeeks > MaxCatchUpWeeks {
 		bad("schedule.catch_up_weeks %d: at most %d (ten years), and not negative", c.Schedule.CatchUpWeeks, MaxCatchUpWeeks)
+	}
+	if c.Schedule.CycleTimeout == 0 {
+		c.Schedule.CycleTimeout = DefaultCycleTimeout
+	}
+	if c.Schedule.CycleTimeout < time.Second || c.Schedule.CycleTimeout > MaxCycleTimeout {
+		bad("schedule.cycle_timeout %v: from 1s to %v", c.Schedule.CycleTimeout, MaxCycleTimeout)
 	}
 	return p
 }

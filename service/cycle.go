@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,13 +25,17 @@ import (
 
 // CycleResult is what one cycle did.
 type CycleResult struct {
-	Week     string         `json:"week"`
-	Started  time.Time      `json:"started"`
-	Finished time.Time      `json:"finished"`
-	Seconds  float64        `json:"seconds"`
-	OK       bool           `json:"ok"`    // the week's reports were published
-	Error    string         `json:"error"` // why not, when not
-	Sources  []SourceResult `json:"sources"`
+	Week     string    `json:"week"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"seconds"`
+	OK       bool      `json:"ok"`    // the week's reports were published
+	Error    string    `json:"error"` // why not, when not
+	// NoData is a week in which no source gave a request: not published.
+	NoData bool `json:"no_data,omitempty"`
+	// Interrupted is a cycle abandoned because the process was stopped.
+	Interrupted bool           `json:"interrupted,omitempty"`
+	Sources     []SourceResult `json:"sources"`
 }
 
 // SourceResult is one source's part of a cycle. A source that fails does
@@ -81,32 +86,120 @@ func LastCompleteWeek(t time.Time, loc *time.Location) equity311.Period {
 	return equity311.Week(equity311.Week(t.In(loc)).From.AddDate(0, 0, -1))
 }
 
+// ErrNoData is a week in which no source gave a single request: nothing
+// is published, so that an outage is never reported as an empty week.
+var ErrNoData = errors.New("no requests in the week from any source; nothing published")
+
+// ErrInterrupted is a cycle abandoned because the process was asked to
+// stop (SIGINT, SIGTERM): not a failure of the cycle.
+var ErrInterrupted = errors.New("the cycle was interrupted (the service was asked to stop); the next one starts afresh")
+
+// Outcome names a cycle's result, as counted in /metrics.
+type Outcome string
+
+// The outcomes of a cycle.
+const (
+	OutcomePublished   Outcome = "published"   // the week is in the archive
+	OutcomePartial     Outcome = "partial"     // published, but some source failed
+	OutcomeNoData      Outcome = "no_data"     // no requests in the week: nothing published
+	OutcomeFailed      Outcome = "failed"      // not published
+	OutcomeBusy        Outcome = "busy"        // another cycle held the archive's lock
+	OutcomeInterrupted Outcome = "interrupted" // the process was asked to stop
+)
+
+// Outcome says how the cycle ended, given Run's error.
+func (c CycleResult) Outcome(err error) Outcome {
+	switch {
+	case errors.Is(err, ErrBusy):
+		return OutcomeBusy
+	case errors.Is(err, ErrInterrupted):
+		return OutcomeInterrupted
+	case errors.Is(err, ErrNoData):
+		return OutcomeNoData
+	case err != nil:
+		return OutcomeFailed
+	}
+	for _, s := range c.Sources {
+		if !s.OK {
+			return OutcomePartial
+		}
+	}
+	return OutcomePublished
+}
+
 // Run runs one cycle for week ("" for the last complete week in the
 // city's time zone): it syncs and loads every source, loads boundaries and
 // census files not loaded yet, places new requests, analyses the 13 weeks
 // to the week and publishes the reports into the archive. The archive's
-// state records the result either way. The error is non-nil when the week
-// was not published.
+// state records the result either way (a week without any request as "no
+// data"), and every outcome is logged, including a cycle that could not
+// take the lock. The error is non-nil when the week was not published:
+// ErrBusy, ErrNoData, ErrInterrupted or why it failed. The cycle ends by
+// the config's cycle_timeout at the latest.
 func (r *Runner) Run(ctx context.Context, week string) (CycleResult, error) {
 	cfg := r.Config
 	ar := archive{cfg.Archive.Dir}
 	unlock, err := ar.lock()
 	if err != nil {
+		r.log().Error("cycle not started", "week", week, "err", err, "outcome", CycleResult{}.Outcome(err))
 		return CycleResult{Week: week, Error: err.Error()}, err
 	}
 	defer unlock()
-	res, err := r.run(ctx, ar, week)
+	limit := cmp.Or(cfg.Schedule.CycleTimeout, DefaultCycleTimeout)
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	res, err := r.run(cctx, ar, week)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = fmt.Errorf("%w: %v", ErrInterrupted, err)
+	case err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
+		err = fmt.Errorf("the cycle ran past its deadline (schedule.cycle_timeout = %v): %w", limit, err)
+	}
 	res.Finished = r.now()
 	res.Seconds = res.Finished.Sub(res.Started).Seconds()
 	res.OK = err == nil
+	res.NoData = errors.Is(err, ErrNoData)
+	res.Interrupted = errors.Is(err, ErrInterrupted)
 	if err != nil {
 		res.Error = err.Error()
 	}
+	if werr := r.record(ar, res, err); werr != nil {
+		werr = fmt.Errorf("save the archive's state: %w", werr)
+		err = errors.Join(err, werr)
+		if res.OK {
+			res.OK, res.Error = false, werr.Error()
+		}
+	}
+	log := r.log().With("week", res.Week, "outcome", res.Outcome(err), "seconds", res.Seconds)
+	switch {
+	case res.Interrupted:
+		log.Info("cycle interrupted", "err", err)
+	case err != nil:
+		log.Error("cycle failed", "err", err)
+	default:
+		log.Info("cycle done")
+	}
+	return res, err
+}
+
+// record writes a cycle's result into the archive's state: the last
+// cycle, the sources still in the config, the weeks found without data.
+// An interrupted cycle is not counted as a failure.
+func (r *Runner) record(ar archive, res CycleResult, err error) error {
 	st, serr := ar.state()
 	if serr != nil {
 		r.log().Warn("archive state unreadable; starting afresh", "err", serr)
 	}
 	st.Last = &res
+	inConfig := map[string]bool{}
+	for _, s := range r.Config.Sources {
+		inConfig[s.Name] = true
+	}
+	for name := range st.Sources {
+		if !inConfig[name] {
+			delete(st.Sources, name) // removed from the config
+		}
+	}
 	if st.Sources == nil {
 		st.Sources = map[string]SourceResult{}
 	}
@@ -116,20 +209,21 @@ func (r *Runner) Run(ctx context.Context, week string) (CycleResult, error) {
 		}
 		st.Sources[s.Name] = s
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		st.LastSuccess, st.LastSuccessWeek, st.Failures = res.Finished, res.Week, 0
-	} else {
+		delete(st.NoData, res.Week)
+	case res.Interrupted:
+	default:
 		st.Failures++
 	}
-	if werr := ar.saveState(st); werr != nil && err == nil {
-		err = fmt.Errorf("save the archive's state: %w", werr)
+	if res.NoData {
+		if st.NoData == nil {
+			st.NoData = map[string]CycleResult{}
+		}
+		st.NoData[res.Week] = res
 	}
-	if err != nil {
-		r.log().Error("cycle failed", "week", res.Week, "err", err)
-	} else {
-		r.log().Info("cycle done", "week", res.Week, "seconds", res.Seconds)
-	}
-	return res, err
+	return ar.saveState(st)
 }
 
 func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult, error) {
@@ -168,6 +262,14 @@ func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult,
 	}
 	if _, err := geo.Assign(ctx, st, geo.AssignOptions{Log: log}); err != nil {
 		return res, fmt.Errorf("assign: %w", err)
+	}
+	var n int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE city = ? AND opened_at >= ? AND opened_at < ?`,
+		cfg.City.Name, w.From, w.To).Scan(&n); err != nil {
+		return res, fmt.Errorf("count the week's requests: %w", err)
+	}
+	if n == 0 {
+		return res, fmt.Errorf("%w (%s to %s)", ErrNoData, w.From.Format("2006-01-02"), w.To.AddDate(0, 0, -1).Format("2006-01-02"))
 	}
 	period := equity311.WeeklyWindow(w)
 	if _, err := analysis.Analyze(ctx, st, analysis.Options{Period: &period, Log: log}); err != nil {

@@ -58,6 +58,8 @@ func TestConfigRefusesWhatCannotRun(t *testing.T) {
 	}{
 		{name: "30 February", schedule: `cron = "0 6 30 2 *"`, want: "schedule.cron \"0 6 30 2 *\": never fires"},
 		{name: "31 April", schedule: `cron = "0 6 31 4 *"`, want: "never fires"},
+		{name: "cycle deadline too short", schedule: `cycle_timeout = "500ms"`, want: "schedule.cycle_timeout 500ms"},
+		{name: "cycle deadline past the next week", schedule: `cycle_timeout = "720h"`, want: "schedule.cycle_timeout 720h"},
 		{name: "catch-up", schedule: "catch_up_weeks = 200000", want: "schedule.catch_up_weeks 200000: at most 520"},
 		{name: "port", server: `listen = "127.0.0.1:99999"`, want: "server.listen \"127.0.0.1:99999\": port"},
 		{name: "nan rate", source: "endpoint = \"https://example.org/open311/v2\"\nrequests_per_minute = nan", want: "requests_per_minute"},

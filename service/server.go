@@ -56,7 +56,8 @@ type Server struct {
 	RetryAfter time.Duration
 
 	mu      sync.Mutex
-	running string // the week of the cycle running now, "" when none
+	running string          // the week of the cycle running now, "" when none
+	cycles  map[Outcome]int // cycles run since the process started, by outcome
 }
 
 func (s *Server) clock() Clock {
@@ -73,6 +74,12 @@ func (s *Server) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+func (s *Server) cycleCount(o Outcome) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cycles[o]
+}
+
 func (s *Server) archive() archive { return archive{s.Runner.Config.Archive.Dir} }
 
 // ListenAndServe listens on the config's address, calls ready with the
@@ -84,10 +91,20 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.Runner.Config.Server.Listen, err)
 	}
+	if !loopback(ln.Addr()) {
+		s.log().Warn("serving beyond this machine: the archive is readable by anyone who can reach this address; put it behind a proxy with access control or listen on 127.0.0.1", "addr", ln.Addr().String())
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	return s.Serve(ctx, ln)
+}
+
+// loopback reports whether a listener's address is reachable only from
+// this machine.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // Serve is ListenAndServe on a listener.
@@ -181,14 +198,20 @@ func (s *Server) CatchUp(ctx context.Context) error {
 		s.mu.Lock()
 		s.running = w
 		s.mu.Unlock()
-		_, err := s.Runner.Run(ctx, w)
+		res, err := s.Runner.Run(ctx, w)
 		s.mu.Lock()
 		s.running = ""
+		if s.cycles == nil {
+			s.cycles = map[Outcome]int{}
+		}
+		s.cycles[res.Outcome(err)]++
 		s.mu.Unlock()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil {
+		// An older week without data is tried again at the next scheduled
+		// time, not at the retry interval: it may never have had any.
+		if err != nil && (i == 0 || !errors.Is(err, ErrNoData)) {
 			errs = append(errs, fmt.Errorf("week %s: %w", w, err))
 		}
 	}
@@ -382,6 +405,10 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	value("equity311_last_cycle_duration_seconds", "", dur)
 	metric("equity311_consecutive_failures", "Cycles failed since the last success.", "gauge")
 	value("equity311_consecutive_failures", "", float64(d.State.Failures))
+	metric("equity311_cycles_total", "Cycles run since the service started, by outcome (published, partial, no_data, failed, busy, interrupted).", "counter")
+	for _, o := range []Outcome{OutcomePublished, OutcomePartial, OutcomeNoData, OutcomeFailed, OutcomeBusy, OutcomeInterrupted} {
+		value("equity311_cycles_total", fmt.Sprintf("outcome=%q", o), float64(s.cycleCount(o)))
+	}
 	metric("equity311_cycle_running", "1 while a cycle runs.", "gauge")
 	value("equity311_cycle_running", "", boolFloat(d.Running != ""))
 	metric("equity311_archive_weeks", "Weeks published in the archive.", "gauge")
@@ -455,6 +482,7 @@ type indexPage struct {
 	Last      *CycleResult
 	Failures  int
 	Weeks     []indexWeek
+	NoData    []CycleResult // weeks found without a request, newest first
 	Sparkline template.HTML
 	Sources   []SourceResult
 }
@@ -496,6 +524,10 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 		series = append(series, v)
 	}
 	p.Sparkline = sparkline(series, 240, 40)
+	for _, nd := range d.State.NoData {
+		p.NoData = append(p.NoData, nd)
+	}
+	sort.Slice(p.NoData, func(i, j int) bool { return p.NoData[i].Week > p.NoData[j].Week })
 	names := make([]string, 0, len(d.State.Sources))
 	for n := range d.State.Sources {
 		names = append(names, n)
@@ -570,13 +602,17 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <body><main>
 <h1>{{.City}}: who reports through the app, week by week</h1>
 {{if .Running}}<p>A cycle for {{.Running}} is running now.</p>{{end}}
-{{with .Last}}{{if not .OK}}<div class="fail"><b>The last cycle ({{.Week}}) failed</b>: {{.Error}}. The reports below are from earlier cycles; the next cycle tries again.</div>{{end}}{{end}}
+{{with .Last}}{{if .NoData}}<div class="fail"><b>No data for {{.Week}}</b>: no source gave a single request in that week, so nothing was published for it (an outage is not an empty week). See the sources below; the next cycle tries again.</div>{{else if .Interrupted}}<p>The last cycle ({{.Week}}) was interrupted when the service stopped; the next one starts afresh.</p>{{else if not .OK}}<div class="fail"><b>The last cycle ({{.Week}}) failed</b>: {{.Error}}. The reports below are from earlier cycles; the next cycle tries again.</div>{{end}}{{end}}
 {{if .Sparkline}}<p>App share of resident requests, week by week: {{.Sparkline}}</p>{{end}}
 {{if .Weeks}}<p><a href="/latest/">The latest week's report</a></p>
 <div class="scroll"><table><thead><tr><th>Week</th><th>Reports</th><th class="n">Requests (13 weeks)</th><th class="n">App share (13 weeks)</th><th class="n">95% interval</th><th class="n">App share (the week)</th></tr></thead><tbody>
 {{range .Weeks}}<tr><td>{{.Week}}</td><td>{{range $i, $l := .Links}}{{if $i}} · {{end}}<a href="{{$l.Href}}">{{$l.Kind}}</a>{{end}}</td><td class="n">{{.Tickets}}</td><td class="n">{{.Share}}</td><td class="n">{{.Interval}}</td><td class="n">{{.WeekShare}}</td></tr>
 {{end}}</tbody></table></div>
 {{else}}<p>No week has been published yet.</p>{{end}}
+{{if .NoData}}<h2>Weeks with no data</h2>
+<div class="scroll"><table><thead><tr><th>Week</th><th>Status</th><th>Checked</th><th>Sources then</th></tr></thead><tbody>
+{{range .NoData}}<tr><td>{{.Week}}</td><td>no data: not published</td><td>{{.Finished.Format "2006-01-02 15:04 MST"}}</td><td>{{range $i, $s := .Sources}}{{if $i}}; {{end}}{{$s.Name}}: {{if $s.OK}}ok, {{$s.Loaded}} rows{{else}}failed{{end}}{{end}}</td></tr>
+{{end}}</tbody></table></div>{{end}}
 {{if .Sources}}<h2>Sources at the last cycle</h2>
 <div class="scroll"><table><thead><tr><th>Source</th><th>Kind</th><th>Status</th><th class="n">Rows loaded</th><th class="n">Rows rejected</th><th>Newest request</th></tr></thead><tbody>
 {{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{if .OK}}ok{{else}}failed: {{.Error}}{{end}}</td><td class="n">{{.Loaded}}</td><td class="n">{{.Rejected}}</td><td>{{if not .Newest.IsZero}}{{.Newest.Format "2006-01-02 15:04 MST"}}{{end}}</td></tr>

@@ -202,14 +202,14 @@ func TestFailedCycleKeepsReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The census file changed, so the cycle loads it again, and fails.
-	if _, err := r.Run(context.Background(), "2026-W48"); err == nil {
+	if _, err := r.Run(context.Background(), "2026-W46"); err == nil {
 		t.Fatal("a cycle with a broken census file succeeded")
 	}
 	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	_, body, _ := get(t, http.DefaultClient, ts.URL+"/")
-	if !strings.Contains(body, "The last cycle (2026-W48) failed") || !strings.Contains(body, `href="/reports/2026-W47/"`) {
+	if !strings.Contains(body, "The last cycle (2026-W46) failed") || !strings.Contains(body, `href="/reports/2026-W47/"`) {
 		t.Errorf("index after a failure:\n%s", body)
 	}
 	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")
@@ -222,7 +222,7 @@ func TestFailedCycleKeepsReports(t *testing.T) {
 	if err := os.WriteFile(census, saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Run(context.Background(), "2026-W48"); err != nil {
+	if _, err := r.Run(context.Background(), "2026-W46"); err != nil {
 		t.Fatalf("the retry: %v", err)
 	}
 	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")

@@ -244,9 +244,10 @@ func ticketCount(t *testing.T, path string) int {
 	return n
 }
 
-// TestConfigCheckCLI checks a good file and a bad one from the command
-// line: the bad one fails, with each problem on stderr.
-func TestConfigCheckCLI(t *testing.T) {
+// smallCity writes a synthetic city of 500 requests over the two weeks
+// to 2026-W47.
+func smallCity(t *testing.T) synthcity.Files {
+	t.Helper()
 	city, err := synthcity.New(synthcity.Options{Seed: 8, Tickets: 500, Weeks: 2, End: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
@@ -255,8 +256,14 @@ func TestConfigCheckCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return files
+}
+
+// TestConfigCheckCLI checks a good file and a bad one from the command
+// line: the bad one fails, with each problem on stderr.
+func TestConfigCheckCLI(t *testing.T) {
 	dir := t.TempDir()
-	path := killCity(t, files, dir)
+	path := killCity(t, smallCity(t), dir)
 	if out := runCLI(t, "config", "check", path); !strings.Contains(out, "ok: city synthetic (America/New_York), 1 sources, 2 layers") {
 		t.Errorf("config check printed %q", out)
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -91,10 +93,17 @@ folder (each file once, by checksum), load boundaries and census files not
 loaded yet, place new requests, analyse the 13 weeks to the week, and
 publish the week's reports into ARCHIVE/YYYY-Www/ whole or not at all.
 The week defaults to the last complete ISO week in the city's time zone.
-A failed source does not stop the others; the cycle fails (exit 1) only
-when the week could not be published, leaving the previous reports in
-place. Fit for cron and systemd timers; SIGINT/SIGTERM abandon the cycle
-cleanly.`,
+A failed source does not stop the others. The exit status says how the
+cycle ended, for cron and systemd timers:
+
+  0  the week was published and every source synced or loaded
+  1  the week was not published (the previous reports stay in place), or
+     every source failed, or the cycle was interrupted
+  3  the week was published, but some sources failed
+  4  no source gave a single request in the week: nothing was published
+     (an outage is never published as an empty week)
+
+SIGINT/SIGTERM abandon the cycle cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := a.runner(path)
@@ -111,16 +120,44 @@ cleanly.`,
 				}
 				fmt.Fprintf(a.summary(), "source %s (%s): %d rows loaded, %d rejected: %s\n", s.Name, s.Kind, s.Loaded, s.Rejected, status)
 			}
-			if err != nil {
-				return fmt.Errorf("cycle for %s: %w", res.Week, err)
-			}
-			fmt.Fprintf(a.stdout, "%s/%s\n", r.Config.Archive.Dir, res.Week)
-			return nil
+			return runStatus(a.stdout, res, err, r.Config.Archive.Dir)
 		},
 	}
 	c.Flags().StringVar(&path, "config", defaultConfig, "config file")
 	c.Flags().StringVar(&week, "week", "", "ISO week to publish (default: the last complete one in the city's time zone)")
 	return c
+}
+
+// Exit statuses of run besides 0 and 1.
+const (
+	exitPartial = 3 // published, but some sources failed
+	exitNoData  = 4 // no request in the week: nothing published
+)
+
+// runStatus turns a cycle's result into run's outcome: nil when the week
+// was published from every source (printing its folder), else an error
+// carrying the exit status.
+func runStatus(w io.Writer, res service.CycleResult, err error, archive string) error {
+	if errors.Is(err, service.ErrNoData) {
+		return &exitError{exitNoData, fmt.Errorf("cycle for %s: %w", res.Week, err)}
+	}
+	if err != nil {
+		return fmt.Errorf("cycle for %s: %w", res.Week, err)
+	}
+	fmt.Fprintf(w, "%s/%s\n", archive, res.Week)
+	var failed []string
+	for _, s := range res.Sources {
+		if !s.OK {
+			failed = append(failed, s.Name)
+		}
+	}
+	if len(failed) > 0 && len(failed) == len(res.Sources) {
+		return fmt.Errorf("cycle for %s: every source failed (%s); the week was published from earlier loads only", res.Week, strings.Join(failed, ", "))
+	}
+	if len(failed) > 0 {
+		return &exitError{exitPartial, fmt.Errorf("cycle for %s: published, but %d of %d sources failed (%s)", res.Week, len(failed), len(res.Sources), strings.Join(failed, ", "))}
+	}
+	return nil
 }
 
 func (a *app) serveCmd() *cobra.Command {
