@@ -89,16 +89,22 @@ type AssignResult struct {
 	Layers  []string
 	Tickets int64            // tickets placed in this run
 	Placed  map[string]int64 // per layer: tickets inside one of its areas
-	Outside int64            // tickets inside no area of any layer (after snapping)
-	Snapped int64            // ticket-layer placements made by snapping
+	// Overlaps counts, per layer, the tickets inside more than one of its
+	// areas (its polygons overlap): each is placed in the smallest of
+	// them (ticket_areas.basis 'overlap'), never dropped.
+	Overlaps map[string]int64
+	Outside  int64 // tickets inside no area of any layer (after snapping)
+	Snapped  int64 // ticket-layer placements made by snapping
 }
 
 // Assign puts every ticket with usable coordinates into its area of every
 // layer (ticket_areas) and sets its geo_quality to ok or outside. Tickets
 // flagged missing, default_point or invalid at ingest are left unplaced.
-// It runs in one transaction.
+// A ticket inside several areas of one layer (its polygons overlap) is
+// placed in the smallest of them, with basis 'overlap', and counted in
+// AssignResult.Overlaps. It runs in one transaction.
 func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResult, error) {
-	res := AssignResult{Placed: map[string]int64{}}
+	res := AssignResult{Placed: map[string]int64{}, Overlaps: map[string]int64{}}
 	log := opt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -139,6 +145,9 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 		return res, err
 	}
 	log.Info("assigned tickets", "tickets", res.Tickets, "layers", res.Layers, "outside", res.Outside)
+	for l, n := range res.Overlaps {
+		log.Warn("tickets in overlapping areas, each placed in the smallest", "layer", l, "tickets", n)
+	}
 	return res, nil
 }
 
@@ -195,8 +204,9 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []str
 	}
 	for li := range layers {
 		steps = append(steps, step{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_areas
-			SELECT p.city, p.ticket_id, la.layer, la.area_id, 'point'
-			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d`, li, li)})
+			SELECT p.city, p.ticket_id, la.layer, la.area_id, CASE WHEN p.a%d & 1 = 1 THEN 'overlap' ELSE 'point' END
+			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d >> 1
+			WHERE p.a%d >= 0`, li, li, li, li)})
 	}
 	steps = append(steps, step{"set geo quality", `UPDATE tickets
 		SET geo_quality = CASE WHEN ` + strings.Join(anyIn, " OR ") + ` THEN 'ok' ELSE 'outside' END
@@ -218,7 +228,7 @@ func countPlaced(ctx context.Context, conn *sql.Conn, res *AssignResult) error {
 		FROM stage_placed p JOIN tickets t ON t.rowid = p.rid`).Scan(&res.Tickets, &res.Outside); err != nil {
 		return err
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT ta.layer, count(*) FROM ticket_areas ta
+	rows, err := conn.QueryContext(ctx, `SELECT ta.layer, count(*), count(*) FILTER (WHERE ta.basis = 'overlap') FROM ticket_areas ta
 		SEMI JOIN stage_placed p ON p.city = ta.city AND p.ticket_id = ta.ticket_id GROUP BY 1`)
 	if err != nil {
 		return err
@@ -226,11 +236,14 @@ func countPlaced(ctx context.Context, conn *sql.Conn, res *AssignResult) error {
 	defer rows.Close()
 	for rows.Next() {
 		var l string
-		var n int64
-		if err := rows.Scan(&l, &n); err != nil {
+		var n, over int64
+		if err := rows.Scan(&l, &n, &over); err != nil {
 			return err
 		}
 		res.Placed[l] = n
+		if over > 0 {
+			res.Overlaps[l] = over
+		}
 	}
 	return rows.Err()
 }
@@ -333,8 +346,10 @@ func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance
 }
 
 // locateUDF is a DuckDB scalar function (lon DOUBLE, lat DOUBLE) → INTEGER
-// answering with the index's area number, -1 outside. The index is
-// read-only, so DuckDB may call it from several threads.
+// answering with the index's area number shifted left by one, its low bit
+// set when the point lies in more than one area (an overlap), and -1
+// outside. The index is read-only, so DuckDB may call it from several
+// threads.
 type locateUDF struct{ ix *Index }
 
 // Config declares the function's types.
@@ -347,7 +362,15 @@ func (u locateUDF) Config() duckdb.ScalarFuncConfig {
 // Executor locates one point.
 func (u locateUDF) Executor() duckdb.ScalarFuncExecutor {
 	return duckdb.ScalarFuncExecutor{RowExecutor: func(v []driver.Value) (any, error) {
-		return int32(u.ix.Locate(v[0].(float64), v[1].(float64))), nil
+		a, n := u.ix.LocateCover(v[0].(float64), v[1].(float64))
+		if a < 0 {
+			return int32(-1), nil
+		}
+		code := int32(a) << 1
+		if n > 1 {
+			code |= 1
+		}
+		return code, nil
 	}}
 }
 

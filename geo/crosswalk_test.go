@@ -1,4 +1,4 @@
-package geo
+package geo_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/census"
 	"github.com/equity311/equity311/internal/shareddata"
@@ -46,11 +47,11 @@ func TestCrosswalkAggregatesBostonPopulation(t *testing.T) {
 	if _, err := census.Load(ctx, st, censusFile, census.Options{Layer: "tracts", IDColumn: "GEOCODE"}); err != nil {
 		t.Fatal(err)
 	}
-	layers, err := LoadLayers(ctx, st)
+	layers, err := geo.LoadLayers(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := BuildCrosswalks(ctx, st, layers); err != nil {
+	if _, err := geo.BuildCrosswalks(ctx, st, layers); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := st.DB().Query(`SELECT from_id, sum(weight) FROM crosswalk WHERE from_layer = 'tracts' AND to_layer = 'neighborhoods' GROUP BY 1`)
@@ -183,7 +184,7 @@ func TestCrosswalkAreaError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tr, nb []orb.MultiPolygon
-	var tl, nl Layer
+	var tl, nl geo.Layer
 	for _, x := range c.Tracts {
 		tr = append(tr, x.Geometry)
 		tl.IDs = append(tl.IDs, x.GEOID)
@@ -192,9 +193,9 @@ func TestCrosswalkAreaError(t *testing.T) {
 		nb = append(nb, x.Geometry)
 		nl.IDs = append(nl.IDs, x.ID)
 	}
-	tl.Geoms, tl.Index = tr, NewIndex(tr, 0)
-	nl.Geoms, nl.Index = nb, NewIndex(nb, 0)
-	w := Crosswalk(&tl, &nl, 0)
+	tl.Geoms, tl.Index = tr, geo.NewIndex(tr, 0)
+	nl.Geoms, nl.Index = nb, geo.NewIndex(nb, 0)
+	w := geo.Crosswalk(&tl, &nl, 0)
 	worst := 0.0
 	for k, x := range w {
 		if c.Tracts[k[0]].Neighborhood != k[1] {

@@ -4,13 +4,16 @@
 package geo
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // Index answers "which area contains this point" for one layer of
-// non-overlapping polygons. It lays a uniform grid over the layer: a cell
+// polygons (where they overlap, the smallest containing area wins). It lays a uniform grid over the layer: a cell
 // that no polygon edge touches knows its owner outright; a cell that edges
 // cross lists the candidate areas, which are tested with a crossing-number
 // test. Points on an edge shared by two areas belong to exactly one of them
@@ -30,6 +33,10 @@ type Index struct {
 	areaRings  [][]int32     // area → its rings
 	bounds     []orb.Bound
 	numAreas   int
+	// order lists the areas smallest first (planar area, then index);
+	// rank is each area's place in it: Locate's rule where areas overlap.
+	order []int32
+	rank  []int32
 	// Each area's edges bucketed by grid row, so that the crossing test
 	// looks only at edges that can span the point's latitude.
 	areaRow0 []int     // first grid row of the area's box
@@ -75,6 +82,16 @@ func NewIndex(areas []orb.MultiPolygon, cells int) *Index {
 		}
 		ix.areaRings = append(ix.areaRings, rs)
 	}
+	sizes := make([]float64, len(areas))
+	for a, mp := range areas {
+		sizes[a] = planar.Area(mp)
+		ix.order = append(ix.order, int32(a))
+	}
+	slices.SortStableFunc(ix.order, func(x, y int32) int { return cmp.Compare(sizes[x], sizes[y]) })
+	ix.rank = make([]int32, len(areas))
+	for r, a := range ix.order {
+		ix.rank[a] = int32(r)
+	}
 	if first {
 		ix.nx, ix.ny = 0, 0
 		return ix
@@ -113,7 +130,7 @@ func (ix *Index) build() {
 		ix.cells[i] = -1
 	}
 	ix.bucketEdges()
-	// Boundary cells and their candidate areas.
+	// Boundary cells and the areas whose edges touch them.
 	boundary := make([][]int32, n)
 	isBoundary := make([]bool, n)
 	for a, rs := range ix.areaRings {
@@ -130,18 +147,17 @@ func (ix *Index) build() {
 			}
 		}
 	}
-	ix.candStart = []int32{0}
-	for c := 0; c < n; c++ {
-		if !isBoundary[c] {
-			continue
-		}
-		ix.cells[c] = int32(-2 - (len(ix.candStart) - 1))
-		ix.cand = append(ix.cand, uniq(boundary[c])...)
-		ix.candStart = append(ix.candStart, int32(len(ix.cand)))
+	for c := range boundary {
+		boundary[c] = uniq(boundary[c])
 	}
-	// Interior cells: no edge touches them, so their center decides.
+	// A cell that none of an area's edges touch lies wholly inside or
+	// outside it, so its center decides. An interior cell inside one area
+	// knows its owner; inside several (an overlap), or a boundary cell
+	// inside an area whose edges miss it, lists them as candidates.
+	cover := map[int][]int32{}
 	cw, ch := 1/ix.invW, 1/ix.invH
-	for a, b := range ix.bounds {
+	for _, a := range ix.order {
+		b := ix.bounds[a]
 		if len(ix.areaRings[a]) == 0 {
 			continue
 		}
@@ -150,16 +166,41 @@ func (ix *Index) build() {
 		for cy := max(y0, 0); cy <= min(y1, ix.ny-1); cy++ {
 			for cx := max(x0, 0); cx <= min(x1, ix.nx-1); cx++ {
 				c := cy*ix.nx + cx
-				if ix.cells[c] != -1 {
+				if isBoundary[c] && slices.Contains(boundary[c], int32(a)) {
 					continue
 				}
 				px := ix.minX + (float64(cx)+0.5)*cw
 				py := ix.minY + (float64(cy)+0.5)*ch
-				if ix.inArea(a, px, py) {
-					ix.cells[c] = int32(a)
+				if !ix.inArea(int(a), px, py) {
+					continue
+				}
+				switch {
+				case isBoundary[c]:
+					boundary[c] = append(boundary[c], a)
+				case ix.cells[c] == -1 && cover[c] == nil:
+					ix.cells[c] = a
+				default:
+					if cover[c] == nil {
+						cover[c] = []int32{ix.cells[c]}
+					}
+					cover[c] = append(cover[c], a)
 				}
 			}
 		}
+	}
+	ix.candStart = []int32{0}
+	for c := 0; c < n; c++ {
+		l := boundary[c]
+		if !isBoundary[c] {
+			if l = cover[c]; l == nil {
+				continue
+			}
+		}
+		ix.cells[c] = int32(-2 - (len(ix.candStart) - 1))
+		// Smallest area first: Locate's rule for a point in several.
+		slices.SortFunc(l, func(x, y int32) int { return cmp.Compare(ix.rank[x], ix.rank[y]) })
+		ix.cand = append(ix.cand, l...)
+		ix.candStart = append(ix.candStart, int32(len(ix.cand)))
 	}
 }
 
@@ -170,12 +211,6 @@ func uniq(l []int32) []int32 {
 		if !seen[a] {
 			seen[a] = true
 			out = append(out, a)
-		}
-	}
-	// Lowest area first, so overlapping (invalid) layers resolve the same way every time.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}
 	return out
@@ -224,23 +259,47 @@ func (ix *Index) segmentCells(p, q orb.Point, fn func(int)) {
 func (ix *Index) Len() int { return ix.numAreas }
 
 // Locate returns the index of the area containing (lon, lat), or -1.
+// A point in several areas (a layer whose polygons overlap) is placed in
+// the smallest of them by planar area (the lowest index among equals):
+// in a nested layer that is the most specific area.
 func (ix *Index) Locate(lon, lat float64) int {
+	a, _ := ix.locate(lon, lat, false)
+	return a
+}
+
+// LocateCover is Locate that also counts the areas containing the point:
+// more than 1 only where the layer's polygons overlap.
+func (ix *Index) LocateCover(lon, lat float64) (area, n int) {
+	return ix.locate(lon, lat, true)
+}
+
+func (ix *Index) locate(lon, lat float64, all bool) (area, n int) {
 	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
-		return -1
+		return -1, 0
 	}
 	cx, cy := ix.cellXY(lon, lat)
 	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
 	v := ix.cells[cy*ix.nx+cx]
-	if v >= -1 {
-		return int(v)
+	if v >= 0 {
+		return int(v), 1
+	}
+	if v == -1 {
+		return -1, 0
 	}
 	k := -v - 2
+	area = -1
 	for _, a := range ix.cand[ix.candStart[k]:ix.candStart[k+1]] {
 		if ix.inArea(int(a), lon, lat) {
-			return int(a)
+			if area < 0 {
+				area = int(a)
+			}
+			n++
+			if !all {
+				break
+			}
 		}
 	}
-	return -1
+	return area, n
 }
 
 // bucketEdges files every edge of every area under each grid row its

@@ -1,4 +1,4 @@
-package geo
+package geo_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/boundary"
 	"github.com/equity311/equity311/ingest/dump"
 	"github.com/equity311/equity311/store"
@@ -42,7 +43,7 @@ func TestOutsideAndSnap(t *testing.T) {
 		if _, err := boundary.Load(ctx, st, gj, boundary.Options{Layer: "l"}); err != nil {
 			t.Fatal(err)
 		}
-		res, err := Assign(ctx, st, AssignOptions{SnapMetres: c.snap})
+		res, err := geo.Assign(ctx, st, geo.AssignOptions{SnapMetres: c.snap})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,6 +59,7 @@ func statusQueries(opt StatusOptions) []statusQuery {
 			FROM rejects GROUP BY ALL ORDER BY source_id, n DESC, reason`, 30},
 		{"Layers", `SELECT l.layer, l.areas, l.id_prop, l.name_prop,
 			(SELECT count(DISTINCT ticket_id) FROM ticket_areas ta WHERE ta.layer = l.layer) AS tickets_placed,
+			(SELECT count(*) FROM ticket_areas ta WHERE ta.layer = l.layer AND ta.basis = 'overlap') AS in_overlapping_areas,
 			(SELECT count(DISTINCT area_id) FROM demographics d WHERE d.layer = l.layer) AS areas_with_census
 			FROM layers l ORDER BY layer`, 0},
 		{"Census files by layer (each keeps its own values)", `SELECT d.layer, regexp_extract(s.name, '[^/\\]*$') AS file, d.vintage,

@@ -141,6 +141,11 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 	}
 	fmt.Fprintf(a.summary(), "assign: %d tickets located against layers %v: %d inside an area, %d outside every area; %d placements snapped\n",
 		res.Tickets, res.Layers, res.Tickets-res.Outside, res.Outside, res.Snapped)
+	for _, l := range res.Layers {
+		if n := res.Overlaps[l]; n > 0 {
+			fmt.Fprintf(a.summary(), "assign: %d tickets lie in more than one area of layer %s (its polygons overlap); each is placed in the smallest\n", n, l)
+		}
+	}
 	return nil
 }
 

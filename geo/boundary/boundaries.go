@@ -27,6 +27,7 @@ import (
 	"github.com/paulmach/orb/planar"
 	"github.com/paulmach/orb/project"
 
+	place "github.com/equity311/equity311/geo"
 	"github.com/equity311/equity311/geo/proj"
 	"github.com/equity311/equity311/store"
 )
@@ -92,7 +93,7 @@ func Load(ctx context.Context, st *store.Store, path string, opt Options) (Resul
 			if areas, res.IDProp, res.NameProp, err = readFeatures(path, data, shp, opt); err != nil {
 				return store.Staged{}, err
 			}
-			res.Areas, res.Warnings = len(areas), selfIntersecting(areas)
+			res.Areas, res.Warnings = len(areas), append(selfIntersecting(areas), overlapping(areas)...)
 			return store.Staged{Read: int64(len(areas))}, stageAreas(ctx, conn, path, areas)
 		},
 		func(conn *sql.Conn, id int64) (store.Written, error) {
@@ -131,6 +132,29 @@ func selfIntersecting(areas []area) []string {
 				}
 			}
 		}
+	}
+	return out
+}
+
+// overlapSamples is how many grid points the overlap check samples.
+const overlapSamples = 250_000
+
+// overlapping warns about areas whose polygons overlap, the largest
+// overlaps first (at most 10 named).
+func overlapping(areas []area) []string {
+	geoms := make([]orb.MultiPolygon, len(areas))
+	for i, a := range areas {
+		geoms[i] = a.geom
+	}
+	ov := place.FindOverlaps(geoms, overlapSamples)
+	var out []string
+	for i, o := range ov {
+		if i == 10 {
+			out = append(out, fmt.Sprintf("%d more pairs of areas overlap", len(ov)-10))
+			break
+		}
+		out = append(out, fmt.Sprintf("areas %s and %s overlap (about %.2f km²): a ticket in both is placed in the smaller, and assign counts such tickets",
+			areas[o.A].id, areas[o.B].id, o.SqKm))
 	}
 	return out
 }
