@@ -21,9 +21,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/ingest/csvrec"
 	"github.com/equity311/equity311/store"
 )
@@ -43,6 +46,10 @@ type Options struct {
 	// extract, and its filters); loading a file again with a declaration
 	// replaces the earlier one.
 	Design store.Design
+	// AllowRejects loads a file even when more than half its rows are
+	// rejected or it has no data row; otherwise such a load fails with a
+	// *RejectsError and changes nothing.
+	AllowRejects bool
 	// Log receives one line per load; nil discards.
 	Log *slog.Logger
 }
@@ -53,8 +60,91 @@ type Result struct {
 	File    string
 	Profile string
 	City    string
+	// TimeLayouts are the profile's time layouts that read the loaded
+	// rows' opened times, with how many rows each read, commonest first.
+	TimeLayouts []LayoutRows
 	store.LoadResult
 }
+
+// LayoutRows is a time layout and the rows whose opened time it read.
+type LayoutRows struct {
+	Layout string
+	Rows   int64
+}
+
+// DescribeTimeLayouts says which time layouts the file's opened times
+// were written in: "opened times as 01/02/2006 03:04:05 PM (24 rows)".
+func DescribeTimeLayouts(r Result) string {
+	var parts []string
+	for _, l := range r.TimeLayouts {
+		parts = append(parts, fmt.Sprintf("%s (%d rows)", l.Layout, l.Rows))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "opened times as " + strings.Join(parts, ", ")
+}
+
+// RejectsError is a load refused because most of its rows were rejected
+// (more than half, or every one) or it had no data row: the file is
+// probably in a layout its profile does not know. Nothing was loaded.
+type RejectsError struct {
+	Name           string
+	Read, Rejected int64
+	// Reasons are the commonest reasons, with their counts.
+	Reasons []ReasonRows
+}
+
+// ReasonRows is a reject reason and how many rows it rejected.
+type ReasonRows struct {
+	Reason string
+	Rows   int64
+}
+
+func (e *RejectsError) Error() string {
+	if e.Read == 0 {
+		return fmt.Sprintf("%s: no data rows; nothing loaded", e.Name)
+	}
+	var rs []string
+	for _, r := range e.Reasons {
+		rs = append(rs, fmt.Sprintf("%s (%d rows)", r.Reason, r.Rows))
+	}
+	return fmt.Sprintf("%s: %d of %d rows rejected (more than half), so nothing was loaded; commonest reasons: %s",
+		e.Name, e.Rejected, e.Read, strings.Join(rs, "; "))
+}
+
+// checkRejects refuses a dump with more than half its rows rejected, or
+// no data row. Feeds are not refused: a window of one bad record must not
+// stop a feed (its rejects are recorded and the sync goes on).
+func checkRejects(spec Records, s store.Staged) error {
+	var rejected int64
+	count := map[string]int64{}
+	for _, r := range s.Rejects {
+		if r.Partial {
+			continue
+		}
+		rejected++
+		reason := quoted.ReplaceAllString(r.Reason, `"…"`)
+		if r.Field != "" {
+			reason = r.Field + ": " + reason
+		}
+		count[reason]++
+	}
+	if spec.Kind != "dump" || !(rejected*2 > s.Read || s.Read == 0) {
+		return nil
+	}
+	e := &RejectsError{Name: spec.Name, Read: s.Read, Rejected: rejected}
+	for r, n := range count {
+		e.Reasons = append(e.Reasons, ReasonRows{r, n})
+	}
+	slices.SortFunc(e.Reasons, func(a, b ReasonRows) int { return cmp.Or(cmp.Compare(b.Rows, a.Rows), cmp.Compare(a.Reason, b.Reason)) })
+	e.Reasons = e.Reasons[:min(3, len(e.Reasons))]
+	return equity311.OptionErrorf("allow_rejects", "%w; mend the profile (time_formats, columns), or allow it", e)
+}
+
+// quoted matches the quoted values in a reject reason, so that reasons
+// differing only in their values count together.
+var quoted = regexp.MustCompile(`"[^"]*"`)
 
 // LoadDump loads one city dump into tickets, its bad rows into rejects and
 // a record of the load into sources, all in one transaction. Loading a file
@@ -95,6 +185,7 @@ func LoadDump(ctx context.Context, st *store.Store, path string, opt Options) (R
 	}
 	res, err = LoadRecords(ctx, st, Records{
 		Kind: "dump", Name: path, Profile: p, City: opt.City, Headers: headers, Reader: rd, Log: opt.Log, Force: opt.Force, Design: opt.Design,
+		AllowRejects: opt.AllowRejects,
 		Progress: func() {
 			if opt.Progress != nil {
 				opt.Progress(counter.n, info.Size())
@@ -156,7 +247,9 @@ type Records struct {
 	Force bool
 	// Design is what the source is, as declared.
 	Design store.Design
-	Log    *slog.Logger
+	// AllowRejects: see Options.AllowRejects.
+	AllowRejects bool
+	Log          *slog.Logger
 }
 
 // LoadRecords stages every record through the profile, then writes
@@ -176,6 +269,9 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 	res.LoadResult, err = st.Load(ctx, load, spec.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
 			s, n, err := stageTickets(ctx, conn, spec, rp)
+			if err == nil && !spec.AllowRejects {
+				err = checkRejects(spec, s)
+			}
 			staged = n
 			log.Debug("staged", "source", spec.Name, "rows", n, "seconds", time.Since(tStage).Seconds())
 			tUpsert = time.Now()
@@ -199,7 +295,13 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 		log.Info("already loaded", "source", spec.Name, "source_id", res.SourceID)
 		return res, nil
 	}
-	log.Info("loaded", "kind", spec.Kind, "seconds_upsert", time.Since(tUpsert).Seconds(), "source", spec.Name, "profile", p.Name,
+	for i, l := range p.TimeFormats {
+		if n := rp.layoutRows[i].Load(); n > 0 {
+			res.TimeLayouts = append(res.TimeLayouts, LayoutRows{l, n})
+		}
+	}
+	slices.SortStableFunc(res.TimeLayouts, func(a, b LayoutRows) int { return cmp.Compare(b.Rows, a.Rows) })
+	log.Info("loaded", "kind", spec.Kind, "time_layouts", DescribeTimeLayouts(res), "seconds_upsert", time.Since(tUpsert).Seconds(), "source", spec.Name, "profile", p.Name,
 		"read", res.Read, "loaded", res.Loaded, "rejected", res.Rejected, "excluded", res.Excluded, "superseded", res.Superseded)
 	return res, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -19,6 +20,9 @@ import (
 type reject struct {
 	store.Reject
 	excluded bool // not a reject: the profile excludes the row
+	// layout is 1 + the index of the time layout the row's opened time
+	// matched, for a row that loads; 0 otherwise.
+	layout int
 }
 
 func rejectAt(line int, field, reason string) reject {
@@ -77,6 +81,9 @@ type rowParser struct {
 	// Times outside [earliest, latest] are implausible: the profile's
 	// earliest date, and two days after the load's clock.
 	earliest, latest time.Time
+	// layoutRows counts, per time layout, the loaded rows whose opened
+	// time it read (converters add their counts as they finish).
+	layoutRows []atomic.Int64
 }
 
 // codeTables number the channels, bases and geo qualities for packCode,
@@ -114,7 +121,8 @@ func newRowParser(p *Profile, headers []string, now time.Time) (*rowParser, erro
 		}
 	}
 	rp := &rowParser{p: p, headers: headers, ncols: len(headers), fast: p.TimeFormats[0] == "2006-01-02 15:04:05", codes: newCodeTables(),
-		earliest: p.earliest, latest: now.Add(48 * time.Hour)}
+		layoutRows: make([]atomic.Int64, len(p.TimeFormats)),
+		earliest:   p.earliest, latest: now.Add(48 * time.Hour)}
 	for i := range rp.col {
 		rp.col[i] = -1
 	}
@@ -163,6 +171,12 @@ func (rp *rowParser) get(fields [][]byte, f int) string {
 // (or excluded). A row that loads without one of its values returns a
 // Partial reject saying which.
 func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Value) (warn reject) {
+	layout := -1
+	defer func() {
+		if layout >= 0 && !warn.excluded && (warn.Reason == "" || warn.Partial) {
+			warn.layout = layout + 1
+		}
+	}()
 	bad := func(f int, format string, args ...any) reject {
 		name := ""
 		if i := rp.col[f]; i >= 0 {
@@ -184,8 +198,8 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 	if id == "" {
 		return bad(fTicketID, "empty ticket id")
 	}
-	opened, ok, err := rp.time(rp.get(fields, fOpenedAt))
-	if err != nil || !ok {
+	opened, layout, err := rp.timeLayout(rp.get(fields, fOpenedAt))
+	if ok := layout >= 0; err != nil || !ok {
 		if err == nil {
 			err = errors.New("empty")
 		}
@@ -342,20 +356,27 @@ func (rp *rowParser) coords(fields [][]byte, bad func(int, string, ...any) rejec
 
 // time parses s with the profile's layouts; ok is false for an empty field.
 func (rp *rowParser) time(s string) (t time.Time, ok bool, err error) {
+	t, layout, err := rp.timeLayout(s)
+	return t, layout >= 0, err
+}
+
+// timeLayout parses s with the profile's layouts and says which matched:
+// its index, -1 for an empty field.
+func (rp *rowParser) timeLayout(s string) (t time.Time, layout int, err error) {
 	if s == "" {
-		return t, false, nil
+		return t, -1, nil
 	}
 	if rp.fast {
 		if t, ok := parseISOLocal(s, rp.p.loc); ok {
-			return t, true, nil
+			return t, 0, nil
 		}
 	}
-	for _, layout := range rp.p.TimeFormats {
+	for i, layout := range rp.p.TimeFormats {
 		if t, err := time.ParseInLocation(layout, s, rp.p.loc); err == nil {
-			return t, true, nil
+			return t, i, nil
 		}
 	}
-	return t, false, fmt.Errorf("%q does not match %s", s, strings.Join(rp.p.TimeFormats, " or "))
+	return t, -1, fmt.Errorf("%q does not match %s", s, strings.Join(rp.p.TimeFormats, " or "))
 }
 
 // parseISOLocal parses exactly "YYYY-MM-DD HH:MM:SS" in loc, the commonest

@@ -173,7 +173,13 @@ func (s *stager) read(ctx context.Context, rd RecordReader, raw chan<- recordBat
 func (s *stager) convert(ctx context.Context, raw <-chan recordBatch, rp *rowParser) {
 	var rej []store.Reject
 	var excluded int64
-	defer func() { s.addRejects(rej, excluded) }()
+	layouts := make([]int64, len(rp.layoutRows))
+	defer func() {
+		s.addRejects(rej, excluded)
+		for i, n := range layouts {
+			rp.layoutRows[i].Add(n)
+		}
+	}()
 	var fields [][]byte
 	for b := range raw {
 		out := rowBatch{rows: make([][stageCols]driver.Value, 0, len(b.recs))}
@@ -188,7 +194,11 @@ func (s *stager) convert(ctx context.Context, raw <-chan recordBatch, rp *rowPar
 				start = b.ends[k]
 			}
 			var row [stageCols]driver.Value
-			switch res := rp.parse(fields, r.line, &row); {
+			res := rp.parse(fields, r.line, &row)
+			if res.layout > 0 {
+				layouts[res.layout-1]++
+			}
+			switch {
 			case res.excluded:
 				excluded++
 			case res.Reason != "" && !res.Partial:

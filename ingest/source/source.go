@@ -253,6 +253,8 @@ func (d Design) Check() []error {
 type Dump struct {
 	Profile string `toml:"profile" help:"dump profile: a built-in name, a .toml file, or auto (picked from each file's header)"`
 	Force   bool   `toml:"force" help:"load a file again that was loaded before with other options"`
+	// AllowRejects loads a file most of whose rows are rejected.
+	AllowRejects bool `toml:"allow_rejects" help:"load a file even when more than half its rows are rejected (or it has no data row); otherwise such a load fails and changes nothing"`
 	Design
 }
 
@@ -300,7 +302,7 @@ func (d Dump) Load(ctx context.Context, st *store.Store, env Env, file string) (
 	if err != nil {
 		return dump.Result{}, err
 	}
-	opt := dump.Options{Profile: p, City: env.City, Force: d.Force, Design: design, Log: env.log()}
+	opt := dump.Options{Profile: p, City: env.City, Force: d.Force, AllowRejects: d.AllowRejects, Design: design, Log: env.log()}
 	finish := func() {}
 	if env.Progress != nil {
 		opt.Progress, finish = env.Progress(filepath.Base(file))
@@ -315,8 +317,12 @@ func DescribeLoad(res dump.Result) string {
 	if res.AlreadyLoaded {
 		return fmt.Sprintf("%s: already loaded as source %d; nothing changed", res.File, res.SourceID)
 	}
-	return fmt.Sprintf("%s: profile %s, city %s: %d rows read = %d loaded + %d rejected + %d excluded + %d superseded",
+	line := fmt.Sprintf("%s: profile %s, city %s: %d rows read = %d loaded + %d rejected + %d excluded + %d superseded",
 		res.File, res.Profile, res.City, res.Read, res.Loaded, res.Rejected, res.Excluded, res.Superseded)
+	if l := dump.DescribeTimeLayouts(res); l != "" {
+		line += "; " + l
+	}
+	return line
 }
 
 // Folder is a folder where dumps are dropped: every CSV (or .csv.gz) in
