@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/equity311/equity311/internal/jsontext"
 )
@@ -135,7 +136,46 @@ func (r record) time(k string) (*time.Time, error) {
 }
 
 // request turns a record into a Request.
+// Field length limits: a record beyond them is unreadable (it goes to
+// rejects), so that one record cannot poison a feed — an id of 100,000
+// characters would make every later re-poll URL too long to send.
+const (
+	// MaxIDLen is the longest service_request_id or token read.
+	MaxIDLen = 128
+	// MaxFieldLen is the longest short field read (codes, names, status,
+	// agency, address id, zip code, the channel).
+	MaxFieldLen = 1024
+	// MaxTextLen is the longest free text read (description, notes,
+	// address, media URL, notice).
+	MaxTextLen = 64 << 10
+)
+
+// checkLengths finds a field longer than its limit.
+func (r record) checkLengths() error {
+	for _, f := range [...]struct {
+		name string
+		max  int
+	}{
+		{"service_request_id", MaxIDLen}, {"token", MaxIDLen}, {"status", MaxFieldLen}, {"service_code", MaxFieldLen},
+		{"service_name", MaxFieldLen}, {"agency_responsible", MaxFieldLen}, {"address_id", MaxFieldLen}, {"zipcode", MaxFieldLen},
+		{"description", MaxTextLen}, {"status_notes", MaxTextLen}, {"address", MaxTextLen}, {"media_url", MaxTextLen}, {"service_notice", MaxTextLen},
+	} {
+		if n := len(r.str(f.name)); n > f.max {
+			return fmt.Errorf("%s is %d characters long, more than %d", f.name, n, f.max)
+		}
+	}
+	if ext, ok := r["extended_attributes"].(map[string]any); ok {
+		if n := len(record(ext).str("channel")); n > MaxFieldLen {
+			return fmt.Errorf("extended_attributes.channel is %d characters long, more than %d", n, MaxFieldLen)
+		}
+	}
+	return nil
+}
+
 func (r record) request() (Request, error) {
+	if err := r.checkLengths(); err != nil {
+		return Request{}, err
+	}
 	q := Request{
 		ID: r.str("service_request_id"), Token: r.str("token"), Status: strings.ToLower(r.str("status")),
 		StatusNotes: r.str("status_notes"), ServiceName: r.str("service_name"), ServiceCode: r.str("service_code"),
@@ -272,6 +312,10 @@ func decodeXML(b []byte, item string) ([]record, error) {
 	return out, nil
 }
 
+// maxRawLen is the most of an unreadable record's text kept with its
+// reject.
+const maxRawLen = 4096
+
 // ParseRequests reads a GET requests answer (JSON or XML). Records that
 // carry neither an id nor a requested time (a server still processing
 // them) are skipped and counted. A record with a value that cannot be read
@@ -286,6 +330,13 @@ func ParseRequests(b []byte) (reqs []Request, skipped int, err error) {
 		q, err := r.request()
 		if err != nil {
 			raw, _ := json.Marshal(map[string]any(r))
+			if len(raw) > maxRawLen {
+				n := maxRawLen
+				for n > 0 && !utf8.RuneStart(raw[n]) {
+					n-- // cut at a character's start: rejects hold valid UTF-8
+				}
+				raw = append(raw[:n:n], "…"...)
+			}
 			q.Err, q.Raw = fmt.Errorf("request %d: %w", i+1, err), string(raw)
 			reqs = append(reqs, q)
 			continue

@@ -31,10 +31,15 @@ type feedServer struct {
 	awayURL string
 	calls   atomic.Int32
 	newIDs  bool // invent new ids on every page, forever
+	longID  int  // the record at this index (if > 0) has a 100,000-character id
 }
 
 func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls.Add(1)
+	if len(r.URL.RawQuery) > 8000 { // as real servers do
+		http.Error(w, "URI Too Long", http.StatusRequestURITooLong)
+		return
+	}
 	if f.awayURL != "" {
 		http.Redirect(w, r, f.awayURL+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
 		return
@@ -66,6 +71,9 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"requested_datetime": f.start.Add(time.Duration(i) * time.Hour).Format(time.RFC3339), "lat": 42.33, "long": -71.08}
 			if i == f.bad {
 				rec["requested_datetime"], rec["long"] = "not a date", json.RawMessage("1e999")
+			}
+			if f.longID > 0 && i == f.longID {
+				rec["service_request_id"] = strings.Repeat("9", 100_000)
 			}
 			out = append(out, rec)
 		}
@@ -164,6 +172,37 @@ func TestOneBadRecordLoadsTheRest(t *testing.T) {
 	// The next sync goes on from the cursor.
 	if _, err := syncFeed(st, srv.URL+"/open311/v2", now.Add(24*time.Hour), Options{}); err != nil {
 		t.Fatalf("the sync after a bad record: %v", err)
+	}
+}
+
+// TestOverlongIDGoesToRejects: a record whose id is 100,000 characters
+// long goes to rejects (its raw text cut short) instead of into the
+// requests re-polled by id, so the next sync's re-poll URL stays short and
+// the feed is not poisoned by one record.
+func TestOverlongIDGoesToRejects(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f := &feedServer{start: now.Add(-70 * time.Hour), n: 30, bad: -1, longID: 4}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := storetest.Open(t)
+	if _, err := syncFeed(st, srv.URL+"/open311/v2", now, Options{}); err != nil {
+		t.Fatalf("the first sync: %v", err)
+	}
+	var reason string
+	var raw int
+	if err := st.DB().QueryRow(`SELECT reason, length(raw) FROM rejects`).Scan(&reason, &raw); err != nil {
+		t.Fatalf("no reject for the overlong id: %v", err)
+	}
+	if !strings.Contains(reason, "service_request_id") || !strings.Contains(reason, "100000 characters") || raw > 10_000 {
+		t.Errorf("reject %q with %d bytes of raw text; want the field, its length, and the raw text cut short", reason, raw)
+	}
+	if n := len(syncedState(t, st, "c")); n != 29 {
+		t.Errorf("%d requests loaded, want the 29 others", n)
+	}
+	for day := 1; day <= 2; day++ {
+		if _, err := syncFeed(st, srv.URL+"/open311/v2", now.Add(time.Duration(day)*24*time.Hour), Options{}); err != nil {
+			t.Fatalf("sync %d days later (re-polling the open requests): %v", day, err)
+		}
 	}
 }
 

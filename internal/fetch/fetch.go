@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Client is a retrying HTTP client. The zero value is not usable; use New.
@@ -145,7 +146,23 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("GET %s: HTTP %d: %s", e.URL, e.Code, e.Body)
+	return fmt.Sprintf("GET %s: HTTP %d: %s", shorten(e.URL, maxURLInError), e.Code, e.Body)
+}
+
+// maxURLInError is the most of a URL an error message shows.
+const maxURLInError = 300
+
+// shorten cuts s to about n bytes (at a character's start), saying how
+// much was left out.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	k := n
+	for k > 0 && !utf8.RuneStart(s[k]) {
+		k--
+	}
+	return fmt.Sprintf("%s… (%d bytes more)", s[:k], len(s)-k)
 }
 
 // Get fetches url and returns the body of a 2xx answer. hdr adds request

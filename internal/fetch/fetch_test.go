@@ -199,3 +199,12 @@ func TestRetryAfterBeyondTheLimit(t *testing.T) {
 		t.Errorf("Retry-After 90 with a 2m limit: %v, waits %v", err, waits)
 	}
 }
+
+// TestLongURLInErrorIsShortened: an error for a URL of 100,000 bytes
+// shows its start and how much was left out, not the whole URL.
+func TestLongURLInErrorIsShortened(t *testing.T) {
+	e := &StatusError{URL: "http://h/x?id=" + strings.Repeat("9", 100_000), Code: 414, Body: "URI Too Long"}
+	if msg := e.Error(); len(msg) > 400 || !strings.Contains(msg, "bytes more") || !strings.Contains(msg, "HTTP 414") {
+		t.Errorf("error of %d bytes: %.200s", len(msg), msg)
+	}
+}
