@@ -2,6 +2,8 @@ package equity311
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -112,9 +114,13 @@ func Week(t time.Time) Period {
 // ParseWeek parses an ISO week "YYYY-Www" into the period from its Monday
 // 00:00 to the next Monday 00:00 in loc.
 func ParseWeek(s string, loc *time.Location) (Period, error) {
-	var y, w int
-	if n, err := fmt.Sscanf(s, "%4d-W%2d", &y, &w); err != nil || n != 2 || len(s) != 8 {
+	if !weekPattern.MatchString(s) {
 		return Period{}, fmt.Errorf("week %q: want YYYY-Www, e.g. 2026-W07", s)
+	}
+	y, _ := strconv.Atoi(s[:4])
+	w, _ := strconv.Atoi(s[6:])
+	if y < MinYear {
+		return Period{}, fmt.Errorf("week %q: before %d (no city published 311 data then)", s, MinYear)
 	}
 	// ISO week 1 contains January 4th.
 	jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, loc)
@@ -125,6 +131,13 @@ func ParseWeek(s string, loc *time.Location) (Period, error) {
 	}
 	return p, nil
 }
+
+// weekPattern is an ISO week as written: four digits, -W, two digits.
+var weekPattern = regexp.MustCompile(`^[0-9]{4}-W[0-9]{2}$`)
+
+// MinYear is the earliest year a period may start in: no city published
+// 311 data before it.
+const MinYear = 1990
 
 // ParseDate parses a date "YYYY-MM-DD" or an RFC 3339 time; a bare date is
 // midnight in loc.

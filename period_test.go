@@ -30,7 +30,7 @@ func TestParseWeek(t *testing.T) {
 			t.Errorf("%s: label %s, length %v", c.in, p.Label, p.To.Sub(p.From))
 		}
 	}
-	for _, bad := range []string{"2026-48", "2021-W53", "2026-W00", "x"} {
+	for _, bad := range []string{"2026-48", "2021-W53", "2026-W00", "x", "+026-W48", "0000-W01", "1989-W10", " 026-W48", "2026-W+1", "2026-W 1"} {
 		if _, err := ParseWeek(bad, ny); err == nil {
 			t.Errorf("ParseWeek(%q) accepted", bad)
 		}

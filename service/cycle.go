@@ -238,6 +238,10 @@ func (r *Runner) run(ctx context.Context, ar archive, week string) (CycleResult,
 		if w, err = equity311.ParseWeek(week, cfg.Location()); err != nil {
 			return res, err
 		}
+		if w.To.After(res.Started) {
+			res.Week = w.Label
+			return res, fmt.Errorf("week %s is not over yet (it ends %s): a week is published once it is complete", w.Label, w.To.Format("Monday 2 January 2006 15:04 MST"))
+		}
 	}
 	res.Week = w.Label
 	log := r.log().With("week", w.Label)

@@ -30,6 +30,7 @@ func TestWeekWithoutData(t *testing.T) {
 
 	// The week after the city's last: the drop folder has nothing new.
 	s := &Server{Runner: r, Clock: fixedClock(cityEnd.AddDate(0, 0, 8))}
+	r.Now = s.Clock.Now
 	r.Config.Schedule.CatchUpWeeks = 2
 	err = s.CatchUp(context.Background())
 	if !errors.Is(err, ErrNoData) {
@@ -102,5 +103,26 @@ func TestInterruptedCycleIsNotAFailure(t *testing.T) {
 	st, err := archive{r.Config.Archive.Dir}.state()
 	if err != nil || st.Last == nil || !st.Last.Interrupted || st.Failures != 0 {
 		t.Errorf("state after an interrupted cycle: %+v (%v)", st, err)
+	}
+}
+
+// TestWeekNotOverIsRefused: on Tuesday 1 December 2026 neither the week
+// running now nor the last week of the year (2026 has a week 53) can be
+// published; nothing reaches the archive.
+func TestWeekNotOverIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	r := newRunner(t, testCity(t, dir, ""), time.Date(2026, 12, 1, 9, 0, 0, 0, mustLoc("America/New_York")))
+	for _, w := range []string{"2026-W49", "2026-W53", "2027-W01"} {
+		_, err := r.Run(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "not over yet") {
+			t.Errorf("run --week %s on 1 December: %v, want a refusal", w, err)
+		}
+		if _, serr := os.Stat(filepath.Join(r.Config.Archive.Dir, w)); !errors.Is(serr, os.ErrNotExist) {
+			t.Errorf("week %s is in the archive: %v", w, serr)
+		}
+	}
+	st, err := archive{r.Config.Archive.Dir}.state()
+	if err != nil || st.Last == nil || st.Last.Week != "2027-W01" || st.LastSuccessWeek != "" {
+		t.Errorf("state: %+v (%v)", st, err)
 	}
 }

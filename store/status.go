@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Section is one titled table of the store's status.
@@ -197,12 +199,24 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 			sel = "* REPLACE (" + strings.Join(geom, ", ") + ")"
 		}
 	}
-	q := fmt.Sprintf(`COPY (SELECT %s FROM "%s") TO '%s' (%s)`, sel, name, strings.ReplaceAll(out, "'", "''"), opts)
+	// Write beside the file and rename: a failed export leaves nothing,
+	// and an earlier file stays whole until the new one is complete.
+	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	q := fmt.Sprintf(`COPY (SELECT %s FROM "%s") TO '%s' (%s)`, sel, name, strings.ReplaceAll(tmp, "'", "''"), opts)
 	res, err := s.db.ExecContext(ctx, q)
 	if err != nil {
+		os.Remove(tmp)
 		return 0, fmt.Errorf("export %s: %w", table, err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err == nil {
+		err = os.Rename(tmp, out)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("export %s: %w", table, err)
+	}
+	return n, nil
 }
 
 // PartitionColumns are the columns ExportPartitioned can split by.
@@ -228,6 +242,54 @@ func (s *Store) ExportPartitioned(ctx context.Context, dir string, partition []s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// Everything is written into a staging folder inside dir and moved
+	// into place only once every table is written: a failed export leaves
+	// dir as it was.
+	staging, err := os.MkdirTemp(dir, ".tmp-export-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(staging)
+	out, err := s.exportInto(ctx, staging, partition)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if err := replacePath(filepath.Join(staging, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return nil, fmt.Errorf("export: move %s into %s: %w", e.Name(), dir, err)
+		}
+	}
+	return out, nil
+}
+
+// replacePath renames from onto to, moving an existing to aside first
+// and removing it once the new one is in place.
+func replacePath(from, to string) error {
+	old := filepath.Join(filepath.Dir(to), ".old-"+filepath.Base(to)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	hadOld := true
+	if err := os.Rename(to, old); errors.Is(err, os.ErrNotExist) {
+		hadOld = false
+	} else if err != nil {
+		return err
+	}
+	if err := os.Rename(from, to); err != nil {
+		if hadOld {
+			os.Rename(old, to)
+		}
+		return err
+	}
+	if hadOld {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// exportInto writes ExportPartitioned's tables into dir.
+func (s *Store) exportInto(ctx context.Context, dir string, partition []string) (map[string]int64, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name FROM information_schema.columns
 		WHERE table_schema = 'main' AND column_name = 'city' AND (table_name = 'tickets' OR table_name LIKE 'analysis\_%' ESCAPE '\')
 		AND table_name <> 'analysis_runs' ORDER BY 1`)

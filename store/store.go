@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,6 +228,36 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// ErrNewerSchema is a database written by a newer equity311: its schema
+// has migrations this binary does not know, so it is not opened (writing
+// to it could break what the newer version relies on).
+var ErrNewerSchema = errors.New("the database's schema is newer than this equity311's")
+
+// newerSchema refuses a database with a migration this binary lacks,
+// naming both versions.
+func newerSchema(applied map[int]string, ms []migration) error {
+	known := map[int]bool{}
+	binary := 0
+	for _, m := range ms {
+		known[m.version] = true
+		binary = max(binary, m.version)
+	}
+	db := 0
+	var unknown []string
+	for v, name := range applied {
+		db = max(db, v)
+		if !known[v] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("%w: schema version %d (with %s), this binary knows up to %d; use the equity311 that wrote it, or a newer one",
+		ErrNewerSchema, db, strings.Join(unknown, ", "), binary)
+}
+
 // migrate applies the embedded migrations not yet recorded in
 // schema_migrations, each in its own transaction, in order.
 func (s *Store) migrate(ctx context.Context) error {
@@ -239,18 +270,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
 		return err
 	}
-	applied := map[int]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	applied := map[int]string{}
+	rows, err := conn.QueryContext(ctx, "SELECT version, name FROM schema_migrations")
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var v int
-		if err := rows.Scan(&v); err != nil {
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
 			rows.Close()
 			return err
 		}
-		applied[v] = true
+		applied[v] = name
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -259,8 +291,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := newerSchema(applied, ms); err != nil {
+		return err
+	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if _, ok := applied[m.version]; ok {
 			continue
 		}
 		err := InTx(ctx, conn, func() error {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,6 +127,40 @@ func TestSourceIDsHaveNoGaps(t *testing.T) {
 		}
 		if res.SourceID != int64(i+1) {
 			t.Errorf("%s got source id %d after a failed load, want %d", name, res.SourceID, i+1)
+		}
+	}
+}
+
+// TestNewerSchemaIsRefused: a database carrying migrations this binary
+// does not know (written by a newer equity311) is not opened, and the
+// error names both versions.
+func TestNewerSchemaIsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ms[len(ms)-1].version
+	for _, v := range []int{last + 1, last + 2} {
+		if _, err := s.DB().Exec("INSERT INTO schema_migrations VALUES (?, ?, now())", v, fmt.Sprintf("%04d_from_the_future.sql", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, path)
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("open a newer schema: %v, want ErrNewerSchema", err)
+	}
+	for _, want := range []string{fmt.Sprintf("schema version %d", last+2), fmt.Sprintf("knows up to %d", last), "from_the_future"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -80,4 +81,65 @@ func readmeQuery(t *testing.T, readme, marker string) string {
 		t.Fatal("the README's query block does not end")
 	}
 	return rest[:end]
+}
+
+// TestFailedExportLeavesNothing: an export that fails part way (a table
+// that cannot be written) leaves the earlier export whole and no partial
+// file or folder behind.
+func TestFailedExportLeavesNothing(t *testing.T) {
+	dir, _ := demoCopy(t)
+	db := filepath.Join(dir, "equity311.duckdb")
+	out := filepath.Join(dir, "parquet")
+	runCLI(t, "--db", db, "--quiet", "export", "--format", "parquet", "--partition", "city,year", "--out", out)
+	before := tree(t, out)
+	csv := filepath.Join(dir, "bad.csv")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fewer area rows than exported (a rewrite would show), an analysis
+	// table from elsewhere without a period (its partition year cannot be
+	// found), and a geometry that is not WKB.
+	for _, q := range []string{`DELETE FROM analysis_area_metrics WHERE layer <> 'city'`, `CREATE TABLE analysis_zzz_foreign (city VARCHAR)`, `INSERT INTO analysis_zzz_foreign VALUES ('synthetic')`,
+		`CREATE TABLE bad_geometry (id INTEGER, geometry BLOB)`, `INSERT INTO bad_geometry SELECT i, (SELECT geometry FROM areas LIMIT 1) FROM range(10000) t(i)`, `UPDATE bad_geometry SET geometry = '\x00\x01'::BLOB WHERE id = 5000`} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	st.Close()
+	if _, _, err := runCLIErr("--db", db, "--quiet", "export", "--format", "parquet", "--partition", "city,year", "--out", out); err == nil {
+		t.Fatal("the export with a table it cannot write succeeded")
+	}
+	if after := tree(t, out); !maps.Equal(before, after) {
+		t.Errorf("the failed export changed the folder:\nbefore %v\nafter  %v", before, after)
+	}
+	if _, _, err := runCLIErr("--db", db, "--quiet", "export", "--table", "bad_geometry", "--format", "csv", "--out", csv); err == nil {
+		t.Fatal("the export of a bad geometry succeeded")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*bad.csv*"))
+	if len(left) > 0 {
+		t.Errorf("the failed export left %v", left)
+	}
+}
+
+// tree lists the files under dir with their sizes.
+func tree(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = info.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
