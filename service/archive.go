@@ -29,6 +29,12 @@ import (
 // A week is written into a hidden temporary folder and renamed into place,
 // so it appears whole or not at all; leftovers of a killed cycle are
 // removed by the next one.
+//
+// The archive is the service's own: ARCHIVE/.equity311-archive marks it,
+// and every folder the service creates holds a .equity311 marker, so that
+// clean-up only ever removes what the service made. A folder without the
+// mark is adopted when it holds nothing but week folders and state.json
+// (an archive from before the mark), and refused otherwise.
 
 // kindDir is where a report kind goes inside a week's folder: the weekly
 // report at the top (reports/YYYY-Www/index.html), others in a folder of
@@ -123,29 +129,113 @@ func (a archive) lock() (unlock func(), err error) {
 	}, nil
 }
 
-// cleanup removes what a killed cycle left: temporary and replaced week
-// folders. Call it holding the lock.
+// archiveMark marks a folder as an equity311 archive; folderMark marks
+// each folder the service made inside it.
+const (
+	archiveMark = ".equity311-archive"
+	folderMark  = ".equity311"
+)
+
+// ErrNotArchive is an archive folder holding what the service did not
+// write.
+var ErrNotArchive = errors.New("not an equity311 archive")
+
+// own makes sure the folder is the service's archive: marked, or new, or
+// holding only week folders, state.json and the lock (then it is adopted
+// and marked). Anything else is refused, naming what is there.
+func (a archive) own() error {
+	if _, err := os.Stat(filepath.Join(a.dir, archiveMark)); err == nil {
+		return nil
+	}
+	ents, err := os.ReadDir(a.dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var foreign []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() && weekPattern.MatchString(n) || !e.IsDir() && (n == "state.json" || n == ".lock") {
+			continue
+		}
+		foreign = append(foreign, n)
+	}
+	if len(foreign) > 0 {
+		more := ""
+		if len(foreign) > 5 {
+			foreign, more = foreign[:5], fmt.Sprintf(" and %d more", len(foreign)-5)
+		}
+		return fmt.Errorf("%w: %s holds %s%s, which the service did not write; give archive.dir a folder of its own (an empty one, or an archive holding only week folders and state.json)",
+			ErrNotArchive, a.dir, strings.Join(foreign, ", "), more)
+	}
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(a.dir, archiveMark), []byte("This folder is an equity311 report archive: the service adds, replaces and removes week folders here.\n"))
+}
+
+// made reports whether the service made the folder (it holds the mark).
+func made(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, folderMark))
+	return err == nil
+}
+
+// cleanup removes what a killed cycle left: temporary week folders, and
+// replaced ones — unless a cycle was killed between a republish's two
+// renames, when the replaced folder is the week's only copy and is put
+// back. Only folders the service made are touched. Call it holding the
+// lock.
 func (a archive) cleanup() error {
 	ents, err := os.ReadDir(a.dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") || strings.HasPrefix(e.Name(), ".old-") {
-			if err := os.RemoveAll(filepath.Join(a.dir, e.Name())); err != nil {
-				return err
+		n := e.Name()
+		p := filepath.Join(a.dir, n)
+		if !e.IsDir() || !(strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".old-")) || !made(p) {
+			continue
+		}
+		if week, ok := oldWeek(n); ok && !a.has(week) {
+			if _, err := os.Stat(filepath.Join(p, "summary.json")); err == nil {
+				if err := os.RemoveAll(a.weekDir(week)); err != nil {
+					return err
+				}
+				if err := os.Rename(p, a.weekDir(week)); err != nil {
+					return fmt.Errorf("restore %s from %s: %w", week, n, err)
+				}
+				continue
 			}
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// staging makes the hidden folder a week is written into.
+// oldWeek is the week of a replaced week folder's name (.old-2026-W47-123).
+func oldWeek(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, ".old-")
+	if !ok || len(rest) < 8 || !weekPattern.MatchString(rest[:8]) {
+		return "", false
+	}
+	return rest[:8], true
+}
+
+// staging makes the hidden folder a week is written into, marked as the
+// service's and readable by all like the files in it.
 func (a archive) staging(week string) (string, error) {
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {
 		return "", err
 	}
-	return os.MkdirTemp(a.dir, ".tmp-"+week+"-")
+	dir, err := os.MkdirTemp(a.dir, ".tmp-"+week+"-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return dir, err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, folderMark), nil, 0o644)
 }
 
 // publish renames a staged week into place, replacing an earlier version
@@ -153,6 +243,11 @@ func (a archive) staging(week string) (string, error) {
 func (a archive) publish(staged, week string) error {
 	dst := a.weekDir(week)
 	if _, err := os.Stat(dst); err == nil {
+		// Marked (a week published before the mark), so that a cycle killed
+		// between the two renames leaves a copy clean-up puts back.
+		if err := os.WriteFile(filepath.Join(dst, folderMark), nil, 0o644); err != nil {
+			return err
+		}
 		old, err := os.MkdirTemp(a.dir, ".old-"+week+"-")
 		if err != nil {
 			return err
@@ -211,13 +306,43 @@ func (a archive) has(week string) bool {
 	return err == nil
 }
 
-func (a archive) state() (State, error) {
-	var s State
-	err := readJSON(filepath.Join(a.dir, "state.json"), &s)
-	if errors.Is(err, os.ErrNotExist) {
-		return State{}, nil
+// state reads state.json. A file that cannot be read as a state (cut
+// short, overwritten) gives the state rebuilt from the published weeks,
+// with corrupt set: the caller sets the file aside before saving anew.
+func (a archive) state() (s State, corrupt bool, err error) {
+	err = readJSON(filepath.Join(a.dir, "state.json"), &s)
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return State{}, false, nil
+	case errors.As(err, &syn) || errors.As(err, &typ):
+		s, err = a.rebuildState()
+		return s, true, err
 	}
-	return s, err
+	return s, false, err
+}
+
+// rebuildState is the state the published weeks imply: the newest one
+// is the last success, at its folder's time.
+func (a archive) rebuildState() (State, error) {
+	weeks, err := a.weeks()
+	if err != nil || len(weeks) == 0 {
+		return State{}, err
+	}
+	last := weeks[len(weeks)-1].Week
+	s := State{LastSuccessWeek: last}
+	if fi, err := os.Stat(a.weekDir(last)); err == nil {
+		s.LastSuccess = fi.ModTime().UTC()
+	}
+	return s, nil
+}
+
+// setAsideState renames an unreadable state.json to
+// state.json.corrupt-TIME, keeping it for a look.
+func (a archive) setAsideState(now time.Time) (string, error) {
+	to := filepath.Join(a.dir, "state.json.corrupt-"+now.UTC().Format("20060102T150405Z"))
+	return to, os.Rename(filepath.Join(a.dir, "state.json"), to)
 }
 
 func (a archive) saveState(s State) error {

@@ -139,7 +139,11 @@ func (c CycleResult) Outcome(err error) Outcome {
 func (r *Runner) Run(ctx context.Context, week string) (CycleResult, error) {
 	cfg := r.Config
 	ar := archive{cfg.Archive.Dir}
-	unlock, err := ar.lock()
+	var unlock func()
+	err := ar.own()
+	if err == nil {
+		unlock, err = ar.lock()
+	}
 	if err != nil {
 		r.log().Error("cycle not started", "week", week, "err", err, "outcome", CycleResult{}.Outcome(err))
 		return CycleResult{Week: week, Error: err.Error()}, err
@@ -186,9 +190,16 @@ func (r *Runner) Run(ctx context.Context, week string) (CycleResult, error) {
 // cycle, the sources still in the config, the weeks found without data.
 // An interrupted cycle is not counted as a failure.
 func (r *Runner) record(ar archive, res CycleResult, err error) error {
-	st, serr := ar.state()
+	st, corrupt, serr := ar.state()
 	if serr != nil {
 		r.log().Warn("archive state unreadable; starting afresh", "err", serr)
+	}
+	if corrupt {
+		aside, err := ar.setAsideState(r.now())
+		if err != nil {
+			return fmt.Errorf("set the unreadable state.json aside: %w", err)
+		}
+		r.log().Warn("state.json could not be read: set aside and rebuilt from the published weeks", "kept_as", aside)
 	}
 	st.Last = &res
 	inConfig := map[string]bool{}

@@ -128,7 +128,7 @@ endpoint = "http://127.0.0.1:1/open311/v2"
 	if !bytes.Contains(first["summary.json"], []byte(`"period": "2026-W47-13w"`)) {
 		t.Errorf("summary: %s", first["summary.json"])
 	}
-	st, err := archive{filepath.Join(dir, "archive")}.state()
+	st, _, err := archive{filepath.Join(dir, "archive")}.state()
 	if err != nil || st.Last == nil || !st.Last.OK || st.LastSuccessWeek != "2026-W47" || st.Sources["drop"].Newest.IsZero() {
 		t.Errorf("state %+v, %v", st, err)
 	}

@@ -61,7 +61,7 @@ func TestCycleDeadline(t *testing.T) {
 				t.Fatalf("the lock is still held after the cycle: %v", err)
 			}
 			unlock()
-			st, err := ar.state()
+			st, _, err := ar.state()
 			if err != nil || st.Last == nil || st.Last.OK || st.Failures != 1 {
 				t.Errorf("state after the failed cycle: %+v, %v", st, err)
 			}

@@ -19,7 +19,7 @@ import (
 func TestWeekWithoutData(t *testing.T) {
 	r, _ := published(t) // 2026-W47, the city's last week with requests
 	ar := archive{r.Config.Archive.Dir}
-	st, err := ar.state()
+	st, _, err := ar.state()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestWeekWithoutData(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ar.dir, "2026-W48")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the week without data has a folder in the archive: %v", err)
 	}
-	st, err = ar.state()
+	st, _, err = ar.state()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestInterruptedCycleIsNotAFailure(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) || res.Outcome(err) != OutcomeInterrupted {
 		t.Fatalf("Run after a stop: %v (%s), want ErrInterrupted", err, res.Outcome(err))
 	}
-	st, err := archive{r.Config.Archive.Dir}.state()
+	st, _, err := archive{r.Config.Archive.Dir}.state()
 	if err != nil || st.Last == nil || !st.Last.Interrupted || st.Failures != 0 {
 		t.Errorf("state after an interrupted cycle: %+v (%v)", st, err)
 	}
@@ -121,7 +121,7 @@ func TestWeekNotOverIsRefused(t *testing.T) {
 			t.Errorf("week %s is in the archive: %v", w, serr)
 		}
 	}
-	st, err := archive{r.Config.Archive.Dir}.state()
+	st, _, err := archive{r.Config.Archive.Dir}.state()
 	if err != nil || st.Last == nil || st.Last.Week != "2027-W01" || st.LastSuccessWeek != "" {
 		t.Errorf("state: %+v (%v)", st, err)
 	}

@@ -86,7 +86,7 @@ listen = "127.0.0.1:0"
 		deadline := time.Now().Add(90 * time.Second)
 		for !until(base) {
 			if time.Now().After(deadline) {
-				st, _ := archive{cfg.Archive.Dir}.state()
+				st, _, _ := archive{cfg.Archive.Dir}.state()
 				t.Fatalf("timed out; archive state %+v", st.Last)
 			}
 			time.Sleep(200 * time.Millisecond)
@@ -154,7 +154,7 @@ listen = "127.0.0.1:0"
 	if !readOnly {
 		t.Fatal("never got between cycles")
 	}
-	st, err := archive{cfg.Archive.Dir}.state()
+	st, _, err := archive{cfg.Archive.Dir}.state()
 	if err != nil || st.Sources["feed"].Loaded == 0 && st.Sources["feed"].Newest.IsZero() {
 		t.Errorf("the feed source: %+v (%v)", st.Sources["feed"], err)
 	}

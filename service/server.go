@@ -353,8 +353,12 @@ func (s *Server) statusDoc() (statusDoc, error) {
 	d.Running = s.running
 	s.mu.Unlock()
 	var err error
-	if d.State, err = s.archive().state(); err != nil {
+	var corrupt bool
+	if d.State, corrupt, err = s.archive().state(); err != nil {
 		return d, err
+	}
+	if corrupt {
+		s.log().Warn("state.json could not be read; showing the state rebuilt from the published weeks (the next cycle sets the file aside)")
 	}
 	d.Weeks, err = s.archive().weeks()
 	return d, err
