@@ -251,6 +251,8 @@ type cell struct {
 	est, moe     *float64
 	line         int
 	raw          string
+	column       string // the file's column
+	value        string // a number's text as the file has it
 	measure      string // for a derived variable, what it was derived from; "" for the file's own
 }
 
@@ -260,6 +262,9 @@ type parsed struct {
 	variables    []string
 	staged       store.Staged
 	rowsRejected int64
+	// counts are the variables named like a BARI proportion that hold
+	// counts in this file: no canonical share is copied from them.
+	counts map[string]bool
 }
 
 // parse reads every row into cells. A column that is text in most rows
@@ -273,6 +278,9 @@ func (t *table) parse() *parsed {
 	textRows := map[int]bool{}
 	var rejects []store.Reject
 	idLine := map[string]int{}
+	// A column of whole numbers some above 1 holds counts, not shares,
+	// whatever its name.
+	above1, fractional := map[string]bool{}, map[string]bool{}
 	reject := func(line int, field, reason, raw string) {
 		rejects = append(rejects, store.Reject{Line: int64(line), Field: field, Reason: reason, Raw: raw})
 		p.rowsRejected++
@@ -311,9 +319,20 @@ func (t *table) parse() *parsed {
 				continue
 			}
 			numeric++
-			c := cell{id: id, variable: v.name, est: est, line: line}
+			c := cell{id: id, variable: v.name, est: est, line: line, column: t.header[v.est], value: string(fields[v.est])}
+			if est != nil && *est > 1 {
+				above1[c.column] = true
+			}
+			if est != nil && *est != math.Trunc(*est) {
+				fractional[c.column] = true
+			}
 			if v.moe >= 0 {
 				c.moe, _ = parseNumber(string(fields[v.moe]))
+				if c.moe != nil && *c.moe < 0 {
+					rejects = append(rejects, store.Reject{Line: int64(line), Field: t.header[v.moe],
+						Reason: fmt.Sprintf("margin of error %v is negative: loaded without it", *c.moe), Raw: string(fields[v.moe]), Partial: true})
+					c.moe = nil
+				}
 			}
 			cells = append(cells, c)
 		}
@@ -330,12 +349,25 @@ func (t *table) parse() *parsed {
 			p.variables = append(p.variables, v.name)
 		}
 	}
+	p.counts = map[string]bool{}
 	for _, c := range cells {
+		if c.est != nil && shareSources[strings.ToLower(c.column)] && above1[c.column] && !fractional[c.column] {
+			p.counts[c.variable] = true // BPDA's white, black, … are counts
+		}
+	}
+	for _, c := range cells {
+		var bad error
+		if c.est != nil {
+			bad = checkValue(c.column, *c.est, p.counts[c.variable])
+		}
 		switch {
 		case !isVar[c.variable] || textRows[c.line]:
 		case c.est == nil && c.raw != "":
 			rejects = append(rejects, store.Reject{Line: int64(c.line), Field: c.variable,
 				Reason: fmt.Sprintf("%q is not a number", c.raw), Raw: c.raw, Partial: true})
+		case bad != nil:
+			// The value goes, not the row: one bad cell never empties a table.
+			rejects = append(rejects, store.Reject{Line: int64(c.line), Field: c.column, Reason: bad.Error(), Raw: c.value, Partial: true})
 		default:
 			p.cells = append(p.cells, c)
 		}
@@ -356,6 +388,9 @@ func (p *parsed) deriveCanonical() []string {
 		m := math.NaN()
 		if c.moe != nil {
 			m = *c.moe
+		}
+		if p.counts[c.variable] {
+			continue // a count under a share's name: not a share
 		}
 		if byArea[c.id] == nil {
 			byArea[c.id] = map[string]estimate{}
@@ -590,6 +625,62 @@ func censusJSONToCSV(data []byte) ([]byte, error) {
 	return buf.Bytes(), w.Error()
 }
 
+// MaxCount is the largest count or population an area may have: more
+// people than any country but two.
+const MaxCount = 1e9
+
+// checkValue checks a value by what its column measures, as its name
+// says: a percent (pct…, …percent…) lies in [0, 100]; a share (share_…,
+// …_share, …_per as BARI writes, or a BARI proportion a canonical share
+// is made of) in [0, 1]; a count, population or income (an ACS or
+// decennial table cell, …pop…, total_…, households, median…, income) is
+// non-negative and at most MaxCount. Other columns, such as indices
+// (BARI's eth_het), may take any finite value.
+func checkValue(column string, v float64, count bool) error {
+	n := strings.ToLower(column)
+	switch {
+	case count:
+		if v < 0 || v > MaxCount {
+			return fmt.Errorf("count %v outside 0–%.0e", v, MaxCount)
+		}
+	case strings.HasPrefix(n, "pct") || strings.Contains(n, "_pct") || strings.Contains(n, "percent"):
+		if v < 0 || v > 100 {
+			return fmt.Errorf("percent %v outside 0–100", v)
+		}
+	case strings.HasPrefix(n, "share_") || strings.HasSuffix(n, "_share") || strings.HasSuffix(n, "_per") || shareSources[n]:
+		if v < 0 || v > 1 {
+			return fmt.Errorf("share %v outside 0–1", v)
+		}
+	case countColumn.MatchString(column) || strings.Contains(n, "pop") && !strings.Contains(n, "den") ||
+		strings.HasPrefix(n, "total_") || strings.Contains(n, "household") || strings.Contains(n, "median") || strings.Contains(n, "income"):
+		if v < 0 {
+			return fmt.Errorf("count %v is negative", v)
+		}
+		if v > MaxCount {
+			return fmt.Errorf("count %v is implausible (more than %.0e)", v, MaxCount)
+		}
+	}
+	return nil
+}
+
+// countColumn matches census table cells: ACS (B01003_001, B01003_001E),
+// decennial (P0020001, P2_001N, H0010001).
+var countColumn = regexp.MustCompile(`^([BC][0-9]{5}[A-Z]?_[0-9]{3}E?|[PH][0-9]{7}|[PH][0-9]+_[0-9]{3}N)$`)
+
+// shareSources are the proportion columns (BARI's) that canonical shares
+// are copied or summed from: proportions without a telling name.
+var shareSources = func() map[string]bool {
+	m := map[string]bool{}
+	for _, d := range derivations() {
+		if strings.HasPrefix(d.name, "share_") && (d.kind == "copy" || d.kind == "sum") {
+			for _, n := range d.num {
+				m[strings.ToLower(n)] = true
+			}
+		}
+	}
+	return m
+}()
+
 // parseNumber reads a number; blank, "NA", the ACS's annotation values
 // (-666666666 and kin: not available, not applicable) and the like are
 // (nil, true): a missing value, not text.
@@ -600,8 +691,11 @@ func parseNumber(s string) (*float64, bool) {
 		return nil, true
 	}
 	v, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
-	if err != nil || math.IsInf(v, 0) {
+	if err != nil {
 		return nil, false
+	}
+	if math.IsInf(v, 0) {
+		return nil, true // BARI's pop_den of an area without land: missing
 	}
 	switch v {
 	case -666666666, -999999999, -888888888, -222222222, -333333333, -555555555:
