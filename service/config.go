@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -153,16 +154,40 @@ func LoadConfig(path string) (*Config, error) {
 	c := f.Config
 	c.path = path
 	var problems []string
+	earlier := map[string]int{} // per key, the [[source]] tables before this one that set it
 	for i, prim := range f.Sources {
 		src, err := decodeSource(md, prim, i)
 		if err != nil {
 			problems = append(problems, err.Error())
-			continue
+		} else {
+			c.Sources = append(c.Sources, src)
 		}
-		c.Sources = append(c.Sources, src)
+		// Keys are checked per table: the decoder counts source.folder as
+		// known for every [[source]] once a folder source has it.
+		var keys map[string]any
+		if err := md.PrimitiveDecode(prim, &keys); err == nil {
+			known := map[string]bool{"name": true, "kind": true}
+			if src.Source != nil {
+				for _, fl := range options.Fields(src.Source) {
+					known[fl.Key] = true
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				if src.Source != nil && !known[k] {
+					problems = append(problems, fmt.Sprintf("%sunknown key %q in source[%d] (kind %s)",
+						lineOf(path, toml.Key{"source", k}, earlier[k]), "source."+k, i, src.Kind()))
+				}
+				earlier[k]++
+			}
+		}
 	}
+	seen := map[string]int{} // how many times each unknown key came before
 	for _, k := range md.Undecoded() {
-		problems = append(problems, fmt.Sprintf("%sunknown key %q", lineOf(path, k[len(k)-1]), k.String()))
+		if k[0] == "source" {
+			continue // checked per table above
+		}
+		problems = append(problems, fmt.Sprintf("%sunknown key %q", lineOf(path, k, seen[k.String()]), k.String()))
+		seen[k.String()]++
 	}
 	problems = append(problems, c.check()...)
 	if len(problems) > 0 {
@@ -202,18 +227,33 @@ func keyed(err error) string {
 	return err.Error()
 }
 
-// lineOf finds the first line that sets key, as "line N: ", or "".
-func lineOf(path, key string) string {
+// lineOf finds the line that sets key the nth time (0 for the first)
+// within its table — [city], or every [[source]] in turn — as
+// "line N: ", or "". md.Undecoded lists keys in the file's order, so the
+// nth unknown source.folder is on the nth line setting folder inside a
+// [[source]] table, not on a folder source's line above it.
+func lineOf(path string, key toml.Key, nth int) string {
 	f, err := os.Open(path)
-	if err != nil {
+	if err != nil || len(key) == 0 {
 		return ""
 	}
 	defer f.Close()
-	re := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	table := strings.Join(key[:len(key)-1], ".")
+	header := regexp.MustCompile(`^\s*\[\[?\s*([^\]]*?)\s*\]\]?\s*(#.*)?$`)
+	set := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key[len(key)-1]) + `"?\s*=`)
+	current := ""
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		if re.MatchString(sc.Text()) {
-			return fmt.Sprintf("line %d: ", n)
+		line := sc.Text()
+		if m := header.FindStringSubmatch(line); m != nil {
+			current = strings.ReplaceAll(m[1], " ", "")
+			continue
+		}
+		if current == table && set.MatchString(line) {
+			if nth == 0 {
+				return fmt.Sprintf("line %d: ", n)
+			}
+			nth--
 		}
 	}
 	return ""

@@ -101,3 +101,21 @@ func TestSettingsRedactEndpoints(t *testing.T) {
 		t.Errorf("settings lost the endpoint's shape: %s", got)
 	}
 }
+
+// TestUnknownKeyOfOneSourceKind: a key another kind of source has is
+// still unknown in this one (the decoder counts source.folder as known
+// for every source once one has it), and the line named is this table's.
+func TestUnknownKeyOfOneSourceKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	body := "database = \"x.duckdb\"\n[city]\nname = \"c\"\n" +
+		"[[source]]\nname = \"drop\"\nkind = \"folder\"\nfolder = \"" + t.TempDir() + "\"\n" + // lines 4–7
+		"[[source]]\nname = \"feed\"\nkind = \"open311\"\nendpoint = \"https://example.org/open311/v2\"\nfolder = \"x\"\n" + // lines 8–12
+		"[archive]\ndir = \"archive\"\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := problems(t, path)
+	if !strings.Contains(got, `line 12: unknown key "source.folder" in source[1] (kind open311)`) {
+		t.Errorf("problems: %q", got)
+	}
+}

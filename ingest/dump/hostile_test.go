@@ -148,3 +148,22 @@ func TestTruncatedGzip(t *testing.T) {
 		t.Errorf("%d tickets loaded from a broken file (%v)", n, err)
 	}
 }
+
+// TestByteOrderMarkMidFile: two exports joined with cat leave the second
+// one's byte-order mark at the start of a line; the id it sticks to is
+// the same ticket, not a new one.
+func TestByteOrderMarkMidFile(t *testing.T) {
+	content := "\ufeff" + legacyHeader + "\n" +
+		"1,2024-05-01 09:00:00,,Open,Pothole,PWDx,42.33,-71.08,Constituent Call,\n" +
+		"\ufeff2,2024-05-02 09:00:00,,Open,Pothole,PWDx,42.33,-71.08,Constituent Call,\n" +
+		"\ufeff1,2024-05-01 09:00:00,2024-05-03 09:00:00,Closed,Pothole,PWDx,42.33,-71.08,Constituent Call,\n"
+	st := storetest.Open(t)
+	res, err := LoadDump(context.Background(), st, writeFile(t, "joined.csv", content), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := storetest.Strings(t, st, `SELECT ticket_id, status FROM tickets`)
+	if len(ids) != 2 || ids["1"] != "Closed" || ids["2"] == "" || res.Superseded != 1 {
+		t.Errorf("tickets %q (result %+v); want 1 (closed, its later version) and 2", ids, res)
+	}
+}

@@ -157,14 +157,18 @@ func newRowParser(p *Profile, headers []string, now time.Time) (*rowParser, erro
 	return rp, nil
 }
 
-// get returns the trimmed text of a canonical field, "" when the profile
-// does not map it.
+// get returns the trimmed text of a canonical field (without a byte-order
+// mark), "" when the profile does not map it.
 func (rp *rowParser) get(fields [][]byte, f int) string {
 	i := rp.col[f]
 	if i < 0 {
 		return ""
 	}
-	return string(bytes.TrimSpace(fields[i]))
+	v := bytes.TrimSpace(fields[i])
+	if len(v) >= 3 && v[0] == 0xEF && v[1] == 0xBB && v[2] == 0xBF { // a byte-order mark, left mid-file by cat
+		v = bytes.TrimSpace(v[3:])
+	}
+	return string(v)
 }
 
 // parse fills row from fields, or returns the reason the row is rejected
