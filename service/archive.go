@@ -68,6 +68,9 @@ type Summary struct {
 	AppShare    Interval `json:"app_share"`      // over the report's 13 weeks
 	WeekShare   Interval `json:"week_app_share"` // the week itself, citywide
 	Reports     []string `json:"reports"`
+	// ScriptHashes are the CSP hashes of each page's inline scripts (by
+	// its path in the week): the only scripts the server lets run.
+	ScriptHashes map[string][]string `json:"script_hashes,omitempty"`
 }
 
 // Interval is an estimate with its 95% interval; a figure that does not

@@ -394,6 +394,29 @@ func mendKey(at string, err error) string {
 	return fmt.Sprintf("%v (%s in the config)", err, strings.Join(keys, ", "))
 }
 
+// scriptHashes lists, per HTML page under dir (by its path inside the
+// week), the CSP hashes of the inline scripts the report wrote: the server
+// lets those run and no other script.
+func scriptHashes(dir string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = reports.InlineScriptHashes(b)
+		return nil
+	})
+	return out, err
+}
+
 // publish writes the week's reports and summary into a staging folder and
 // renames it into the archive.
 func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, period equity311.Period) error {
@@ -421,6 +444,9 @@ func (r *Runner) publish(ctx context.Context, st *store.Store, ar archive, w, pe
 		if t.Grouping == "city" && t.Channel == equity311.App && t.Week == w.Label {
 			sum.WeekShare = interval(t.Share)
 		}
+	}
+	if sum.ScriptHashes, err = scriptHashes(staged); err != nil {
+		return err
 	}
 	if err := writeJSON(filepath.Join(staged, "summary.json"), sum); err != nil {
 		return err

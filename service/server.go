@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -249,13 +250,24 @@ func canonicalOnly(h http.Handler) http.Handler {
 	})
 }
 
+// csp is the pages' Content-Security-Policy: nothing loads from
+// anywhere, and the only scripts that run are those whose hashes are
+// given (a published report's own, recorded when it was written).
+func csp(scripts []string) string {
+	src := "'none'"
+	if len(scripts) > 0 {
+		src = strings.Join(scripts, " ")
+	}
+	return "default-src 'none'; script-src " + src + "; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+}
+
 // securityHeaders keeps the pages from being framed or sniffed and from
 // loading anything but themselves.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+		w.Header().Set("Content-Security-Policy", csp(nil))
 		h.ServeHTTP(w, r)
 	})
 }
@@ -282,6 +294,14 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	if _, err := root.Stat(cmp.Or(strings.TrimSuffix(rest, "/"), ".")); err != nil {
 		http.NotFound(w, r) // missing, or a link out of the week
 		return
+	}
+	page := strings.TrimSuffix(rest, "/")
+	if page == "" || strings.HasSuffix(rest, "/") {
+		page = strings.TrimPrefix(page+"/index.html", "/")
+	}
+	var sum Summary
+	if err := readJSON(filepath.Join(s.archive().weekDir(week), "summary.json"), &sum); err == nil {
+		w.Header().Set("Content-Security-Policy", csp(sum.ScriptHashes[page]))
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path, r2.URL.RawPath = "/"+rest, ""

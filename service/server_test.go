@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311/internal/loadtest"
+	"github.com/equity311/equity311/reports"
 )
 
 // published runs one cycle of the test city and returns the runner.
@@ -273,5 +274,44 @@ func TestServeStopsMidCycle(t *testing.T) {
 	}
 	if _, err := (&Runner{Config: cfg}).Run(context.Background(), "2026-W47"); err != nil {
 		t.Errorf("the next cycle: %v", err)
+	}
+}
+
+// TestServedReportsRunOnlyTheirOwnScripts: a published report's page is
+// served with a policy that lets its own inline scripts run, by hash, and
+// no other; a script added to the page after publishing is not allowed.
+func TestServedReportsRunOnlyTheirOwnScripts(t *testing.T) {
+	r, _ := published(t)
+	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	for _, p := range []string{"/reports/2026-W47/", "/reports/2026-W47/research/", "/reports/2026-W47/index.html"} {
+		code, body, h := get(t, http.DefaultClient, ts.URL+p)
+		policy := h.Get("Content-Security-Policy")
+		hashes := reports.InlineScriptHashes([]byte(body))
+		if code != 200 || len(hashes) == 0 || strings.Contains(policy, "script-src 'unsafe-inline'") {
+			t.Errorf("%s: %d, policy %q", p, code, policy)
+		}
+		for _, hash := range hashes {
+			if !strings.Contains(policy, hash) {
+				t.Errorf("%s: the page's own script %s is not allowed by %q", p, hash, policy)
+			}
+		}
+	}
+	page := filepath.Join(r.Config.Archive.Dir, "2026-W47", "index.html")
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, append(b, []byte("<script>window.pwned=1</script>")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, body, h := get(t, http.DefaultClient, ts.URL+"/reports/2026-W47/")
+	hashes := reports.InlineScriptHashes([]byte(body))
+	if planted := hashes[len(hashes)-1]; strings.Contains(h.Get("Content-Security-Policy"), planted) {
+		t.Errorf("the script planted after publishing is allowed: %q", h.Get("Content-Security-Policy"))
+	}
+	if _, _, h := get(t, http.DefaultClient, ts.URL+"/"); !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'none'") {
+		t.Errorf("the index runs scripts: %q", h.Get("Content-Security-Policy"))
 	}
 }
