@@ -359,7 +359,7 @@ func (c *Client) pages(ctx context.Context, q Query, maxPages int, keep func(Req
 	pageSize := q.PageSize
 	for page := 1; ; page++ {
 		if page > maxPages {
-			return nil, fmt.Errorf("%w: the server was still sending new requests after %d pages (max_pages)", ErrTooManyPages, maxPages)
+			return nil, fmt.Errorf("%w: the server was still sending new requests after %d pages", ErrTooManyPages, maxPages)
 		}
 		q.Page = page
 		reqs, err := c.Requests(ctx, q)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -51,5 +54,30 @@ func TestRunExitStatus(t *testing.T) {
 				t.Errorf("exit status %d, want %d, with %q in:\n%s", status, c.status, c.want, out)
 			}
 		})
+	}
+}
+
+// TestPageCapNamesItsFlag: an Open311 server that pages on forever stops
+// at --max-pages, and the error says which flag raises the cap.
+func TestPageCapNamesItsFlag(t *testing.T) {
+	var page atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/services.json") {
+			fmt.Fprint(w, `[{"service_code":"1","service_name":"Pothole"}]`)
+			return
+		}
+		n := page.Add(1)
+		var out []string
+		for i := 0; i < 5; i++ {
+			out = append(out, fmt.Sprintf(`{"service_request_id":"p%d-%d","requested_datetime":"2026-11-20T10:00:00Z","status":"open"}`, n, i))
+		}
+		fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
+	}))
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "x.duckdb")
+	_, _, err := runCLIErr("--db", db, "--quiet", "ingest", "open311", "--endpoint", srv.URL+"/open311/v2", "--city", "c",
+		"--since", "2026-11-19", "--page-size", "5", "--max-pages", "3", "--rate", "0")
+	if err == nil || !strings.Contains(err.Error(), "after 3 pages") || !strings.Contains(err.Error(), "(--max-pages)") {
+		t.Errorf("a feed paging forever: %v; want the cap and --max-pages named", err)
 	}
 }

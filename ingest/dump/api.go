@@ -73,7 +73,7 @@ func (a *apiRecords) Read() ([][]byte, int, error) {
 			return nil, 0, io.EOF
 		}
 		if a.pages++; a.pages > a.maxPages {
-			return nil, 0, fmt.Errorf("%w: still sending records after %d pages (max_pages; raise it for a larger feed)", ErrTooManyPages, a.maxPages)
+			return nil, 0, fmt.Errorf("%w: still sending records after %d pages (raise the cap for a larger feed)", ErrTooManyPages, a.maxPages)
 		}
 		if b, err := json.Marshal(page); err == nil {
 			sum := sha256.Sum256(b)

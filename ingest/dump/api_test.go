@@ -305,8 +305,8 @@ func TestFeedsThatNeverStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = LoadSocrata(ctx, st, SocrataOptions{URL: socrata.URL, Dataset: "d", Profile: p, PageSize: 20, MaxPages: 7, Client: recordingClient(&waits)})
-	if !errors.Is(err, ErrTooManyPages) || !strings.Contains(err.Error(), "max_pages") || requests > 8 {
-		t.Errorf("Socrata inventing rows: %v after %d requests, want ErrTooManyPages naming max_pages within 8", err, requests)
+	if !errors.Is(err, ErrTooManyPages) || !strings.Contains(err.Error(), "after 7 pages") || requests > 8 {
+		t.Errorf("Socrata inventing rows: %v after %d requests, want ErrTooManyPages after 7 pages, within 8 requests", err, requests)
 	}
 	if n := tableCounts(t, st)["tickets"]; n != 0 {
 		t.Errorf("%d tickets committed from feeds that failed", n)

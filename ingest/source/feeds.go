@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,15 @@ type Open311 struct {
 	UpdatedAfter  bool          `toml:"updated_after" help:"also ask for requests updated since the last sync (servers with the v2.1 draft's updated_after)"`
 	Limits
 	Design
+}
+
+// pageCap names the option that raises a page cap a feed ran into
+// (--max-pages on the command line, max_pages in the config).
+func pageCap(err error) error {
+	if errors.Is(err, open311.ErrTooManyPages) || errors.Is(err, dump.ErrTooManyPages) {
+		return &equity311.OptionError{Key: "max_pages", Err: err}
+	}
+	return err
 }
 
 // Limits bound what a feed may cost: how often it is asked, how long a
@@ -160,7 +170,7 @@ func (o *Open311) Sync(ctx context.Context, st *store.Store, env Env) (open311sy
 func (o *Open311) Ingest(ctx context.Context, st *store.Store, env Env) (Result, error) {
 	res, c, err := o.Sync(ctx, st, env)
 	if err != nil {
-		return Result{}, err
+		return Result{}, pageCap(err)
 	}
 	return Result{Lines: []string{fmt.Sprintf("%s: %d services, %d windows from %s to %s, %d requests written, %d open ones re-polled",
 		c.Redacted(), res.Services, res.Windows, res.From.UTC().Format(time.RFC3339), res.To.UTC().Format(time.RFC3339), res.Requests, res.Repolled)}}, nil
@@ -211,7 +221,7 @@ func (c *CKAN) Ingest(ctx context.Context, st *store.Store, env Env) (Result, er
 	res, err := dump.LoadCKAN(ctx, st, dump.CKANOptions{URL: c.URL, Resource: c.Resource, Profile: p, City: env.City,
 		PageSize: c.PageSize, MaxPages: c.MaxPages, Design: design, Client: c.Limits.client(env, 0), Log: env.log()})
 	if err != nil {
-		return Result{}, err
+		return Result{}, pageCap(err)
 	}
 	return Result{Lines: []string{DescribeLoad(res)}}, nil
 }
@@ -276,7 +286,7 @@ func (s *Socrata) Ingest(ctx context.Context, st *store.Store, env Env) (Result,
 	res, err := dump.LoadSocrata(ctx, st, dump.SocrataOptions{URL: s.URL, Dataset: s.Dataset, AppToken: token, Profile: p,
 		City: env.City, SinceColumn: s.SinceColumn, Full: s.Full, PageSize: s.PageSize, MaxPages: s.MaxPages, Design: design, Client: s.Limits.client(env, 0), Log: env.log()})
 	if err != nil {
-		return Result{}, err
+		return Result{}, pageCap(err)
 	}
 	return Result{Lines: []string{DescribeLoad(res)}}, nil
 }
