@@ -94,6 +94,9 @@ type Period struct {
 	// dates ("week 2026-W47 and the 12 weeks before it"); "" for a period
 	// asked for by its dates.
 	Basis string
+	// Default marks a period chosen by a default rule (Basis says which),
+	// not asked for.
+	Default bool
 }
 
 // Contains reports whether t falls in the period.

@@ -177,6 +177,9 @@ func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (e
 		if !p.From.Before(p.To) {
 			return equity311.Period{}, "", fmt.Errorf("period %s: from must be before to", p.Label)
 		}
+		if p.Default {
+			return *p, p.Basis, nil
+		}
 		if p.Basis != "" {
 			return *p, "requested: " + p.Basis, nil
 		}
@@ -206,6 +209,54 @@ func DefaultPeriod(ctx context.Context, st *store.Store) (equity311.Period, erro
 	if err := st.DB().QueryRowContext(ctx, "SELECT min(opened_at), max(opened_at) FROM tickets").Scan(&lo, &hi); err != nil {
 		return equity311.Period{}, err
 	}
+	return defaultPeriod(lo, hi, loc)
+}
+
+// CityDefaultPeriod is DefaultPeriod for one city of the database: the
+// last DefaultWeeks complete weeks of its own data, in its own time zone,
+// labelled with the basis to report.
+func CityDefaultPeriod(ctx context.Context, st *store.Store, city string) (equity311.Period, error) {
+	var zone string
+	var lo, hi sql.NullTime
+	if err := st.DB().QueryRowContext(ctx, `SELECT coalesce((SELECT timezone FROM cities WHERE city = $1), 'UTC'), min(opened_at), max(opened_at)
+		FROM tickets WHERE city = $1`, city).Scan(&zone, &lo, &hi); err != nil {
+		return equity311.Period{}, err
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return equity311.Period{}, fmt.Errorf("city %s: time zone %q: %w", city, zone, err)
+	}
+	p, err := defaultPeriod(lo, hi, loc)
+	if err != nil && lo.Valid {
+		// No complete week (a sample of a few days): every day of the data.
+		first, last := lo.Time.In(loc), hi.Time.In(loc)
+		from := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
+		to := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc)
+		p = equity311.Range(from, to)
+		days := int(math.Round(to.Sub(from).Hours() / 24))
+		p.Basis, p.Default = fmt.Sprintf("all %d %s of %s's data: it holds no complete week", days, plural(days, "day", "days"), city), true
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("city %s: %w", city, err)
+	}
+	p.Default = true
+	p.Basis = fmt.Sprintf("the last %d complete weeks of %s's data", DefaultWeeks, city)
+	if weeks := int(math.Round(p.To.Sub(p.From).Hours() / 24 / 7)); weeks < DefaultWeeks {
+		p.Basis = fmt.Sprintf("all %d complete weeks of %s's data", weeks, city)
+	}
+	return p, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// defaultPeriod is the default period of data from lo to hi, in loc.
+func defaultPeriod(lo, hi sql.NullTime, loc *time.Location) (equity311.Period, error) {
 	if !lo.Valid {
 		return equity311.Period{}, errors.New("analyze: no tickets loaded (run ingest dump first)")
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/paulmach/orb/encoding/wkb"
 
@@ -25,9 +26,6 @@ func LoadCity(ctx context.Context, st *store.Store, period, city string) (*resul
 	if err != nil {
 		return nil, err
 	}
-	if loc, err := st.Location(ctx); err == nil {
-		r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
-	}
 	rows, err := db.QueryContext(ctx, `SELECT DISTINCT city FROM analysis_area_metrics WHERE period = ? ORDER BY 1`, period)
 	if err != nil {
 		return nil, err
@@ -45,6 +43,16 @@ func LoadCity(ctx context.Context, st *store.Store, period, city string) (*resul
 		city = r.Cities[0]
 	}
 	r.City = city
+	// The period's dates in the city's own time zone (several cities may
+	// keep several zones).
+	var zone string
+	if err := db.QueryRowContext(ctx, `SELECT timezone FROM cities WHERE city = ?`, city).Scan(&zone); err == nil {
+		if loc, err := time.LoadLocation(zone); err == nil {
+			r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
+		}
+	} else if loc, err := st.Location(ctx); err == nil {
+		r.Period.From, r.Period.To = r.Period.From.In(loc), r.Period.To.In(loc)
+	}
 	if err := loadTables(ctx, db, r, period, city); err != nil {
 		return nil, err
 	}

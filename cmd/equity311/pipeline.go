@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -277,11 +278,74 @@ bytes; --stamp adds the time the report was made.`,
 	return c
 }
 
+// compareCities loads every city of the database for the comparison: on
+// period p when one was asked for, else each on its own default period
+// (analysed when it has not been). A city that cannot be shown is
+// returned among the omitted, with the reason.
+func (a *app) compareCities(ctx context.Context, st *store.Store, p *equity311.Period) ([]*results.Analysis, []reports.Omitted, error) {
+	rows, err := st.DB().QueryContext(ctx, `SELECT DISTINCT city FROM tickets ORDER BY city`)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		names = append(names, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, nil, err
+	}
+	var cities []*results.Analysis
+	var omitted []reports.Omitted
+	for _, city := range names {
+		cp := p
+		if cp == nil {
+			d, err := analysis.CityDefaultPeriod(ctx, st, city)
+			if err != nil {
+				omitted = append(omitted, reports.Omitted{City: city, Reason: err.Error()})
+				continue
+			}
+			cp = &d
+		}
+		if _, err := analysis.Load(ctx, st, cp.Label); errors.Is(err, analysis.ErrNoAnalysis) {
+			if _, err := a.analyze(ctx, st, analysis.Options{Period: cp}); err != nil {
+				omitted = append(omitted, reports.Omitted{City: city, Reason: "its period " + cp.Label + " could not be analysed: " + err.Error()})
+				continue
+			}
+		} else if err != nil {
+			return nil, nil, err
+		}
+		res, err := analysis.LoadCity(ctx, st, cp.Label, city)
+		if err != nil || !slices.Contains(res.Cities, city) {
+			omitted = append(omitted, reports.Omitted{City: city, Reason: "no requests in " + cp.Label})
+			continue
+		}
+		cities = append(cities, res)
+	}
+	return cities, omitted, nil
+}
+
 // report analyses the period if needed and writes the report it asks for.
 func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (string, error) {
 	p, err := r.pf.period(ctx, st)
 	if err != nil {
 		return "", err
+	}
+	if r.compare {
+		cities, omitted, err := a.compareCities(ctx, st, p)
+		if err != nil {
+			return "", err
+		}
+		dir := cmp.Or(r.out, filepath.Join("equity311-reports", "compare"))
+		if r.stamp {
+			r.opt.Generated = a.now()
+		}
+		files, err := reports.WriteComparison(cities, omitted, dir, r.opt)
+		return files.HTML, err
 	}
 	label := r.label
 	if label != "" {
@@ -308,22 +372,6 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	}
 	if r.stamp {
 		r.opt.Generated = a.now()
-	}
-	if r.compare {
-		first, err := analysis.LoadCity(ctx, st, label, "")
-		if err != nil {
-			return "", err
-		}
-		cities := []*results.Analysis{first}
-		for _, c := range first.Cities[1:] {
-			res, err := analysis.LoadCity(ctx, st, label, c)
-			if err != nil {
-				return "", err
-			}
-			cities = append(cities, res)
-		}
-		files, err := reports.WriteComparison(cities, dir, r.opt)
-		return files.HTML, err
 	}
 	res, err := analysis.LoadCity(ctx, st, label, r.city)
 	if err != nil {
