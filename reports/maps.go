@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/equity311/equity311/analysis/results"
 )
 
 // The maps' echarts options are written here by hand, the one place a
@@ -19,12 +21,9 @@ type mapMetric struct {
 	VisualMap map[string]any `json:"visualMap"`
 }
 
-// Colour-blind-safe scales: viridis for magnitudes (light is low), a
-// purple–orange diverging scale around 1 for ratios and 0 for residuals.
-var (
-	sequential = []string{"#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"}
-	diverging  = []string{"#b35806", "#f1a340", "#fee0b6", "#d8daeb", "#998ec3", "#542788"}
-)
+// diverging is a colour-blind-safe purple–orange scale around the city's
+// own figure (1 for ratios, 0 for residuals).
+var diverging = [...]string{"#b35806", "#f1a340", "#fee0b6", "#d8daeb", "#998ec3", "#542788"}
 
 // suppressedColour is the grey of areas with too few requests; they also
 // carry a hatch so that they read as "no figure", never as a low value.
@@ -44,33 +43,6 @@ func mapBaseOption() map[string]any {
 	}
 }
 
-// classes returns n equal classes from 0 to a rounded maximum.
-func classes(maxV float64, n int, step float64) []float64 {
-	top := math.Max(step, math.Ceil(maxV/step)*step)
-	out := make([]float64, n+1)
-	for i := range out {
-		out[i] = top * float64(i) / float64(n)
-	}
-	return out
-}
-
-// pieces makes a piecewise visual map's pieces over bounds with labels
-// formatted by f, and the "too few requests" piece.
-func pieces(bounds []float64, colours []string, f func(float64) string, suppressedLabel string) []any {
-	var out []any
-	for i := 0; i+1 < len(bounds); i++ {
-		p := map[string]any{"gte": bounds[i], "lt": bounds[i+1], "label": f(bounds[i]) + "–" + f(bounds[i+1]), "color": colours[i%len(colours)]}
-		if i+2 == len(bounds) {
-			delete(p, "lt")
-			p["lte"] = bounds[i+1] * 1e6
-			p["label"] = f(bounds[i]) + " and over"
-		}
-		out = append(out, p)
-	}
-	out = append(out, map[string]any{"value": -1e9, "label": suppressedLabel, "color": suppressedColour})
-	return out
-}
-
 // mapItem is one area of a map: its value, or −1e9 (the suppressed
 // piece) and a hatch when it has no figure, with its tooltip text.
 func mapItem(name string, v float64, ok bool, tip string) map[string]any {
@@ -87,9 +59,8 @@ func mapItem(name string, v float64, ok bool, tip string) map[string]any {
 // mapChart is a choropleth of one layer with three metrics to switch
 // between: app share, type-standardized ratio, and requests per 1,000
 // residents a year. Areas with too few requests are grey and hatched.
-func mapChart(id string, v *layerView, gj []byte, minCount int) chartSpec {
+func mapChart(id string, v *layerView, gj []byte, minCount int, city *results.AreaMetrics) chartSpec {
 	var share, std, rt []any
-	maxShare, maxRate := 0.0, 0.0
 	for _, a := range v.Rows {
 		label := v.Labels[a.AreaID]
 		low := a.LowCount || math.IsNaN(a.AppShare.Value)
@@ -100,29 +71,28 @@ func mapChart(id string, v *layerView, gj []byte, minCount int) chartSpec {
 		} else {
 			share = append(share, mapItem(label, round1(100*a.AppShare.Value), true,
 				fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s app of %s resident requests", label, pct(a.AppShare.Value), ci(a.AppShare), num(a.App), num(a.ShareBase))))
-			maxShare = math.Max(maxShare, 100*a.AppShare.Value)
 			std = append(std, mapItem(label, round2(a.StdAppRatio.Value), !math.IsNaN(a.StdAppRatio.Value),
 				fmt.Sprintf("%s\napp use for its request types: %s × the city's\n(95%% interval %s)", label, dec(a.StdAppRatio.Value, 2), ratioInterval(a.StdAppRatio))))
 		}
-		if math.IsNaN(a.ResidentPer1000.Value) {
+		switch {
+		case a.LowCount:
+			rt = append(rt, mapItem(label, 0, false, few)) // a suppressed area shows no rate either
+		case math.IsNaN(a.ResidentPer1000.Value):
 			rt = append(rt, mapItem(label, 0, false, label+"\nno population figure"))
-		} else {
-			rt = append(rt, mapItem(label, round1(a.ResidentPer1000.Value), true,
+		default:
+			rt = append(rt, mapItem(label, round2(a.ResidentPer1000.Value), true,
 				fmt.Sprintf("%s\n%s resident requests per 1,000 residents a year\n(95%% interval %s–%s)", label, rate(a.ResidentPer1000.Value), rate(a.ResidentPer1000.Lo), rate(a.ResidentPer1000.Hi))))
-			maxRate = math.Max(maxRate, a.ResidentPer1000.Value)
 		}
 	}
 	vm := func(ps []any) map[string]any {
 		return map[string]any{"type": "piecewise", "pieces": ps, "left": "left", "bottom": 10, "orient": "vertical",
 			"itemWidth": 16, "itemHeight": 12, "textStyle": map[string]any{"fontSize": 11}}
 	}
-	pctf := func(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) + "%" }
-	ratef := func(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
-	stdBounds := []float64{0, 0.6, 0.8, 0.95, 1.05, 1.25, 1.6}
+	pctf := func(x float64) string { return niceFormat(x) + "%" }
 	metrics := []mapMetric{
-		{"share", "App share (% of resident requests)", share, vm(pieces(classes(maxShare, 5, 10), sequential, pctf, "too few requests"))},
+		{"share", "App share (% of resident requests)", share, vm(centredPieces(100*city.AppShare.Value, pctf, "too few requests"))},
 		{"std", "Type-standardized app use (× the city's, for the same request types)", std, vm(stdPieces(stdBounds))},
-		{"rate", "Resident requests per 1,000 residents a year", rt, vm(pieces(classes(maxRate, 5, 50), sequential, ratef, "no population or too few requests"))},
+		{"rate", "Resident requests per 1,000 residents a year", rt, vm(centredPieces(city.ResidentPer1000.Value, niceFormat, "no population or too few requests"))},
 	}
 	o := mapBaseOption()
 	o["visualMap"] = metrics[0].VisualMap
@@ -136,7 +106,51 @@ func mapChart(id string, v *layerView, gj []byte, minCount int) chartSpec {
 	return chartSpec{ID: id, Kind: "map", MapName: id, GeoJSON: rawJSON(gj), Option: o, Metrics: metrics, Height: 560}
 }
 
-func stdPieces(b []float64) []any {
+// stdBounds are the map classes of a ratio to the city's figure:
+// centred on 1 (as the city), the same for every layer.
+var stdBounds = [...]float64{0, 0.6, 0.8, 0.95, 1.05, 1.25, 1.6}
+
+// centredPieces are the classes of a figure centred on the city's own
+// value c (0.6, 0.8, 0.95, 1.05, 1.25 and 1.6 times it), so that every
+// layer's map uses the same bins and the middle one is "like the city";
+// without a city figure, stdPieces' ratios serve.
+func centredPieces(c float64, f func(float64) string, suppressedLabel string) []any {
+	if math.IsNaN(c) || c <= 0 {
+		c = 1
+	}
+	b := make([]float64, len(stdBounds))
+	for i, r := range stdBounds {
+		b[i] = niceRound(r * c)
+	}
+	var out []any
+	for i := 0; i+1 < len(b); i++ {
+		out = append(out, map[string]any{"gte": b[i], "lt": b[i+1], "label": f(b[i]) + "–" + f(b[i+1]), "color": diverging[i]})
+	}
+	out = append(out, map[string]any{"gte": b[len(b)-1], "label": f(b[len(b)-1]) + " and over", "color": diverging[len(diverging)-1]})
+	return append(out, map[string]any{"value": -1e9, "label": suppressedLabel, "color": suppressedColour})
+}
+
+// niceRound rounds x to two significant digits.
+func niceRound(x float64) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	p := math.Pow(10, math.Floor(math.Log10(math.Abs(x)))-1)
+	return math.Round(x/p) * p
+}
+
+// niceFormat writes a class bound with the decimals its size needs.
+func niceFormat(x float64) string {
+	switch a := math.Abs(x); {
+	case a == 0 || a >= 10:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case a >= 1:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
+func stdPieces(b [len(stdBounds)]float64) []any {
 	var out []any
 	for i := 0; i+1 < len(b); i++ {
 		out = append(out, map[string]any{"gte": b[i], "lt": b[i+1], "label": dec(b[i], 2) + "–" + dec(b[i+1], 2) + " ×", "color": diverging[i]})

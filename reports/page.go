@@ -151,7 +151,7 @@ func build(res *results.Analysis, opt Options) (*page, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l, err)
 		}
-		p.Charts = append(p.Charts, mapChart(v.MapID, v, gj, res.MinCount))
+		p.Charts = append(p.Charts, mapChart(v.MapID, v, gj, res.MinCount, city))
 		p.Layers = append(p.Layers, v)
 		if l == main {
 			p.Main = v
@@ -235,7 +235,7 @@ func areaTable(v *layerView, minCount int) tableView {
 			pop = num(a.Population)
 		}
 		if a.LowCount {
-			t.add(true, label, fmt.Sprintf("fewer than %d", minCount), "—", "too few requests", "—", pop, rateWithCI(a.ResidentPer1000))
+			t.add(true, label, fmt.Sprintf("fewer than %d", minCount), "—", "too few requests", "—", pop, "—") // no rate from too few requests
 			continue
 		}
 		t.add(false, label, num(a.Resident), num(a.App), shareWithCI(a.AppShare), ratioWithCI(a.StdAppRatio), pop, rateWithCI(a.ResidentPer1000))

@@ -1,0 +1,47 @@
+package reports
+
+import (
+	"math"
+	"testing"
+
+	"github.com/equity311/equity311/analysis/results"
+	"github.com/equity311/equity311/analysis/stats"
+)
+
+// TestMapClassesAndSuppression: the share and rate maps' classes are
+// centred on the city's figure (the same bins on every layer, the middle
+// class holding the city), bounds readable at their size, and an area
+// with too few requests shows no rate.
+func TestMapClassesAndSuppression(t *testing.T) {
+	city := &results.AreaMetrics{AppShare: stats.Share(30, 100), ResidentPer1000: results.Estimate{Value: 2.4, Lo: 2.2, Hi: 2.6}}
+	v := &layerView{Labels: map[string]string{"a": "A", "b": "B"}, Rows: []*results.AreaMetrics{
+		{AreaID: "a", AppShare: stats.Share(20, 80), ShareBase: 80, ResidentPer1000: results.Estimate{Value: 0.14, Lo: 0.1, Hi: 0.2}, StdAppRatio: stats.NaNEstimate()},
+		{AreaID: "b", LowCount: true, AppShare: stats.Share(1, 3), ShareBase: 3, ResidentPer1000: results.Estimate{Value: 131, Lo: 27, Hi: 382}, StdAppRatio: stats.NaNEstimate()},
+	}}
+	spec := mapChart("m", v, []byte(`{}`), 10, city)
+	byKey := map[string]mapMetric{}
+	for _, m := range spec.Metrics {
+		byKey[m.Key] = m
+	}
+	for key, centre := range map[string]float64{"share": 30, "rate": 2.4} {
+		ps := byKey[key].VisualMap["pieces"].([]any)
+		mid := ps[3].(map[string]any)
+		if lo, hi := mid["gte"].(float64), mid["lt"].(float64); !(lo < centre && centre < hi) {
+			t.Errorf("%s map: the middle class %v–%v does not hold the city's %v", key, lo, hi, centre)
+		}
+		if key == "rate" && ps[1].(map[string]any)["label"] != "1.4–1.9" {
+			t.Errorf("rate classes are labelled %q, want decimals at their size", ps[1].(map[string]any)["label"])
+		}
+	}
+	rate := byKey["rate"].Data[1].(map[string]any)
+	if rate["value"].(float64) != -1e9 {
+		t.Errorf("a suppressed area's rate is shown: %v", rate["value"])
+	}
+	if got := byKey["rate"].Data[0].(map[string]any)["value"].(float64); math.Abs(got-0.14) > 1e-9 {
+		t.Errorf("a small rate is drawn as %v, want 0.14", got)
+	}
+	tab := areaTable(v, 10)
+	if last := tab.Rows[1][len(tab.Rows[1])-1]; last != "—" {
+		t.Errorf("a suppressed area's table row shows the rate %q", last)
+	}
+}
