@@ -2,7 +2,10 @@ package reports
 
 import (
 	"math"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/analysis/stats"
@@ -43,5 +46,28 @@ func TestMapClassesAndSuppression(t *testing.T) {
 	tab := areaTable(v, 10)
 	if last := tab.Rows[1][len(tab.Rows[1])-1]; last != "—" {
 		t.Errorf("a suppressed area's table row shows the rate %q", last)
+	}
+}
+
+// TestEmptyPeriodPage: a period without a request is a plain page that
+// says so, with no chart, table or script to fail.
+func TestEmptyPeriodPage(t *testing.T) {
+	res := &results.Analysis{City: "boston", PeriodBasis: "requested"}
+	res.Period.From = time.Date(2000, 1, 3, 0, 0, 0, 0, time.UTC)
+	res.Period.To = time.Date(2000, 2, 7, 0, 0, 0, 0, time.UTC)
+	for _, kind := range []string{KindWeekly, KindResearch} {
+		f, err := Write(res, t.TempDir(), Options{Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(f.HTML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(b)
+		if !strings.Contains(page, "No requests in this period") || !strings.Contains(page, "3 January 2000 to 6 February 2000") ||
+			strings.Contains(page, "<script") || strings.Contains(page, "<table") {
+			t.Errorf("%s page of an empty period:\n%s", kind, page)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equity311/equity311"
 	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/internal/atomicfile"
 )
@@ -81,6 +82,9 @@ func Write(res *results.Analysis, dir string, opt Options) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, err
 	}
+	if res.CityRow().Tickets == 0 {
+		return f, writeEmpty(res, f.HTML, opt)
+	}
 	p, err := build(res, opt)
 	if err != nil {
 		return f, err
@@ -102,6 +106,53 @@ func Write(res *results.Analysis, dir string, opt Options) (Files, error) {
 		return f, err
 	}
 	return f, writeAtomic(f.HTML, b)
+}
+
+// emptyTemplate is the page of a period without a single request: what
+// was asked, that nothing is there, and how to see what the database
+// holds — no charts, no tables, no script.
+const emptyTemplate = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} — {{.City}}, {{.From}} to {{.To}}</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b; margin: 0; line-height: 1.5; }
+  main { max-width: 720px; margin: 0 auto; padding: 1.25rem; }
+  footer { margin-top: 3rem; font-size: .8rem; color: #555; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p><b>No requests in this period.</b> The database holds no request for {{.City}} opened from {{.From}} to {{.To}} ({{.Basis}}), so there is nothing to report: no shares, no gaps, no maps.</p>
+<p>If requests were expected, the period may lie outside the data loaded, or a feed may have stopped. <code>equity311 status</code> shows the dates the database holds and each source's last load; <code>equity311 report</code> without a period reports the last complete weeks of the data.</p>
+<footer>Made by equity311 {{.Version}}{{if .Generated}} on {{.Generated}}{{end}}.</footer>
+</main>
+</body>
+</html>
+`
+
+// writeEmpty writes the page of a period without requests.
+func writeEmpty(res *results.Analysis, path string, opt Options) error {
+	tpl, err := template.New("empty").Parse(emptyTemplate)
+	if err != nil {
+		return err
+	}
+	v := struct{ Title, City, From, To, Basis, Version, Generated string }{opt.Title, cityTitle(res.City),
+		res.Period.From.Format("2 January 2006"), res.Period.To.Add(-time.Second).Format("2 January 2006"), res.PeriodBasis, equity311.Version, ""}
+	if v.City == "" {
+		v.City = "the city"
+	}
+	if !opt.Generated.IsZero() {
+		v.Generated = opt.Generated.Format("2 January 2006 15:04 MST")
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, v); err != nil {
+		return fmt.Errorf("render the empty period's page: %w", err)
+	}
+	return writeAtomic(path, []byte(b.String()))
 }
 
 func render(p any) ([]byte, error) {
