@@ -1,8 +1,10 @@
 package reports
 
 import (
+	"html"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,29 @@ func TestEmptyPeriodPage(t *testing.T) {
 		if !strings.Contains(page, "No requests in this period") || !strings.Contains(page, "3 January 2000 to 6 February 2000") ||
 			strings.Contains(page, "<script") || strings.Contains(page, "<table") {
 			t.Errorf("%s page of an empty period:\n%s", kind, page)
+		}
+	}
+}
+
+// TestEmptyResearchSectionsSayWhy: without census figures the research
+// report's models, spatial statistics, concentration and correlations
+// say why they are empty, with the command that mends it.
+func TestEmptyResearchSectionsSayWhy(t *testing.T) {
+	f, err := Write(hostileCity(t), t.TempDir(), Options{Kind: KindResearch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := os.ReadFile(filepath.Join(filepath.Dir(f.HTML), "models.csv"))
+	if err != nil || !strings.Contains(strings.SplitN(string(models), "\n", 2)[0], "term") {
+		t.Errorf("models.csv without models has no header: %q (%v)", models, err)
+	}
+	for _, what := range []string{"No model was fitted", "No spatial statistic was computed", "No concentration index was computed", "No correlation was computed"} {
+		if !strings.Contains(html.UnescapeString(string(b)), what+": it needs census figures for a layer's areas, and none are loaded. Load a census table for a layer (equity311 ingest census") {
+			t.Errorf("the research report does not say why: %s", what)
 		}
 	}
 }

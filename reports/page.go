@@ -20,6 +20,7 @@ import (
 // printer reads a chart): a caption, headings and formatted cells.
 type tableView struct {
 	ID, Caption, Note string
+	Empty             string // shown instead of a table without rows: why it has none
 	Head              []string
 	Rows              [][]string
 	Muted             []bool // rows shown greyed (too few requests)

@@ -189,10 +189,8 @@ func writeCSVs(res *results.Analysis, dir, kind string) ([]string, error) {
 		if !ok {
 			continue
 		}
-		var cols []string
-		if len(t.Rows) > 0 {
-			cols = leadingFirst(slices.Sorted(slices.Values(t.Columns)))
-		}
+		// The header even without rows: an empty table still says its columns.
+		cols := leadingFirst(slices.Sorted(slices.Values(t.Columns)))
 		idx := make([]int, len(cols))
 		for i, c := range cols {
 			idx[i] = slices.Index(t.Columns, c)

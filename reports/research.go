@@ -21,8 +21,30 @@ func (p *page) research(res *results.Analysis) error {
 	}
 	p.concentration(r, res)
 	p.shrinkAndSensitivity(r, res)
+	r.Fits.Empty = whyEmpty(res, "No model was fitted", true)
+	r.Spatial.Empty = whyEmpty(res, "No spatial statistic was computed", false)
+	r.Concentration.Empty = whyEmpty(res, "No concentration index was computed", true)
+	r.Correlations.Empty = whyEmpty(res, "No correlation was computed", false)
 	p.Research = r
 	return nil
+}
+
+// whyEmpty says why an analysis that rests on census figures (and, with
+// perResident, on per-resident figures) has no rows.
+func whyEmpty(res *results.Analysis, what string, perResident bool) string {
+	income := false
+	for _, d := range res.Demographics {
+		income = income || d.Variable == "median_income"
+	}
+	switch {
+	case len(res.Demographics) == 0:
+		return what + ": it needs census figures for a layer's areas, and none are loaded. Load a census table for a layer (equity311 ingest census --layer L FILE), then run analyze and report again."
+	case perResident && !res.Run.Rates:
+		return what + ": it is per resident, and per-resident figures are not computed when a source is a sample or an extract (" + res.Run.DesignNote + ")"
+	case strings.Contains(what, "concentration") && !income:
+		return what + ": it ranks areas by median income, which the census tables loaded do not give (ACS B19013, or BARI's med_house_income)."
+	}
+	return fmt.Sprintf("%s: too few areas have both census figures and at least %d resident requests.", what, res.MinCount)
 }
 
 // models tables each model's terms on each layer, and their fit.
