@@ -27,6 +27,17 @@ type tableView struct {
 	Tall              bool   // scroll inside a box on screen; printed whole
 }
 
+// MutedRows counts the rows shown greyed.
+func (t tableView) MutedRows() int {
+	n := 0
+	for _, m := range t.Muted {
+		if m {
+			n++
+		}
+	}
+	return n
+}
+
 func (t *tableView) add(muted bool, cells ...string) {
 	t.Rows = append(t.Rows, cells)
 	t.Muted = append(t.Muted, muted)

@@ -223,8 +223,37 @@ func TestDemoReports(t *testing.T) {
 		browser.Path(t)
 		for kind, path := range map[string]string{"weekly": weekly, "research": research} {
 			openEverywhere(t, "demo-"+kind, path)
+			printReport(t, "demo-"+kind, path, 5<<20)
 		}
 	})
+}
+
+// printReport prints a report to PDF in Chromium as a reader would
+// (Ctrl+P, US Letter): under maxBytes, and every chart drawn across at
+// least 90% of the printed column (a map drawn while hidden printed as a
+// 15 px sliver).
+func printReport(t *testing.T, name, path string, maxBytes int) {
+	t.Helper()
+	pdf := filepath.Join(t.TempDir(), name+".pdf")
+	if shots := os.Getenv("EQUITY311_SCREENSHOTS"); shots != "" {
+		pdf = filepath.Join(shots, name+".pdf")
+	}
+	p := browser.Open(t, "file://"+path, browser.Options{PDF: pdf})
+	t.Logf("%s: PDF of %d bytes; charts' printed widths %v", name, p.PDFBytes, p.PrintWidths)
+	if p.PDFBytes == 0 || p.PDFBytes > maxBytes {
+		t.Errorf("%s prints to a PDF of %d bytes, want at most %d", name, p.PDFBytes, maxBytes)
+	}
+	if len(p.PrintWidths) == 0 {
+		t.Errorf("%s: no chart measured in print", name)
+	}
+	for id, w := range p.PrintWidths {
+		if w < 0.9 {
+			t.Errorf("%s: chart %s prints %.0f%% of the column wide, want at least 90%%", name, id, 100*w)
+		}
+	}
+	if len(p.Exceptions) > 0 {
+		t.Errorf("%s printing: exceptions %q", name, p.Exceptions)
+	}
 }
 
 // TestBostonReports renders both report kinds for Boston's real samples
@@ -264,6 +293,10 @@ func TestBostonReports(t *testing.T) {
 				openEverywhere(t, "boston-"+kind, a)
 			})
 		}
+		t.Run("print "+kind, func(t *testing.T) {
+			browser.Path(t)
+			printReport(t, "boston-"+kind, a, 5<<20)
+		})
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -63,6 +65,10 @@ type Page struct {
 	// Overlaps lists pairs of top-level page blocks (figures, tables,
 	// headings) whose boxes overlap: a layout broken by a chart's size.
 	Overlaps []string
+	// Printing (with Options.PDF): the PDF's size, and each chart's drawn
+	// width as a share of the printed page's content width.
+	PDFBytes    int
+	PrintWidths map[string]float64
 }
 
 // Options configure Open.
@@ -71,6 +77,9 @@ type Options struct {
 	Eval  map[string]string // name → JavaScript expression to evaluate after load (a promise is awaited)
 	// Screenshot, when set, is a file the full page is saved to as PNG.
 	Screenshot string
+	// PDF, when set, is a file the page is printed to (US Letter, as a
+	// reader's Ctrl+P: print media, beforeprint dispatched first).
+	PDF string
 }
 
 // overlapJS finds overlapping boxes among the page's blocks.
@@ -114,6 +123,9 @@ func Open(t testing.TB, url string, opt Options) Page {
 		if err := os.WriteFile(opt.Screenshot, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if opt.PDF != "" {
+		s.print(url, opt.PDF)
 	}
 	s.page.Eval = map[string]any{}
 	for name, expr := range opt.Eval {
@@ -286,6 +298,61 @@ func (s *session) measure(url string) {
 	defer s.mu.Unlock()
 	s.page.Charts, s.page.LoadTime = charts, time.Duration(ms*float64(time.Millisecond))
 	s.page.Overflow, s.page.OverflowBy, s.page.Overlaps = overflow, by, overlaps
+}
+
+// printWidthsJS measures each chart's drawn width (its SVG) against the
+// width of the page's main column.
+const printWidthsJS = `(() => {
+  const main = document.querySelector('main') || document.body;
+  const w = main.getBoundingClientRect().width - parseFloat(getComputedStyle(main).paddingLeft) - parseFloat(getComputedStyle(main).paddingRight);
+  const o = {};
+  document.querySelectorAll('.chart[data-rendered]').forEach(el => {
+    const svg = el.querySelector('svg');
+    o[el.id] = svg ? svg.getBoundingClientRect().width / w : 0;
+  });
+  return o;
+})()`
+
+// printColumn is the width of US Letter's printed column in CSS px.
+const printColumn = (85 - 2*4) * 96 / 10
+
+// print prints the page as a reader would: print media, the page's
+// beforeprint handlers run (Chromium's printToPDF does not fire them),
+// then Page.printToPDF on US Letter with backgrounds; it records the
+// charts' widths in print and the PDF's size, and saves it to path.
+func (s *session) print(url, path string) {
+	t := s.t
+	t.Helper()
+	// The printed column: US Letter less Chromium's default margins of
+	// 0.4 in each side, at 96 CSS px an inch.
+	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(printColumn, 1000, chromedp.EmulateScale(1))); err != nil {
+		t.Fatalf("set the viewport to the printed column: %v", err)
+	}
+	if _, err := chromedp.Call(s.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatalf("emulate print media for %s: %v", url, err)
+	}
+	if _, err := chromedp.Run(s.ctx, chromedp.Evaluate[bool](`window.dispatchEvent(new Event('beforeprint')); true`)); err != nil {
+		t.Fatalf("run the beforeprint handlers of %s: %v", url, err)
+	}
+	time.Sleep(300 * time.Millisecond) // the charts redraw at their printed size
+	widths, err := chromedp.Run(s.ctx, chromedp.Evaluate[map[string]float64](printWidthsJS))
+	if err != nil {
+		t.Fatalf("measure the printed charts of %s: %v", url, err)
+	}
+	yes := true
+	res, err := chromedp.Call(s.ctx, page.PrintToPDF, page.PrintToPDFParams{PrintBackground: &yes, PaperWidth: 8.5, PaperHeight: 11})
+	if err != nil {
+		t.Fatalf("print %s to PDF: %v", url, err)
+	}
+	if err := os.WriteFile(path, res.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.page.PDFBytes, s.page.PrintWidths = len(res.Data), widths
+	s.mu.Unlock()
+	if _, err := chromedp.Call(s.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatalf("end print media: %v", err)
+	}
 }
 
 // External returns the requests that left the file: anything but file:
