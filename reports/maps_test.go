@@ -96,3 +96,21 @@ func TestEmptyResearchSectionsSayWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestDataWarnings: a layer without census figures beside one with them,
+// and a period ending mid-week, are said with what mends them.
+func TestDataWarnings(t *testing.T) {
+	res := hostileCity(t)
+	res.Layers = []string{"neighborhoods", "tracts"}
+	res.Demographics = []results.AreaDemographic{{Layer: "tracts", AreaID: "t1", Variable: "population", Estimate: 100}}
+	res.Period.To = res.Period.From.AddDate(0, 0, 3) // Monday to Thursday
+	got := strings.Join(dataWarnings(res), "\n")
+	for _, want := range []string{"The layer neighborhoods has no census figures", "equity311 ingest census --layer neighborhoods", "ends on a Wednesday: its last week is only partly in it (3 of 7 days)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "layer tracts") {
+		t.Errorf("a layer with census figures is warned about:\n%s", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -82,6 +83,7 @@ type page struct {
 	Version, Generated                               string
 	ECharts, Notice, License                         template.JS
 	MinCount                                         int
+	Warnings                                         []string // what the data cannot tell, with the mend
 	Findings                                         []string
 	WhoLayer, AreaNoun                               string
 	Below                                            string
@@ -119,6 +121,34 @@ type researchView struct {
 	Shrinkage                    tableView
 	Sensitivity                  tableView
 	Correlations                 tableView
+}
+
+// dataWarnings are what the results themselves show they cannot tell: a
+// layer without census figures, a last week only partly in the period.
+func dataWarnings(res *results.Analysis) []string {
+	var out []string
+	withCensus := map[string]bool{}
+	for _, d := range res.Demographics {
+		withCensus[d.Layer] = true
+	}
+	if len(withCensus) > 0 {
+		for _, l := range res.Layers {
+			if !withCensus[l] {
+				out = append(out, fmt.Sprintf("The layer %s has no census figures, so who uses the app is told on %s only there. Load a census table for it (equity311 ingest census --layer %s FILE), then run analyze and report again.",
+					l, strings.Join(slices.Sorted(maps.Keys(withCensus)), " and "), l))
+			}
+		}
+	}
+	if from := res.Period.From; !from.IsZero() && from.Weekday() != time.Monday {
+		out = append(out, fmt.Sprintf("The period starts on a %s: its first week is only partly in it (%d of 7 days).", from.Format("Monday"), 7-(int(from.Weekday())+6)%7))
+	}
+	if to := res.Period.To; !to.IsZero() {
+		if days := (int(to.Weekday()) + 6) % 7; days != 0 {
+			out = append(out, fmt.Sprintf("The period ends on a %s: its last week is only partly in it (%d of 7 days), so that week's figures rest on fewer days than the others. Ask for whole weeks (report --week YYYY-Www, or --from and --to on Mondays).",
+				to.Add(-time.Second).Format("Monday"), days))
+		}
+	}
+	return out
 }
 
 // build makes the page for one city's results.
@@ -183,6 +213,7 @@ func build(res *results.Analysis, opt Options) (*page, error) {
 	p.outcomes(res)
 	p.quality(res)
 	p.findings(res, city)
+	p.Warnings = append(slices.Clone(opt.Warnings), dataWarnings(res)...)
 	if opt.Kind == KindResearch {
 		if err := p.research(res); err != nil {
 			return nil, err

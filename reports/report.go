@@ -54,6 +54,12 @@ type Options struct {
 	// Generated, when set, is printed in the provenance; zero keeps the
 	// report's bytes the same for the same data and parameters.
 	Generated time.Time
+	// Warnings are what the caller knows the results cannot tell (an
+	// analysis older than the last load, a layer without placed
+	// requests), each with the command that mends it; the report shows
+	// them at the top with its own (a layer without census figures, a
+	// last week only partly in the period).
+	Warnings []string
 }
 
 // Files are what Write produced.

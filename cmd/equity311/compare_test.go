@@ -55,3 +55,28 @@ func TestCompareEveryCity(t *testing.T) {
 		t.Error("the 2024 comparison lacks boston")
 	}
 }
+
+// TestReportSaysWhatItCannotTell: after the analysis, a new layer is
+// loaded and not placed, and a new dump is loaded: the report says both,
+// with the commands that mend them, on stderr and at the top of the page.
+func TestReportSaysWhatItCannotTell(t *testing.T) {
+	dir, _ := demoCopy(t) // analysed at the tests' fixed clock; the loads below run at the real one
+	db := filepath.Join(dir, "equity311.duckdb")
+	if out, err := child("--db", db, "--quiet", "ingest", "boundaries", "--layer", "wards", "--id-prop", "nbhd_id", "--name-prop", "name",
+		filepath.Join(dir, "neighborhoods.geojson")).CombinedOutput(); err != nil {
+		t.Fatalf("ingest boundaries: %v\n%s", err, out)
+	}
+	out, err := child("--db", db, "--quiet", "report", "--out", filepath.Join(dir, "stale")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	page := html.UnescapeString(string(readFile(t, filepath.Join(dir, "stale", "index.html"))))
+	for _, want := range []string{"before the last load (neighborhoods.geojson", "The layer wards holds no placed request: run equity311 assign"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("report's stderr lacks %q:\n%s", want, out)
+		}
+		if !strings.Contains(page, want) {
+			t.Errorf("the report's page lacks %q", want)
+		}
+	}
+}

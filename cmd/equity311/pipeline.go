@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -252,9 +253,12 @@ func (a *app) reportCmd() *cobra.Command {
 
 --week W covers the 13 weeks to W for both kinds (a single week's counts per
 area are too small on their own) and compares week W with the 12 before it,
-as the weekly service's archive does. Without a period: the latest analysed
-period, or the default one. A period
-not analysed yet is analysed first. The same data and options give the same
+as the weekly service's archive does. Without a period: the default one (the
+last 52 complete weeks of the data). A period not analysed yet is analysed
+first. The report says at its top, and on stderr, what it cannot tell: an
+analysis older than the last load, requests not placed, a layer without a
+placed request or census figures, a week only partly in the period — each
+with the command that mends it. The same data and options give the same
 bytes; --stamp adds the time the report was made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -351,12 +355,17 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	if label != "" {
 		// analysed already
 	} else if p == nil {
-		if label, err = analysis.LatestPeriod(ctx, st); err != nil {
-			res, err := a.analyze(ctx, st, analysis.Options{})
-			if err != nil {
+		// The default period (the last complete weeks of the data), not
+		// whichever period was analysed last.
+		d, err := analysis.DefaultPeriod(ctx, st)
+		if err != nil {
+			return "", err
+		}
+		label = d.Label
+		if _, err := analysis.Load(ctx, st, label); errors.Is(err, analysis.ErrNoAnalysis) {
+			if _, err := a.analyze(ctx, st, analysis.Options{}); err != nil {
 				return "", err
 			}
-			label = res.Period.Label
 		}
 	} else {
 		label = p.Label
@@ -380,9 +389,54 @@ func (a *app) report(ctx context.Context, st *store.Store, r reportRequest) (str
 	if r.city != "" && !slices.Contains(res.Cities, r.city) {
 		return "", fmt.Errorf("report: no city %q in period %s; the cities are %s", r.city, label, strings.Join(res.Cities, ", "))
 	}
+	warnings, err := staleness(ctx, st, label)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(a.stderr, "warning:", w)
+	}
+	r.opt.Warnings = append(r.opt.Warnings, warnings...)
 	files, err := reports.Write(res, dir, r.opt)
 	if err != nil {
 		return "", err
 	}
 	return files.HTML, nil
+}
+
+// staleness says what the database holds that the analysis of a period
+// does not show: a load after it was computed, requests not yet placed,
+// a layer without a placed request; each with the command that mends it.
+func staleness(ctx context.Context, st *store.Store, period string) ([]string, error) {
+	var out []string
+	var computed, loaded sql.NullTime
+	var name sql.NullString
+	if err := st.DB().QueryRowContext(ctx, `SELECT (SELECT computed_at FROM analysis_runs WHERE period = ?), max(loaded_at), arg_max(name, loaded_at) FROM sources`, period).
+		Scan(&computed, &loaded, &name); err != nil {
+		return nil, err
+	}
+	if computed.Valid && loaded.Valid && loaded.Time.After(computed.Time) {
+		out = append(out, fmt.Sprintf("This analysis was computed on %s, before the last load (%s, on %s): run equity311 assign and equity311 analyze for the period, then report again, to include it.",
+			computed.Time.UTC().Format("2 January 2006 15:04 UTC"), filepath.Base(name.String), loaded.Time.UTC().Format("2 January 2006 15:04 UTC")))
+	}
+	var unplaced int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE geo_quality IS NULL`).Scan(&unplaced); err != nil {
+		return nil, err
+	}
+	if unplaced > 0 {
+		out = append(out, fmt.Sprintf("%d requests are not placed in any area yet: run equity311 assign, then analyze and report again.", unplaced))
+	}
+	rows, err := st.DB().QueryContext(ctx, `SELECT layer FROM layers l WHERE NOT EXISTS (SELECT 1 FROM ticket_areas ta WHERE ta.layer = l.layer) ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("The layer %s holds no placed request: run equity311 assign (equity311 assign --all after loading new boundaries), then analyze and report again.", l))
+	}
+	return out, rows.Err()
 }
