@@ -270,7 +270,8 @@ func areaLabels(rows []*results.AreaMetrics, parent map[string]string) map[strin
 
 func areaTable(v *layerView, minCount int) tableView {
 	t := tableView{ID: "table-" + v.Name, Caption: fmt.Sprintf("%s: app use, with 95%% intervals", v.Title), Tall: len(v.Rows) > 30,
-		Head: []string{"Area", "Resident requests", "App", "App share", "Type-standardized app use (× city)", "Population", "Resident requests per 1,000 a year"}}
+		// The key figures first, so that a phone shows them beside the pinned area name.
+		Head: []string{"Area", "App share", "Type-standardized app use (× city)", "Resident requests", "App", "Population", "Resident requests per 1,000 a year"}}
 	for _, a := range v.Rows {
 		label := v.Labels[a.AreaID]
 		pop := "no figure"
@@ -278,10 +279,10 @@ func areaTable(v *layerView, minCount int) tableView {
 			pop = num(a.Population)
 		}
 		if a.LowCount {
-			t.add(true, label, fmt.Sprintf("fewer than %d", minCount), "—", "too few requests", "—", pop, "—") // no rate from too few requests
+			t.add(true, label, "too few requests", "—", fmt.Sprintf("fewer than %d", minCount), "—", pop, "—") // no rate from too few requests
 			continue
 		}
-		t.add(false, label, num(a.Resident), num(a.App), shareWithCI(a.AppShare), ratioWithCI(a.StdAppRatio), pop, rateWithCI(a.ResidentPer1000))
+		t.add(false, label, shareWithCI(a.AppShare), ratioWithCI(a.StdAppRatio), num(a.Resident), num(a.App), pop, rateWithCI(a.ResidentPer1000))
 	}
 	return t
 }
@@ -318,7 +319,7 @@ func (p *page) groups(res *results.Analysis) {
 		gv := groupView{Title: "By " + g.Label, ChartID: fmt.Sprintf("group-%d", i),
 			Caption: fmt.Sprintf("App share of resident requests in %s grouped by %s, with 95%% intervals; the line is the citywide share.", p.AreaNoun, g.Label)}
 		gv.Table = tableView{ID: "table-group-" + g.Name, Caption: fmt.Sprintf("%s grouped by %s: the numbers", capitalize(p.AreaNoun), g.Label),
-			Head: []string{"Group", "Areas", "Residents", "Range", "Requests", "App share", "Type-standardized app use (× city)"}}
+			Head: []string{"Group", "App share", "Type-standardized app use (× city)", "Areas", "Residents", "Range", "Requests"}}
 		var items []intervalItem
 		for _, r := range rows {
 			label := groupLabel(g.Name, r.Label)
@@ -330,10 +331,10 @@ func (p *page) groups(res *results.Analysis) {
 			}
 			s := r.AppShare
 			if r.LowCount {
-				gv.Table.add(true, label, num(r.Areas), num(r.Population), rng, num(r.ShareBase), "too few requests", "—")
+				gv.Table.add(true, label, "too few requests", "—", num(r.Areas), num(r.Population), rng, num(r.ShareBase))
 				continue
 			}
-			gv.Table.add(false, label, num(r.Areas), num(r.Population), rng, num(r.ShareBase), shareWithCI(s), ratioWithCI(r.StdAppRatio))
+			gv.Table.add(false, label, shareWithCI(s), ratioWithCI(r.StdAppRatio), num(r.Areas), num(r.Population), rng, num(r.ShareBase))
 			items = append(items, intervalItem{Label: label, Est: 100 * s.Value, Lo: 100 * s.Lo, Hi: 100 * s.Hi,
 				Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s areas", label, pct(s.Value), ci(s), num(r.Areas))})
 		}

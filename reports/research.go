@@ -216,7 +216,7 @@ func (r *researchView) types(res *results.Analysis) {
 	}
 	r.Types = tableView{ID: "table-types", Tall: len(types) > 30,
 		Caption: fmt.Sprintf("Request types: %d of %d offered in the app, by resident requests", offered, len(types)),
-		Head:    []string{"Type", "Department", "Offered in the app", "How we know", "Resident requests", "App share"}}
+		Head:    []string{"Type", "App share", "Offered in the app", "Resident requests", "Department", "How we know"}}
 	for _, t := range types {
 		code := t.ServiceCode
 		name := res.TypeNames[code]
@@ -228,6 +228,6 @@ func (r *researchView) types(res *results.Analysis) {
 		if t.Offered {
 			yes = "yes"
 		}
-		r.Types.add(t.ShareBase < int64(res.MinCount), label, name.Department, yes, t.Basis, num(t.ShareBase), shareWithCI(t.AppShare))
+		r.Types.add(t.ShareBase < int64(res.MinCount), label, shareWithCI(t.AppShare), yes, num(t.ShareBase), name.Department, t.Basis)
 	}
 }

@@ -339,7 +339,15 @@ func openEverywhere(t *testing.T, name, path string) {
 	}
 	for _, width := range widths {
 		shot := filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width))
-		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot})
+		// The key column of every table ("App share") in view without scrolling.
+		keyOff := `Array.from(document.querySelectorAll('table')).filter(tb => tb.offsetParent !== null).flatMap(tb => {
+			const th = Array.from(tb.querySelectorAll('th')).find(h => h.textContent.trim() === 'App share');
+			return th && th.getBoundingClientRect().right > window.innerWidth + 1 ? [tb.id] : [];
+		})`
+		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot, Eval: map[string]string{"keyOff": keyOff}})
+		if off, _ := p.Eval["keyOff"].([]any); len(off) > 0 {
+			t.Errorf("%s at %d px: the App share column is off-screen in %v", name, width, off)
+		}
 		if len(p.Exceptions) > 0 || len(p.Console) > 0 {
 			t.Errorf("%s at %d px: exceptions %q, console %q", name, width, p.Exceptions, p.Console)
 		}
