@@ -69,6 +69,12 @@ const labelWidth = 26
 // interval, a dot at the estimate, and a reference line (the citywide
 // figure).
 func intervalChart(id string, items []intervalItem, ref float64, refLabel, axis string) chartSpec {
+	return intervalChartTo(id, items, ref, refLabel, axis, 0)
+}
+
+// intervalChartTo is intervalChart with the value axis ending at top (0:
+// from the items), so that charts read side by side share one scale.
+func intervalChartTo(id string, items []intervalItem, ref float64, refLabel, axis string, top float64) chartSpec {
 	var names []string
 	var base, span []opts.BarData
 	var dots []opts.ScatterData
@@ -83,7 +89,7 @@ func intervalChart(id string, items []intervalItem, ref float64, refLabel, axis 
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(append(globalOpts("95% interval", "estimate"),
 		charts.WithGridOpts(opts.Grid{Left: "10", Right: "30", Top: "40", Bottom: "45", ContainLabel: opts.Bool(true)}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Max: niceMax(hi), Name: axis, NameLocation: "middle", NameGap: 28}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Max: niceMax(math.Max(hi, top)), Name: axis, NameLocation: "middle", NameGap: 28}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: names, Inverse: opts.Bool(true), AxisLabel: &opts.AxisLabel{Interval: "0"}}),
 	)...)
 	bar.AddSeries("lower", base, charts.WithBarChartOpts(opts.BarChart{Stack: "ci", BarWidth: "55%"}),

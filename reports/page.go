@@ -310,6 +310,7 @@ func (p *page) groups(res *results.Analysis) {
 			byGrouping[r.Grouping] = append(byGrouping[r.Grouping], r)
 		}
 	}
+	var groupItems [][]intervalItem // per p.Groups entry
 	for i, g := range results.Groupings() {
 		rows := byGrouping[g.Name]
 		if len(rows) == 0 {
@@ -338,12 +339,23 @@ func (p *page) groups(res *results.Analysis) {
 			items = append(items, intervalItem{Label: label, Est: 100 * s.Value, Lo: 100 * s.Lo, Hi: 100 * s.Hi,
 				Tip: fmt.Sprintf("%s\napp share %s (95%% interval %s)\n%s areas", label, pct(s.Value), ci(s), num(r.Areas))})
 		}
-		if len(items) > 0 {
-			p.Charts = append(p.Charts, intervalChart(gv.ChartID, items, 100*city.AppShare.Value, "citywide", "% of resident requests made in the app"))
-		} else {
+		if len(items) == 0 {
 			gv.ChartID = ""
 		}
 		p.Groups = append(p.Groups, gv)
+		groupItems = append(groupItems, items)
+	}
+	// Every grouping's chart on one scale, so that gaps compare by eye.
+	top := 0.0
+	for _, items := range groupItems {
+		for _, it := range items {
+			top = math.Max(top, it.Hi)
+		}
+	}
+	for i, gv := range p.Groups {
+		if gv.ChartID != "" {
+			p.Charts = append(p.Charts, intervalChartTo(gv.ChartID, groupItems[i], 100*city.AppShare.Value, "citywide", "% of resident requests made in the app", top))
+		}
 	}
 }
 
