@@ -101,9 +101,9 @@ func mapChart(id string, v *layerView, gj []byte, minCount int, city *results.Ar
 	o["series"] = []any{map[string]any{"type": "map", "map": id, "name": metrics[0].Label, "data": metrics[0].Data,
 		"roam": false, "showLegendSymbol": false, "nameProperty": "name",
 		"labelLayout": map[string]any{"hideOverlap": true}, // names that would collide are left to the tooltip
-		"label":     map[string]any{"show": showLabels, "fontSize": 9, "color": "#1b1b1b", "textBorderColor": "#fff", "textBorderWidth": 2},
-		"emphasis":  map[string]any{"label": map[string]any{"show": true}},
-		"itemStyle": map[string]any{"borderColor": "#555", "borderWidth": 0.5}}}
+		"label":       map[string]any{"show": showLabels, "fontSize": 9, "color": "#1b1b1b", "textBorderColor": "#fff", "textBorderWidth": 2},
+		"emphasis":    map[string]any{"label": map[string]any{"show": true}},
+		"itemStyle":   map[string]any{"borderColor": "#555", "borderWidth": 0.5}}}
 	return chartSpec{ID: id, Kind: "map", MapName: id, GeoJSON: rawJSON(gj), Option: o, Metrics: metrics, Height: 560}
 }
 
