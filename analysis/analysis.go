@@ -168,9 +168,6 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	return res, nil
 }
 
-// DefaultPeriodBasis describes the default period.
-const DefaultPeriodBasis = "the last 52 complete weeks of the data"
-
 // resolvePeriod returns p, or the default period and how it was chosen.
 func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (equity311.Period, string, error) {
 	if p != nil {
@@ -189,10 +186,7 @@ func resolvePeriod(ctx context.Context, st *store.Store, p *equity311.Period) (e
 	if err != nil {
 		return d, "", err
 	}
-	if weeks := int(math.Round(d.To.Sub(d.From).Hours() / 24 / 7)); weeks < DefaultWeeks {
-		return d, fmt.Sprintf("all %d complete weeks of the data, fewer than %d", weeks, DefaultWeeks), nil
-	}
-	return d, DefaultPeriodBasis, nil
+	return d, d.Basis, nil
 }
 
 // DefaultPeriod is the last DefaultWeeks complete ISO weeks of the data, in
@@ -205,11 +199,48 @@ func DefaultPeriod(ctx context.Context, st *store.Store) (equity311.Period, erro
 	if err != nil {
 		return equity311.Period{}, err
 	}
-	var lo, hi sql.NullTime
-	if err := st.DB().QueryRowContext(ctx, "SELECT min(opened_at), max(opened_at) FROM tickets").Scan(&lo, &hi); err != nil {
+	sp, err := dataSpan(ctx, st, "")
+	if err != nil {
 		return equity311.Period{}, err
 	}
-	return defaultPeriod(lo, hi, loc)
+	d, err := defaultPeriod(sp.lo, sp.hi, loc)
+	if err != nil {
+		return d, err
+	}
+	d.Basis, d.Default = sp.basis(d, "the data"), true
+	return d, nil
+}
+
+// span is when a city's data (or the whole database's) runs: from lo to
+// hi over the sources that record the app when any does, since an app
+// share needs them; all is the last request of any source.
+type span struct {
+	lo, hi, all sql.NullTime
+	app         bool // lo and hi are the app-recording sources'
+}
+
+// dataSpan finds the span of the city's data ("" for every city).
+func dataSpan(ctx context.Context, st *store.Store, city string) (span, error) {
+	var sp span
+	err := st.DB().QueryRowContext(ctx, `WITH t AS (
+			SELECT t.opened_at, coalesce(s.records_app, true) AS app FROM tickets t LEFT JOIN sources s USING (source_id)
+			WHERE $1 = '' OR t.city = $1)
+		SELECT coalesce(min(opened_at) FILTER (WHERE app), min(opened_at)), coalesce(max(opened_at) FILTER (WHERE app), max(opened_at)),
+			max(opened_at), count(*) FILTER (WHERE app) > 0 FROM t`, city).Scan(&sp.lo, &sp.hi, &sp.all, &sp.app)
+	return sp, err
+}
+
+// basis says how the default period d of this span was chosen.
+func (sp span) basis(d equity311.Period, of string) string {
+	weeks := int(math.Round(d.To.Sub(d.From).Hours() / 24 / 7))
+	b := fmt.Sprintf("the last %d complete weeks of %s", DefaultWeeks, of)
+	if weeks < DefaultWeeks {
+		b = fmt.Sprintf("all %d complete weeks of %s, fewer than %d", weeks, of, DefaultWeeks)
+	}
+	if sp.app && sp.all.Valid && sp.all.Time.After(sp.hi.Time) {
+		b += fmt.Sprintf(" from the sources that record the app; others, which cannot tell an app request, run to %s", sp.all.Time.Format("2 January 2006"))
+	}
+	return b
 }
 
 // CityDefaultPeriod is DefaultPeriod for one city of the database: the
@@ -217,15 +248,18 @@ func DefaultPeriod(ctx context.Context, st *store.Store) (equity311.Period, erro
 // labelled with the basis to report.
 func CityDefaultPeriod(ctx context.Context, st *store.Store, city string) (equity311.Period, error) {
 	var zone string
-	var lo, hi sql.NullTime
-	if err := st.DB().QueryRowContext(ctx, `SELECT coalesce((SELECT timezone FROM cities WHERE city = $1), 'UTC'), min(opened_at), max(opened_at)
-		FROM tickets WHERE city = $1`, city).Scan(&zone, &lo, &hi); err != nil {
+	if err := st.DB().QueryRowContext(ctx, `SELECT coalesce((SELECT timezone FROM cities WHERE city = $1), 'UTC')`, city).Scan(&zone); err != nil {
 		return equity311.Period{}, err
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return equity311.Period{}, fmt.Errorf("city %s: time zone %q: %w", city, zone, err)
 	}
+	sp, err := dataSpan(ctx, st, city)
+	if err != nil {
+		return equity311.Period{}, err
+	}
+	lo, hi := sp.lo, sp.hi
 	p, err := defaultPeriod(lo, hi, loc)
 	if err != nil && lo.Valid {
 		// No complete week (a sample of a few days): every day of the data.
@@ -240,11 +274,7 @@ func CityDefaultPeriod(ctx context.Context, st *store.Store, city string) (equit
 	if err != nil {
 		return p, fmt.Errorf("city %s: %w", city, err)
 	}
-	p.Default = true
-	p.Basis = fmt.Sprintf("the last %d complete weeks of %s's data", DefaultWeeks, city)
-	if weeks := int(math.Round(p.To.Sub(p.From).Hours() / 24 / 7)); weeks < DefaultWeeks {
-		p.Basis = fmt.Sprintf("all %d complete weeks of %s's data", weeks, city)
-	}
+	p.Basis, p.Default = sp.basis(p, city+"'s data"), true
 	return p, nil
 }
 
