@@ -277,7 +277,7 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 	if !c.run.Rates {
 		return assoc // concentration per resident needs the city's whole volume
 	}
-	var income, h, pop []float64
+	var income, h, vol, pop []float64
 	var ids []string
 	for _, m := range ms {
 		d, ok := demo.get(layer, m.AreaID, "median_income")
@@ -285,6 +285,7 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 			continue
 		}
 		income, h, pop = append(income, d.est), append(h, float64(m.App)/m.Population), append(pop, m.Population)
+		vol = append(vol, float64(m.ShareBase)/m.Population) // the requests the app share is of
 		ids = append(ids, m.AreaID)
 	}
 	if len(h) < 5 {
@@ -294,7 +295,9 @@ func (c *cityData) associations(p equity311.Period, layer string, ms []*results.
 	if math.IsNaN(ci.Index) {
 		return assoc // no app request in any area
 	}
-	put(out, results.ConcentrationTable(), results.Concentration{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Areas: int64(len(h)), Index: ci.Index, SE: ci.SE, Lo: ci.Lo, Hi: ci.Hi})
+	v := stats.ConcentrationIndex(income, vol, pop)
+	put(out, results.ConcentrationTable(), results.Concentration{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Areas: int64(len(h)), Index: ci.Index, SE: ci.SE, Lo: ci.Lo, Hi: ci.Hi,
+		Volume: v.Index, VolumeSE: v.SE, VolumeLo: v.Lo, VolumeHi: v.Hi, Channel: ci.Index - v.Index})
 	for k, i := range ci.Order {
 		put(out, results.ConcentrationCurveTable(), results.ConcentrationPoint{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Point: int64(k + 1), AreaID: ids[i],
 			CumPopulation: ci.CumPopulation[k], CumApp: ci.CumMeasure[k]})

@@ -116,11 +116,12 @@ func (p *page) spatial(r *researchView, res *results.Analysis) error {
 
 // concentration tables the concentration index and draws its curve.
 func (p *page) concentration(r *researchView, res *results.Analysis) {
-	r.Concentration = tableView{ID: "table-concentration", Caption: "Concentration index of app requests per resident over income rank (population-weighted)",
-		Head: []string{"Layer", "Areas", "Index", "Standard error", "95% interval"}}
+	r.Concentration = tableView{ID: "table-concentration", Caption: "Concentration index of app requests per resident over income rank (population-weighted), split into volume and channel",
+		Head: []string{"Layer", "Areas", "Index", "Standard error", "95% interval", "Volume part: all resident requests (95% interval)", "Channel part: choosing the app"},
+		Note: "The volume part is the index of all resident requests per resident: what the app's index would be if every area had the city's app share (requests of every channel concentrate where problems are). The channel part, the index less the volume part, is what channel choice adds; it has no interval of its own here."}
 	for _, row := range res.Concentration {
 		r.Concentration.add(false, row.Layer, fmt.Sprint(row.Areas), dec(row.Index, 4), dec(row.SE, 4),
-			dec(row.Lo, 4)+" to "+dec(row.Hi, 4))
+			dec(row.Lo, 4)+" to "+dec(row.Hi, 4), dec(row.Volume, 4)+" ("+dec(row.VolumeLo, 4)+" to "+dec(row.VolumeHi, 4)+")", dec(row.Channel, 4))
 	}
 	var curve []results.ConcentrationPoint
 	for _, row := range res.ConcentrationCurve {

@@ -163,6 +163,14 @@ type Concentration struct {
 	SE    float64 `col:"se"`
 	Lo    float64 `col:"ci_lo"`
 	Hi    float64 `col:"ci_hi"`
+	// The volume part: the concentration index of all resident requests
+	// per resident (the app's index if every area had the city's app
+	// share); Channel = Index − Volume, the part due to channel choice.
+	Volume   float64 `col:"volume_ci,null"`
+	VolumeSE float64 `col:"volume_se,null"`
+	VolumeLo float64 `col:"volume_lo,null"`
+	VolumeHi float64 `col:"volume_hi,null"`
+	Channel  float64 `col:"channel_ci,null"`
 }
 
 // ConcentrationPoint is a row of analysis_concentration_curve.

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"html"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/equity311/equity311/internal/shareddata"
+	"github.com/equity311/equity311/store"
 )
 
 // TestCompareEveryCity loads the real Boston, Chicago, NYC and LA samples
@@ -79,4 +82,83 @@ func TestReportSaysWhatItCannotTell(t *testing.T) {
 			t.Errorf("the report's page lacks %q", want)
 		}
 	}
+}
+
+// TestConcentrationSplit recomputes, from the area tables alone and by
+// another formula (one minus twice the area under the concentration
+// curve), the concentration index of app requests per resident and of all
+// resident requests per resident (its volume part): they equal the stored
+// ones, and the channel part is their difference.
+func TestConcentrationSplit(t *testing.T) {
+	dir, _ := demoCopy(t)
+	st, err := store.Open(context.Background(), filepath.Join(dir, "equity311.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.DB().Query(`SELECT c.layer, c.ci, c.volume_ci, c.channel_ci,
+			list(struct_pack(income := d.estimate, pop := m.population, app := m.app, base := m.share_base) ORDER BY d.estimate, m.area_id)
+		FROM analysis_concentration c
+		JOIN analysis_area_metrics m USING (city, period, layer)
+		JOIN analysis_area_demographics d ON d.city = m.city AND d.period = m.period AND d.layer = m.layer AND d.area_id = m.area_id AND d.variable = 'median_income'
+		WHERE m.population > 0 GROUP BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byCurve := func(areas []map[string]any, num string) float64 {
+		total, mu := 0.0, 0.0
+		for _, a := range areas {
+			total += a["pop"].(float64)
+		}
+		for _, a := range areas {
+			mu += a["pop"].(float64) / total * toFloat(a[num]) / a["pop"].(float64)
+		}
+		c, q := 1.0, 0.0
+		for _, a := range areas {
+			w := a["pop"].(float64) / total
+			next := q + w*(toFloat(a[num])/a["pop"].(float64))/mu
+			c -= w * (q + next)
+			q = next
+		}
+		return c
+	}
+	n := 0
+	for rows.Next() {
+		var layer string
+		var ci, vol, ch float64
+		var list []any
+		if err := rows.Scan(&layer, &ci, &vol, &ch, &list); err != nil {
+			t.Fatal(err)
+		}
+		var areas []map[string]any
+		for _, x := range list {
+			areas = append(areas, x.(map[string]any))
+		}
+		if got := byCurve(areas, "app"); math.Abs(got-ci) > 1e-9 {
+			t.Errorf("%s: app concentration %v from the curve, stored %v", layer, got, ci)
+		}
+		if got := byCurve(areas, "base"); math.Abs(got-vol) > 1e-9 {
+			t.Errorf("%s: volume concentration %v from the curve, stored %v", layer, got, vol)
+		}
+		if math.Abs(ch-(ci-vol)) > 1e-12 {
+			t.Errorf("%s: channel part %v, want %v − %v", layer, ch, ci, vol)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no concentration index in the demo")
+	}
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	}
+	return math.NaN()
 }
