@@ -112,12 +112,12 @@ func TestConcentrationSplit(t *testing.T) {
 			total += a["pop"].(float64)
 		}
 		for _, a := range areas {
-			mu += a["pop"].(float64) / total * toFloat(a[num]) / a["pop"].(float64)
+			mu += a["pop"].(float64) / total * f64(a[num]) / a["pop"].(float64)
 		}
 		c, q := 1.0, 0.0
 		for _, a := range areas {
 			w := a["pop"].(float64) / total
-			next := q + w*(toFloat(a[num])/a["pop"].(float64))/mu
+			next := q + w*(f64(a[num])/a["pop"].(float64))/mu
 			c -= w * (q + next)
 			q = next
 		}
@@ -149,16 +149,4 @@ func TestConcentrationSplit(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no concentration index in the demo")
 	}
-}
-
-func toFloat(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int64:
-		return float64(x)
-	case int32:
-		return float64(x)
-	}
-	return math.NaN()
 }
