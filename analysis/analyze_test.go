@@ -65,7 +65,7 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 		('tracts', 'T1', 'T1', 1, ?), ('tracts', 'T2', 'T2', 1, ?)`, square(0), square(1), square(0), square(1))
 	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now()), (2, 'census', 'c.csv', now())`)
 	exec(t, st, `INSERT INTO demographics VALUES ('tracts', 'T1', 'population', 100, NULL, '', 2, 'P0020001'), ('tracts', 'T2', 'population', 300, NULL, '', 2, 'P0020001')`)
-	exec(t, st, `INSERT INTO crosswalk VALUES ('tracts', 'T1', 'hoods', 'A', 1.0), ('tracts', 'T2', 'hoods', 'A', 0.5), ('tracts', 'T2', 'hoods', 'B', 0.5)`)
+	exec(t, st, `INSERT INTO crosswalk (from_layer, from_id, to_layer, to_id, weight) VALUES ('tracts', 'T1', 'hoods', 'A', 1.0), ('tracts', 'T2', 'hoods', 'A', 0.5), ('tracts', 'T2', 'hoods', 'B', 0.5)`)
 	n := 0
 	add := func(area, channel string, k int, at time.Time) {
 		res := "NULL"

@@ -180,29 +180,36 @@ func coverage(d demoTable, layer, variable string) int {
 
 // weight is one crosswalk weight: the share of the source area in the target.
 type weight struct {
-	from string
-	w    float64
+	from  string
+	w     float64
+	basis string // where the weights come from: the polygon overlap, or a published file
+}
+
+// xwName names the crosswalk from src that the weights ws belong to, for a
+// figure's basis: "crosswalk from tracts2010 (polygon overlap)".
+func xwName(src string, ws []weight) string {
+	return "crosswalk from " + src + " (" + ws[0].basis + ")"
 }
 
 // crosswalks returns weights by (from layer, to layer) and target area.
 func crosswalks(ctx context.Context, st *store.Store) (map[[2]string]map[string][]weight, error) {
-	rows, err := st.DB().QueryContext(ctx, `SELECT from_layer, from_id, to_layer, to_id, weight FROM crosswalk ORDER BY 1, 3, 4, 2`)
+	rows, err := st.DB().QueryContext(ctx, `SELECT from_layer, from_id, to_layer, to_id, weight, coalesce(basis, 'polygon overlap') FROM crosswalk ORDER BY 1, 3, 4, 2`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[[2]string]map[string][]weight{}
 	for rows.Next() {
-		var fl, fid, tl, tid string
+		var fl, fid, tl, tid, basis string
 		var w float64
-		if err := rows.Scan(&fl, &fid, &tl, &tid, &w); err != nil {
+		if err := rows.Scan(&fl, &fid, &tl, &tid, &w, &basis); err != nil {
 			return nil, err
 		}
 		k := [2]string{fl, tl}
 		if out[k] == nil {
 			out[k] = map[string][]weight{}
 		}
-		out[k][tid] = append(out[k][tid], weight{fid, w})
+		out[k][tid] = append(out[k][tid], weight{fid, w, basis})
 	}
 	return out, rows.Err()
 }
@@ -244,7 +251,7 @@ func combine(own demoTable, ws []weight, src, variable string) (demoValue, bool)
 		if n == 0 {
 			return demoValue{}, false
 		}
-		return demoValue{sum, math.Sqrt(moe2), "crosswalk from " + src + ": sum of area-weighted populations"}, true
+		return demoValue{sum, math.Sqrt(moe2), xwName(src, ws) + ": sum of weighted populations"}, true
 	case variable == "median_income":
 		if v, ok := medianFromBrackets(own, ws, src); ok {
 			return v, true
@@ -271,9 +278,9 @@ func combine(own demoTable, ws []weight, src, variable string) (demoValue, bool)
 	if n == 0 || wsum == 0 {
 		return demoValue{}, false
 	}
-	basis := "crosswalk from " + src + ": population-weighted mean"
+	basis := xwName(src, ws) + ": population-weighted mean"
 	if variable == "median_income" {
-		basis = "crosswalk from " + src + ": population-weighted mean of medians (no income bracket counts: an approximation)"
+		basis = xwName(src, ws) + ": population-weighted mean of medians (no income bracket counts: an approximation)"
 	}
 	return demoValue{sum / wsum, math.Sqrt(moe2) / wsum, basis}, true
 }
@@ -299,7 +306,7 @@ func medianFromBrackets(own demoTable, ws []weight, src string) (demoValue, bool
 	if math.IsNaN(m) {
 		return demoValue{}, false
 	}
-	basis := "crosswalk from " + src + ": median of summed income brackets (B19001)"
+	basis := xwName(src, ws) + ": median of summed income brackets (B19001)"
 	if approx {
 		basis += "; in the open top bracket: its lower bound"
 	}

@@ -84,7 +84,7 @@ func BuildCrosswalks(ctx context.Context, st *store.Store, layers []*Layer) (int
 				continue
 			}
 			for k, w := range Crosswalk(f, t, 0) {
-				staged = append(staged, []driver.Value{f.Name, f.IDs[k[0]], t.Name, t.IDs[k[1]], w})
+				staged = append(staged, []driver.Value{f.Name, f.IDs[k[0]], t.Name, t.IDs[k[1]], w, nil}) // basis: the polygon overlap
 			}
 		}
 	}

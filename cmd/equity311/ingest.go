@@ -23,7 +23,43 @@ func (a *app) ingestCmd() *cobra.Command {
 		cmd, _ := a.ingestSourceCmd(kind)
 		c.AddCommand(cmd)
 	}
-	c.AddCommand(a.ingestBoundariesCmd(), a.ingestCensusCmd())
+	c.AddCommand(a.ingestBoundariesCmd(), a.ingestCensusCmd(), a.ingestCrosswalkCmd())
+	return c
+}
+
+func (a *app) ingestCrosswalkCmd() *cobra.Command {
+	var opt boundary.CrosswalkOptions
+	c := &cobra.Command{
+		Use:   "crosswalk --from LAYER --to LAYER FILE",
+		Short: "Load published crosswalk weights between two layers (Census tract relationship file, NHGIS)",
+		Long: `Load a published weights file as the crosswalk that moves census figures
+from one layer to another, instead of the polygon overlap equity311
+computes: the Census Bureau's tract relationship file (tab20_tract20_tract10,
+pipe-delimited; weights by land area, water left out) or an NHGIS crosswalk
+(GEOID columns ending in ge, and wt_pop: population weights, the tidycensus
+interpolate_pw convention). Which column holds which layer's ids is found from
+the layers' ids. Every figure moved through it names it in its basis.
+Reloading either layer's boundaries clears it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				res, err := boundary.LoadCrosswalk(cmd.Context(), st, args[0], opt)
+				if err != nil {
+					return err
+				}
+				if res.AlreadyLoaded {
+					fmt.Fprintf(a.summary(), "%s: already loaded; nothing changed\n", args[0])
+					return nil
+				}
+				fmt.Fprintf(a.summary(), "%s: %s: %d weights from %d areas of %s to %s (%d rows outside the layers)\n",
+					args[0], res.Format, res.Pairs, res.From, opt.From, opt.To, res.Unmatched)
+				return nil
+			})
+		},
+	}
+	bindFlags(c.Flags(), &opt)
+	c.MarkFlagRequired("from")
+	c.MarkFlagRequired("to")
 	return c
 }
 
