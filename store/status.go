@@ -88,6 +88,8 @@ func statusQueries(opt StatusOptions) []statusQuery {
 			FROM (SELECT DISTINCT d.layer, d.area_id FROM demographics d
 				WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.layer = d.layer AND a.area_id = d.area_id))
 			GROUP BY 1 ORDER BY 1`, 0},
+		{"Duplicate links (a request marked as a duplicate of another)", `SELECT city, basis, count(*) AS duplicates, count(parent_id) AS naming_a_parent,
+			count(*) FILTER (WHERE parent_loaded) AS parent_loaded FROM duplicate_links GROUP BY ALL ORDER BY 1, 2`, 0},
 		{"Feeds (incremental syncs)", `SELECT feed, cursor, strftime(synced_at, '%Y-%m-%d %H:%M') AS synced_at FROM sync_state ORDER BY feed`, 0},
 		{"Analysed periods", `SELECT period, strftime(computed_at, '%Y-%m-%d %H:%M') AS computed, tickets, resident
 			FROM analysis_runs ORDER BY computed_at DESC, period`, 10},

@@ -443,8 +443,18 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	if err != nil {
 		return w, fmt.Errorf("insert tickets: %w", err)
 	}
-	w.Loaded, err = r.RowsAffected()
-	return w, err
+	if w.Loaded, err = r.RowsAffected(); err != nil {
+		return w, err
+	}
+	// The versions loaded say whether each is a duplicate, and of what.
+	if _, err := conn.ExecContext(ctx, `DELETE FROM duplicates WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM (`+latest+`))`, city); err != nil {
+		return w, fmt.Errorf("replace duplicate links: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO duplicates SELECT $1, ticket_id, dup_parent, dup_basis, dup_pattern, $2
+		FROM (`+latest+`) WHERE dup_basis IS NOT NULL`, city, sourceID); err != nil {
+		return w, fmt.Errorf("store duplicate links: %w", err)
+	}
+	return w, nil
 }
 
 // mergeStored compares the staged versions (query latest) with the stored

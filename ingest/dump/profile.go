@@ -77,6 +77,14 @@ type Columns struct {
 	// Point is a column holding "(lat, lon)" text, for files without
 	// separate coordinate columns.
 	Point string `toml:"point"`
+	// Duplicate is a true/false column marking a request as a duplicate
+	// of another; ParentID the column naming that other request (Chicago's
+	// duplicate and parent_sr_number).
+	Duplicate string `toml:"duplicate"`
+	ParentID  string `toml:"parent_id"`
+	// ClosureReason is a free-text column read for the words a city uses
+	// when it closes a duplicate (Boston's closure_reason).
+	ClosureReason string `toml:"closure_reason"`
 }
 
 // LatLon is a point in WGS84 degrees.
@@ -95,8 +103,9 @@ type Exclusion struct {
 
 // field is one canonical field and its header.
 type field struct {
-	name   string
-	header string
+	name     string
+	header   string
+	optional bool // read when present; not needed for a profile to fit
 }
 
 // fields lists the canonical fields the profile maps, in a fixed order.
@@ -104,7 +113,7 @@ func (p *Profile) fields() []field {
 	var out []field
 	for _, f := range ticketFields {
 		if h := f.header(&p.Columns); h != "" {
-			out = append(out, field{f.name, h})
+			out = append(out, field{f.name, h, f.optional})
 		}
 	}
 	return out
@@ -298,7 +307,9 @@ func DetectProfile(header []string, candidates []*Profile) (*Profile, error) {
 		f := fit{p: p}
 		need := p.Detect
 		for _, fl := range p.fields() {
-			need = append(need, fl.header)
+			if !fl.optional {
+				need = append(need, fl.header)
+			}
 		}
 		for _, h := range need {
 			if have[normHeader(h)] {

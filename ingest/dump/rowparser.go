@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,6 +45,9 @@ const (
 	fLat
 	fLon
 	fPoint
+	fDuplicate
+	fParentID
+	fClosureReason
 	numFields
 )
 
@@ -52,20 +56,26 @@ const (
 var ticketFields = [numFields]struct {
 	name   string
 	header func(*Columns) string
+	// optional fields are read when the file has their column: a city's
+	// older exports may lack it, and the profile still fits them.
+	optional bool
 }{
-	fTicketID:    {"ticket_id", func(c *Columns) string { return c.TicketID }},
-	fOpenedAt:    {"opened_at", func(c *Columns) string { return c.OpenedAt }},
-	fClosedAt:    {"closed_at", func(c *Columns) string { return c.ClosedAt }},
-	fUpdatedAt:   {"updated_at", func(c *Columns) string { return c.UpdatedAt }},
-	fTargetAt:    {"target_at", func(c *Columns) string { return c.TargetAt }},
-	fStatus:      {"status", func(c *Columns) string { return c.Status }},
-	fServiceCode: {"service_code", func(c *Columns) string { return c.ServiceCode }},
-	fServiceName: {"service_name", func(c *Columns) string { return c.ServiceName }},
-	fDepartment:  {"department", func(c *Columns) string { return c.Department }},
-	fChannel:     {"channel", func(c *Columns) string { return c.Channel }},
-	fLat:         {"lat", func(c *Columns) string { return c.Lat }},
-	fLon:         {"lon", func(c *Columns) string { return c.Lon }},
-	fPoint:       {"point", func(c *Columns) string { return c.Point }},
+	fTicketID:      {"ticket_id", func(c *Columns) string { return c.TicketID }, false},
+	fOpenedAt:      {"opened_at", func(c *Columns) string { return c.OpenedAt }, false},
+	fClosedAt:      {"closed_at", func(c *Columns) string { return c.ClosedAt }, false},
+	fUpdatedAt:     {"updated_at", func(c *Columns) string { return c.UpdatedAt }, false},
+	fTargetAt:      {"target_at", func(c *Columns) string { return c.TargetAt }, false},
+	fStatus:        {"status", func(c *Columns) string { return c.Status }, false},
+	fServiceCode:   {"service_code", func(c *Columns) string { return c.ServiceCode }, false},
+	fServiceName:   {"service_name", func(c *Columns) string { return c.ServiceName }, false},
+	fDepartment:    {"department", func(c *Columns) string { return c.Department }, false},
+	fChannel:       {"channel", func(c *Columns) string { return c.Channel }, false},
+	fLat:           {"lat", func(c *Columns) string { return c.Lat }, false},
+	fLon:           {"lon", func(c *Columns) string { return c.Lon }, false},
+	fPoint:         {"point", func(c *Columns) string { return c.Point }, false},
+	fDuplicate:     {"duplicate", func(c *Columns) string { return c.Duplicate }, true},
+	fParentID:      {"parent_id", func(c *Columns) string { return c.ParentID }, true},
+	fClosureReason: {"closure_reason", func(c *Columns) string { return c.ClosureReason }, true},
 }
 
 // rowParser turns one CSV record into a staged ticket row. It is
@@ -133,6 +143,9 @@ func newRowParser(p *Profile, headers []string, now time.Time) (*rowParser, erro
 			continue
 		}
 		i, ok := pos[normHeader(h)]
+		if !ok && f.optional {
+			continue
+		}
 		if !ok {
 			missing = append(missing, fmt.Sprintf("%s (for %s)", h, f.name))
 			continue
@@ -169,6 +182,38 @@ func (rp *rowParser) get(fields [][]byte, f int) string {
 		v = bytes.TrimSpace(v[3:])
 	}
 	return string(v)
+}
+
+// duplicateText matches the words a closure reason uses for a duplicate
+// ("Duplicate of Existing Case", "Noted Duplicate case", "duplicate
+// request"); caseNumber the case it names ("Case #101004289150").
+var (
+	duplicateText = regexp.MustCompile(`(?i)\b(duplicate[a-z]*(?: of [a-z ]*?case| case| request| report)?|dupe)\b`)
+	caseNumber    = regexp.MustCompile(`(?i)\b(?:case|sr|request)\s*(?:#|no\.?|number)?\s*:?\s*(\d{6,})`)
+)
+
+// duplicate reads whether the row is a duplicate of another request, and
+// which: from the source's own columns (basis "reported") or from its
+// closure reason ("text", with the phrase that matched).
+func (rp *rowParser) duplicate(fields [][]byte) (basis, parent, pattern string) {
+	if rp.col[fParentID] >= 0 || rp.col[fDuplicate] >= 0 {
+		p := rp.get(fields, fParentID)
+		flag := strings.ToLower(rp.get(fields, fDuplicate))
+		marked := flag == "true" || flag == "t" || flag == "yes" || flag == "y" || flag == "1"
+		if marked || p != "" && (rp.col[fDuplicate] < 0 || marked) {
+			return "reported", p, ""
+		}
+	}
+	if rp.col[fClosureReason] >= 0 {
+		text := rp.get(fields, fClosureReason)
+		if m := duplicateText.FindString(text); m != "" {
+			if c := caseNumber.FindStringSubmatch(text); c != nil {
+				parent = c[1]
+			}
+			return "text", parent, m
+		}
+	}
+	return "", "", ""
 }
 
 // parse fills row from fields, or returns the reason the row is rejected
@@ -257,6 +302,15 @@ func (rp *rowParser) parse(fields [][]byte, line int, row *[stageCols]driver.Val
 		row[sLat], row[sLon] = lat, lon
 	}
 	row[sCode] = rp.codes.pack(ch, basis, q)
+	if b, parent, pattern := rp.duplicate(fields); b != "" {
+		row[sDupBasis] = b
+		if parent != "" {
+			row[sDupParent] = parent
+		}
+		if pattern != "" {
+			row[sDupPattern] = pattern
+		}
+	}
 	if warn.Reason != "" {
 		warn.Partial = true
 	}

@@ -40,6 +40,9 @@ const (
 	sCode
 	sLat
 	sLon
+	sDupBasis // duplicates: reported, text, or NULL
+	sDupParent
+	sDupPattern
 	stageCols
 )
 
@@ -48,6 +51,7 @@ var stageColumns = [stageCols]string{
 	sClosedAt: "closed_at TIMESTAMPTZ", sUpdatedAt: "updated_at TIMESTAMPTZ", sTargetAt: "target_at TIMESTAMPTZ", sStatus: "status VARCHAR",
 	sServiceCode: "service_code VARCHAR", sServiceName: "service_name VARCHAR", sDepartment: "department VARCHAR",
 	sChannelRaw: "channel_raw VARCHAR", sCode: "code INTEGER", sLat: "lat DOUBLE", sLon: "lon DOUBLE",
+	sDupBasis: "dup_basis VARCHAR", sDupParent: "dup_parent VARCHAR", sDupPattern: "dup_pattern VARCHAR",
 }
 
 // stageDDL creates the staging table from stageColumns.
