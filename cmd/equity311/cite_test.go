@@ -177,7 +177,7 @@ func TestBostonCensusVintages(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The city's own 2020 table (boston-neighborhood-data.csv) gives Fenway 37,733.
-	if math.Abs(fenway-37733)/37733 > 0.02 || !strings.HasPrefix(basis, "crosswalk from tracts:") {
+	if math.Abs(fenway-37733)/37733 > 0.02 || !strings.HasPrefix(basis, "crosswalk from tracts (polygon overlap):") {
 		t.Errorf("Fenway: population %.0f (%s), want the 2020 census's 37,733 within 2%% through the crosswalk from tracts", fenway, basis)
 	}
 	var zero, tracts int
