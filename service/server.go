@@ -431,7 +431,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	value("equity311_consecutive_failures", "", float64(d.State.Failures))
 	metric("equity311_cycles_total", "Cycles run since the service started, by outcome (published, partial, no_data, failed, busy, interrupted).", "counter")
 	for _, o := range []Outcome{OutcomePublished, OutcomePartial, OutcomeNoData, OutcomeFailed, OutcomeBusy, OutcomeInterrupted} {
-		value("equity311_cycles_total", fmt.Sprintf("outcome=%q", o), float64(s.cycleCount(o)))
+		value("equity311_cycles_total", "outcome="+promLabel(string(o)), float64(s.cycleCount(o)))
 	}
 	metric("equity311_cycle_running", "1 while a cycle runs.", "gauge")
 	value("equity311_cycle_running", "", boolFloat(d.Running != ""))
@@ -451,7 +451,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		metric(m.name, m.help, "gauge")
 		for _, n := range names {
 			src := d.State.Sources[n]
-			labels := fmt.Sprintf("source=%q,kind=%q", promLabel(n), promLabel(src.Kind))
+			labels := "source=" + promLabel(n) + ",kind=" + promLabel(src.Kind)
 			switch m.name {
 			case "equity311_source_up":
 				value(m.name, labels, boolFloat(src.OK))
@@ -496,8 +496,12 @@ func promFloat(v float64) string {
 	return fmt.Sprint(v)
 }
 
-// promLabel escapes a label value (%q adds the quotes and escapes \ and ").
-func promLabel(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+// promLabel writes a label value quoted as the Prometheus text format
+// asks: only backslash, double quote and newline are escaped (Go's %q
+// would also write \t and \u2028, which the format does not know).
+func promLabel(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
 
 // indexPage is the archive's front page.
 type indexPage struct {
