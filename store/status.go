@@ -155,8 +155,8 @@ var ErrNoTable = errors.New("no such table")
 // keeps them as WKB (as GeoParquet readers expect). The table must exist in the main schema; its
 // name is checked, never pasted blindly into SQL.
 func (s *Store) Export(ctx context.Context, table, format, out string) (int64, error) {
-	if format != "csv" && format != "parquet" {
-		return 0, fmt.Errorf("format %q: want csv or parquet", format)
+	if format != "csv" && format != "parquet" && format != "geoparquet" {
+		return 0, fmt.Errorf("format %q: want csv, parquet or geoparquet", format)
 	}
 	var name string
 	err := s.db.QueryRowContext(ctx, `SELECT table_name FROM information_schema.tables
@@ -169,7 +169,26 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 	}
 	opts := "FORMAT csv, HEADER"
 	sel := "*"
-	if format == "parquet" {
+	from := `"` + name + `"`
+	if format == "geoparquet" {
+		// GeoParquet 1.0 (geometry typed, CRS OGC:CRS84 in the file's geo
+		// metadata): the table's own geometry, or its areas' polygons.
+		var geom, area bool
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE column_name = 'geometry') > 0,
+				count(*) FILTER (WHERE column_name IN ('layer', 'area_id')) = 2
+			FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?`, name).Scan(&geom, &area); err != nil {
+			return 0, err
+		}
+		switch {
+		case geom:
+			sel = `* REPLACE (ST_GeomFromWKB(geometry) AS geometry)`
+		case area:
+			sel, from = `x.*, ST_GeomFromWKB(a.geometry) AS geometry`, `"`+name+`" x LEFT JOIN areas a ON a.layer = x.layer AND a.area_id = x.area_id`
+		default:
+			return 0, fmt.Errorf("export %s as GeoParquet: it has no geometry and no area (layer, area_id) to take one from; export it as parquet", table)
+		}
+		opts = "FORMAT parquet"
+	} else if format == "parquet" {
 		opts = "FORMAT parquet"
 	} else {
 		// Geometry is WKB in the store; a CSV gets it as WKT text. Text
@@ -204,7 +223,7 @@ func (s *Store) Export(ctx context.Context, table, format, out string) (int64, e
 	// Write beside the file and rename: a failed export leaves nothing,
 	// and an earlier file stays whole until the new one is complete.
 	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	q := fmt.Sprintf(`COPY (SELECT %s FROM "%s") TO '%s' (%s)`, sel, name, strings.ReplaceAll(tmp, "'", "''"), opts)
+	q := fmt.Sprintf(`COPY (SELECT %s FROM %s) TO '%s' (%s)`, sel, from, strings.ReplaceAll(tmp, "'", "''"), opts)
 	res, err := s.db.ExecContext(ctx, q)
 	if err != nil {
 		os.Remove(tmp)

@@ -143,3 +143,35 @@ func tree(t *testing.T, dir string) map[string]int64 {
 	}
 	return out
 }
+
+// TestGeoParquetExport: areas and a per-area analysis table export as
+// GeoParquet 1.0 that a DuckDB which never saw the database reads with a
+// typed geometry in CRS84 and the file's geo metadata; a table without
+// geometry or areas is refused with the format to use instead.
+func TestGeoParquetExport(t *testing.T) {
+	dir, _ := demoCopy(t)
+	db := filepath.Join(dir, "equity311.duckdb")
+	fresh, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for _, table := range []string{"areas", "analysis_area_metrics"} {
+		out := filepath.Join(dir, table+".parquet")
+		runCLI(t, "--db", db, "--quiet", "export", "--table", table, "--format", "geoparquet", "--out", out)
+		var typ, meta string
+		var n, withGeom int
+		if err := fresh.QueryRow(`SELECT any_value(typeof(geometry)), count(*), count(geometry) FROM read_parquet(?)`, out).Scan(&typ, &n, &withGeom); err != nil {
+			t.Fatal(err)
+		}
+		if err := fresh.QueryRow(`SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = 'geo'`, out).Scan(&meta); err != nil {
+			t.Fatalf("%s: no geo metadata: %v", table, err)
+		}
+		if !strings.HasPrefix(typ, "GEOMETRY") || !strings.Contains(typ, "CRS84") || !strings.Contains(meta, `"version":"1.0.0"`) || withGeom < n-1 {
+			t.Errorf("%s: geometry %s, %d of %d rows with one, metadata %.120s", table, typ, withGeom, n, meta)
+		}
+	}
+	if _, _, err := runCLIErr("--db", db, "--quiet", "export", "--table", "analysis_runs", "--format", "geoparquet", "--out", filepath.Join(dir, "runs.parquet")); err == nil || !strings.Contains(err.Error(), "export it as parquet") {
+		t.Errorf("a table without geometry as GeoParquet: %v", err)
+	}
+}
