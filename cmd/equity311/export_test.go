@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"maps"
 	"math"
 	"os"
@@ -173,5 +174,84 @@ func TestGeoParquetExport(t *testing.T) {
 	}
 	if _, _, err := runCLIErr("--db", db, "--quiet", "export", "--table", "analysis_runs", "--format", "geoparquet", "--out", filepath.Join(dir, "runs.parquet")); err == nil || !strings.Contains(err.Error(), "export it as parquet") {
 		t.Errorf("a table without geometry as GeoParquet: %v", err)
+	}
+}
+
+// TestGeoJSONExport: a per-area table as RFC 7946 GeoJSON: one feature
+// per row, exterior rings counterclockwise and holes clockwise, no crs
+// member, and an area with too few requests keeps its counts and
+// population but no share, rate or interval.
+func TestGeoJSONExport(t *testing.T) {
+	dir, _ := demoCopy(t)
+	db := filepath.Join(dir, "equity311.duckdb")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	err = st.DB().QueryRow(`SELECT count(*) FROM analysis_area_metrics`).Scan(&rows)
+	if err == nil {
+		_, err = st.DB().Exec(`UPDATE analysis_area_metrics SET low_count = true WHERE layer = 'neighborhoods' AND area_id = (SELECT min(area_id) FROM analysis_area_metrics WHERE layer = 'neighborhoods')`)
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "metrics.geojson")
+	runCLI(t, "--db", db, "--quiet", "export", "--table", "analysis_area_metrics", "--format", "geojson", "--out", out)
+	var fc struct {
+		Type     string          `json:"type"`
+		CRS      json.RawMessage `json:"crs"`
+		Features []struct {
+			Geometry *struct {
+				Type        string          `json:"type"`
+				Coordinates json.RawMessage `json:"coordinates"`
+			} `json:"geometry"`
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(readFile(t, out), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Type != "FeatureCollection" || fc.CRS != nil || len(fc.Features) != rows {
+		t.Fatalf("type %q, crs %s, %d features of %d rows", fc.Type, fc.CRS, len(fc.Features), rows)
+	}
+	signed := func(r [][2]float64) float64 {
+		s := 0.0
+		for i := 0; i+1 < len(r); i++ {
+			s += r[i][0]*r[i+1][1] - r[i+1][0]*r[i][1]
+		}
+		return s / 2
+	}
+	suppressed := 0
+	for _, f := range fc.Features {
+		if f.Geometry != nil {
+			var polys [][][][2]float64
+			if f.Geometry.Type == "Polygon" {
+				var p [][][2]float64
+				if err := json.Unmarshal(f.Geometry.Coordinates, &p); err != nil {
+					t.Fatal(err)
+				}
+				polys = append(polys, p)
+			} else if err := json.Unmarshal(f.Geometry.Coordinates, &polys); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range polys {
+				for i, r := range p {
+					if a := signed(r); i == 0 && a <= 0 || i > 0 && a >= 0 {
+						t.Fatalf("%v: ring %d wound the wrong way (signed area %g)", f.Properties["area_id"], i, a)
+					}
+				}
+			}
+		}
+		if low, _ := f.Properties["low_count"].(bool); low {
+			suppressed++
+			if f.Properties["app_share"] != nil || f.Properties["app_share_lo"] != nil || f.Properties["population"] == nil || f.Properties["resident"] == nil {
+				t.Errorf("a suppressed area: app_share %v, lo %v, population %v, resident %v", f.Properties["app_share"], f.Properties["app_share_lo"], f.Properties["population"], f.Properties["resident"])
+			}
+		}
+	}
+	if suppressed != 1 {
+		t.Errorf("%d suppressed features, want 1", suppressed)
 	}
 }
