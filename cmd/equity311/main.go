@@ -97,7 +97,7 @@ Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
 	root.PersistentFlags().StringVar(&a.db, "db", def, "DuckDB file (env EQUITY311_DB)")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress or log output")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.analyzeCmd(), a.reportCmd(),
+	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.matchDuplicatesCmd(), a.analyzeCmd(), a.reportCmd(),
 		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd(), a.configCmd(), a.runCmd(), a.serveCmd())
 	requireSubcommands(root)
 	mendOptionErrors(root)

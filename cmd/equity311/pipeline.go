@@ -114,6 +114,40 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 	return report, err
 }
 
+func (a *app) matchDuplicatesCmd() *cobra.Command {
+	opt := geo.MatchOptions{Metres: geo.DefaultMatchMetres, Days: geo.DefaultMatchDays}
+	c := &cobra.Command{
+		Use:   "match-duplicates [--metres M] [--days D]",
+		Short: "Link requests that repeat an earlier open one (same type, nearby), where the source gives no link",
+		Long: `Link each request to the earlier one it repeats, where the source itself marks
+none: the same city and request type, within --metres, opened within --days
+after it and while it was still open; of several, the earliest. Links go to
+the duplicates table with basis matched (reported and text links stay).
+Where a source reports its duplicates (Chicago), the matching is scored
+against those links: precision and recall are printed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opt.Metres <= 0 || opt.Metres > 5000 || opt.Days <= 0 || opt.Days > 365 || math.IsNaN(opt.Metres) || math.IsNaN(opt.Days) {
+				return fmt.Errorf("--metres %v --days %v: want 0 < metres ≤ 5,000 and 0 < days ≤ 365", opt.Metres, opt.Days)
+			}
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				res, err := geo.MatchDuplicates(cmd.Context(), st, opt)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.summary(), "match-duplicates: %d links matched (within %g m and %g days, while the earlier request was open)\n", res.Matched, opt.Metres, opt.Days)
+				if res.Reported > 0 {
+					fmt.Fprintf(a.summary(), "match-duplicates: against the %d reported links whose parent is loaded: recall %.1f%% (%d found), precision %.1f%% (%d of %d matched in those cities)\n",
+						res.Reported, 100*res.Recall(), res.Recovered, 100*res.Precision(), res.Correct, res.MatchedThere)
+				}
+				return nil
+			})
+		},
+	}
+	bindFlags(c.Flags(), &opt)
+	return c
+}
+
 func (a *app) assignCmd() *cobra.Command {
 	var all bool
 	var snap float64
