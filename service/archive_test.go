@@ -16,6 +16,9 @@ import (
 // state.json (from before the mark) is adopted; in a marked archive,
 // clean-up removes only the staging folders the service made.
 func TestArchiveIsTheServicesOwn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: three cycles on one archive take about 4 s; the full suite runs it")
+	}
 	r, _ := published(t)
 	dir := r.Config.Archive.Dir
 
@@ -70,6 +73,9 @@ func TestArchiveIsTheServicesOwn(t *testing.T) {
 // week aside but before moving the new one in leaves the week only in
 // .old-…; the next cycle puts it back even when that cycle fails.
 func TestRepublishKilledBetweenRenames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: two cycles take about 2 s; the full suite runs it")
+	}
 	r, _ := published(t) // 2026-W47
 	dir := r.Config.Archive.Dir
 	want, err := os.ReadFile(filepath.Join(dir, "2026-W47", "index.html"))
@@ -97,6 +103,9 @@ func TestRepublishKilledBetweenRenames(t *testing.T) {
 // pages into errors; the next cycle sets it aside and rebuilds the state
 // from the published weeks.
 func TestCorruptStateIsSetAside(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: two cycles take about 3 s; the full suite runs it")
+	}
 	r, _ := published(t)
 	dir := r.Config.Archive.Dir
 	if err := os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"last": {"week": "2026-W4`), 0o644); err != nil {

@@ -29,6 +29,9 @@ func stallingFeed(t *testing.T, retryAfter string) (endpoint string, hits *atomi
 // again and again ends the cycle at its deadline; either way the cycle
 // fails with the reason in the state and the archive's lock is released.
 func TestCycleDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the 2 s deadline is waited out; the full suite runs it")
+	}
 	for _, c := range []struct {
 		name, retryAfter, timeout, want string
 		within                          time.Duration

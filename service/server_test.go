@@ -281,6 +281,9 @@ func TestServeStopsMidCycle(t *testing.T) {
 // served with a policy that lets its own inline scripts run, by hash, and
 // no other; a script added to the page after publishing is not allowed.
 func TestServedReportsRunOnlyTheirOwnScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a published week takes about 2 s; the full suite runs it")
+	}
 	r, _ := published(t)
 	s := &Server{Runner: r, Clock: fixedClock(cityEnd.Add(30 * time.Hour))}
 	ts := httptest.NewServer(s.Handler())

@@ -401,6 +401,9 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 // analysis table gets rows, and the income quintiles' app shares equal a
 // plain SQL computation of the same population-weighted quintiles.
 func TestBostonAnalysisFillsEveryTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: Boston's every sample analysed takes about 3 s; the full suite runs it")
+	}
 	db := bostonACS(t, t.TempDir())
 	st, err := store.Open(context.Background(), db)
 	if err != nil {

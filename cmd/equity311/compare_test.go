@@ -18,6 +18,9 @@ import (
 // default period (the samples span different years), with its sources'
 // design, and warns that the periods do not overlap.
 func TestCompareEveryCity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: four cities analysed on their own periods take about 2 s; the full suite runs it")
+	}
 	db := filepath.Join(t.TempDir(), "cities.duckdb")
 	for _, f := range []string{"boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv", "other_cities/chicago/chicago311_2021-01_first5000_nandini1bag.csv",
 		"other_cities/nyc/nyc311_2022-05-01_sample_fedhere.csv", "other_cities/la/myla311_2017_subset_hackforla.csv"} {

@@ -18,6 +18,9 @@ import (
 // failed, 4 for a week without any request (nothing published), 1 when
 // every source failed.
 func TestRunExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: four cycles as child processes take about 3 s; the full suite runs it")
+	}
 	path := killCity(t, smallCity(t), t.TempDir())
 	good, err := os.ReadFile(path)
 	if err != nil {
