@@ -263,17 +263,28 @@ func (ix *Index) Len() int { return ix.numAreas }
 // the smallest of them by planar area (the lowest index among equals):
 // in a nested layer that is the most specific area.
 func (ix *Index) Locate(lon, lat float64) int {
-	a, _ := ix.locate(lon, lat, false)
-	return a
+	// The hot path of assign, kept apart from LocateCover's counting.
+	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
+		return -1
+	}
+	cx, cy := ix.cellXY(lon, lat)
+	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
+	v := ix.cells[cy*ix.nx+cx]
+	if v >= -1 {
+		return int(v)
+	}
+	k := -v - 2
+	for _, a := range ix.cand[ix.candStart[k]:ix.candStart[k+1]] {
+		if ix.inArea(int(a), lon, lat) {
+			return int(a)
+		}
+	}
+	return -1
 }
 
 // LocateCover is Locate that also counts the areas containing the point:
 // more than 1 only where the layer's polygons overlap.
 func (ix *Index) LocateCover(lon, lat float64) (area, n int) {
-	return ix.locate(lon, lat, true)
-}
-
-func (ix *Index) locate(lon, lat float64, all bool) (area, n int) {
 	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
 		return -1, 0
 	}
@@ -294,9 +305,6 @@ func (ix *Index) locate(lon, lat float64, all bool) (area, n int) {
 				area = int(a)
 			}
 			n++
-			if !all {
-				break
-			}
 		}
 	}
 	return area, n
