@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/equity311/equity311/internal/atomicfile"
 	"github.com/equity311/equity311/store"
 )
 
@@ -95,12 +94,7 @@ func ExportGeoJSON(ctx context.Context, st *store.Store, table, out string) (int
 	if err != nil {
 		return 0, err
 	}
-	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out))
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(out, append(b, '\n')); err != nil {
 		return 0, err
 	}
 	return len(fc.Features), nil

@@ -285,21 +285,12 @@ func (ix *Index) Locate(lon, lat float64) int {
 // LocateCover is Locate that also counts the areas containing the point:
 // more than 1 only where the layer's polygons overlap.
 func (ix *Index) LocateCover(lon, lat float64) (area, n int) {
-	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
-		return -1, 0
+	owner, cands := ix.candidates(lon, lat)
+	if owner >= 0 {
+		return owner, 1
 	}
-	cx, cy := ix.cellXY(lon, lat)
-	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
-	v := ix.cells[cy*ix.nx+cx]
-	if v >= 0 {
-		return int(v), 1
-	}
-	if v == -1 {
-		return -1, 0
-	}
-	k := -v - 2
 	area = -1
-	for _, a := range ix.cand[ix.candStart[k]:ix.candStart[k+1]] {
+	for _, a := range cands {
 		if ix.inArea(int(a), lon, lat) {
 			if area < 0 {
 				area = int(a)
@@ -308,6 +299,22 @@ func (ix *Index) LocateCover(lon, lat float64) (area, n int) {
 		}
 	}
 	return area, n
+}
+
+// candidates returns the area that owns the point's cell outright, or -1
+// and the areas whose crossing test decides (none outside every area).
+func (ix *Index) candidates(lon, lat float64) (owner int, cands []int32) {
+	if ix.nx == 0 || !(lon >= ix.minX && lon <= ix.maxX && lat >= ix.minY && lat <= ix.maxY) {
+		return -1, nil
+	}
+	cx, cy := ix.cellXY(lon, lat)
+	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
+	v := ix.cells[cy*ix.nx+cx]
+	if v >= -1 {
+		return int(v), nil
+	}
+	k := -v - 2
+	return -1, ix.cand[ix.candStart[k]:ix.candStart[k+1]]
 }
 
 // bucketEdges files every edge of every area under each grid row its

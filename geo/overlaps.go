@@ -38,10 +38,9 @@ func FindOverlaps(areas []orb.MultiPolygon, samples int) []Overlap {
 		y := ix.minY + (float64(j)+0.5)*dy
 		for i := 0; i < nx; i++ {
 			x := ix.minX + (float64(i)+0.5)*dx
-			if _, n := ix.LocateCover(x, y); n < 2 {
+			if in = ix.cover(x, y, in[:0]); len(in) < 2 {
 				continue
 			}
-			in = ix.cover(x, y, in[:0])
 			for p := 0; p < len(in); p++ {
 				for q := p + 1; q < len(in); q++ {
 					count[[2]int{min(in[p], in[q]), max(in[p], in[q])}]++
@@ -67,17 +66,11 @@ func FindOverlaps(areas []orb.MultiPolygon, samples int) []Overlap {
 
 // cover appends to dst every area containing the point.
 func (ix *Index) cover(lon, lat float64, dst []int) []int {
-	cx, cy := ix.cellXY(lon, lat)
-	cx, cy = min(cx, ix.nx-1), min(cy, ix.ny-1)
-	v := ix.cells[cy*ix.nx+cx]
-	if v >= 0 {
-		return append(dst, int(v))
+	owner, cands := ix.candidates(lon, lat)
+	if owner >= 0 {
+		return append(dst, owner)
 	}
-	if v == -1 {
-		return dst
-	}
-	k := -v - 2
-	for _, a := range ix.cand[ix.candStart[k]:ix.candStart[k+1]] {
+	for _, a := range cands {
 		if ix.inArea(int(a), lon, lat) {
 			dst = append(dst, int(a))
 		}
