@@ -126,17 +126,3 @@ func TestWeekNotOverIsRefused(t *testing.T) {
 		t.Errorf("state: %+v (%v)", st, err)
 	}
 }
-
-// TestPromLabel: label values escape only what the Prometheus text format
-// knows (backslash, double quote, newline); a tab or U+2028 stays as it is.
-func TestPromLabel(t *testing.T) {
-	for in, want := range map[string]string{
-		"drop":             `"drop"`,
-		"a\"b\\c\nd":       `"a\"b\\c\nd"`,
-		"tab\there\u2028x": "\"tab\there\u2028x\"",
-	} {
-		if got := promLabel(in); got != want {
-			t.Errorf("promLabel(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -227,7 +227,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /status.json", s.status)
 	mux.HandleFunc("GET /latest/", s.latest)
 	mux.Handle("GET /reports/", http.StripPrefix("/reports/", http.HandlerFunc(s.reports)))
@@ -394,113 +394,6 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(d)
-}
-
-// metrics writes the Prometheus text format.
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	d, err := s.statusDoc()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	now := s.clock().Now()
-	var b strings.Builder
-	metric := func(name, help, typ string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
-	value := func(name string, labels string, v float64) {
-		if labels != "" {
-			labels = "{" + labels + "}"
-		}
-		fmt.Fprintf(&b, "%s%s %s\n", name, labels, promFloat(v))
-	}
-	metric("equity311_last_success_timestamp_seconds", "Unix time the last successful cycle finished (0: never).", "gauge")
-	value("equity311_last_success_timestamp_seconds", "", unix(d.State.LastSuccess))
-	metric("equity311_last_cycle_success", "1 if the last cycle published its week, else 0.", "gauge")
-	ok, dur := 0.0, 0.0
-	if d.State.Last != nil {
-		if d.State.Last.OK {
-			ok = 1
-		}
-		dur = d.State.Last.Seconds
-	}
-	value("equity311_last_cycle_success", "", ok)
-	metric("equity311_last_cycle_duration_seconds", "How long the last cycle took.", "gauge")
-	value("equity311_last_cycle_duration_seconds", "", dur)
-	metric("equity311_consecutive_failures", "Cycles failed since the last success.", "gauge")
-	value("equity311_consecutive_failures", "", float64(d.State.Failures))
-	metric("equity311_cycles_total", "Cycles run since the service started, by outcome (published, partial, no_data, failed, busy, interrupted).", "counter")
-	for _, o := range []Outcome{OutcomePublished, OutcomePartial, OutcomeNoData, OutcomeFailed, OutcomeBusy, OutcomeInterrupted} {
-		value("equity311_cycles_total", "outcome="+promLabel(string(o)), float64(s.cycleCount(o)))
-	}
-	metric("equity311_cycle_running", "1 while a cycle runs.", "gauge")
-	value("equity311_cycle_running", "", boolFloat(d.Running != ""))
-	metric("equity311_archive_weeks", "Weeks published in the archive.", "gauge")
-	value("equity311_archive_weeks", "", float64(len(d.Weeks)))
-	names := make([]string, 0, len(d.State.Sources))
-	for n := range d.State.Sources {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, m := range []struct{ name, help string }{
-		{"equity311_source_up", "1 if the source's last sync or load succeeded."},
-		{"equity311_source_rows_loaded", "Rows the source loaded in the last cycle."},
-		{"equity311_source_rows_rejected", "Rows the source rejected in the last cycle."},
-		{"equity311_source_feed_lag_seconds", "Now minus the newest request the source has given."},
-	} {
-		metric(m.name, m.help, "gauge")
-		for _, n := range names {
-			src := d.State.Sources[n]
-			labels := "source=" + promLabel(n) + ",kind=" + promLabel(src.Kind)
-			switch m.name {
-			case "equity311_source_up":
-				value(m.name, labels, boolFloat(src.OK))
-			case "equity311_source_rows_loaded":
-				value(m.name, labels, float64(src.Loaded))
-			case "equity311_source_rows_rejected":
-				value(m.name, labels, float64(src.Rejected))
-			case "equity311_source_feed_lag_seconds":
-				if !src.Newest.IsZero() {
-					value(m.name, labels, now.Sub(src.Newest).Seconds())
-				}
-			}
-		}
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	fmt.Fprint(w, b.String())
-}
-
-func unix(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
-	}
-	return float64(t.UnixNano()) / 1e9
-}
-
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func promFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return fmt.Sprint(v)
-}
-
-// promLabel writes a label value quoted as the Prometheus text format
-// asks: only backslash, double quote and newline are escaped (Go's %q
-// would also write \t and \u2028, which the format does not know).
-func promLabel(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }
 
 // indexPage is the archive's front page.

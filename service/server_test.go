@@ -107,9 +107,9 @@ func TestServerServesTheArchive(t *testing.T) {
 	}
 	code, body, _ = get(t, c, ts.URL+"/metrics")
 	for _, want := range []string{
-		"equity311_last_cycle_success 1", "equity311_archive_weeks 1", "equity311_consecutive_failures 0",
-		`equity311_source_up{source="drop",kind="folder"} 1`, `equity311_source_rows_loaded{source="drop",kind="folder"} `,
-		`equity311_source_feed_lag_seconds{source="drop",kind="folder"} `, "# TYPE equity311_last_success_timestamp_seconds gauge",
+		"equity311_last_cycle_success 1", "equity311_archive_reports 1", "equity311_consecutive_failures 0",
+		`equity311_source_up{kind="folder",source="drop"} 1`, `equity311_source_rows_loaded{kind="folder",source="drop"} `,
+		`equity311_source_feed_lag_seconds{kind="folder",source="drop"} `, "# TYPE equity311_last_success_timestamp_seconds gauge",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
@@ -227,7 +227,7 @@ func TestFailedCycleKeepsReports(t *testing.T) {
 		t.Fatalf("the retry: %v", err)
 	}
 	_, body, _ = get(t, http.DefaultClient, ts.URL+"/metrics")
-	if !strings.Contains(body, "equity311_last_cycle_success 1") || !strings.Contains(body, "equity311_consecutive_failures 0") || !strings.Contains(body, "equity311_archive_weeks 2") {
+	if !strings.Contains(body, "equity311_last_cycle_success 1") || !strings.Contains(body, "equity311_consecutive_failures 0") || !strings.Contains(body, "equity311_archive_reports 2") {
 		t.Errorf("metrics after the retry:\n%s", body)
 	}
 }
