@@ -1,8 +1,11 @@
 // Package proj turns projected coordinates into WGS84 longitude and
 // latitude for the coordinate systems US cities publish boundaries in:
-// state plane Lambert conformal conic zones (in metres or US survey feet)
-// and web Mercator. NAD83 is taken as WGS84 (they differ by about a metre
-// in the continental US, less than the boundaries' own precision).
+// state plane zones, Lambert conformal conic and transverse Mercator (in
+// metres or US survey feet), and web Mercator. Each zone is projected
+// from its own datum, NAD83, exactly as PROJ does (the tests hold every
+// zone to PROJ's cs2cs within a centimetre); NAD83 is then taken as WGS84
+// (they differ by about a metre in the continental US, less than the
+// boundaries' own precision).
 package proj
 
 import (
@@ -31,6 +34,18 @@ const (
 	flattening = 1 / 298.257222101
 )
 
+// Projection maps geographic coordinates on the GRS80 ellipsoid (NAD83)
+// to a plane and back. LCC and TM implement it.
+type Projection interface {
+	// Inverse returns the transform from projected coordinates to lon/lat.
+	Inverse() Transform
+	// Forward returns the transform from lon/lat to projected coordinates.
+	Forward() func(lon, lat float64) (x, y float64)
+	// withUnit returns the projection for coordinates in unit metres,
+	// with the false origin given in that unit.
+	withUnit(unit, falseEasting, falseNorthing float64) Projection
+}
+
 // LCC is a Lambert conformal conic projection with two standard parallels
 // (degrees), a false origin in metres, and the unit of its coordinates in
 // metres.
@@ -41,33 +56,49 @@ type LCC struct {
 	Unit                   float64 // metres per coordinate unit
 }
 
+// TM is a transverse Mercator projection: its origin (degrees), the scale
+// on the central meridian, a false origin in metres, and the unit of its
+// coordinates in metres.
+type TM struct {
+	Lat0, Lon0    float64
+	K0            float64 // scale factor on the central meridian
+	FalseEasting  float64 // metres
+	FalseNorthing float64 // metres
+	Unit          float64 // metres per coordinate unit
+}
+
 // Zone is a state plane zone: its projection, the name ESRI's .prj files
 // give it, and its EPSG codes in metres and in US survey feet.
 type Zone struct {
-	Name         string // as in a .prj, e.g. "MASSACHUSETTS_MAINLAND"
-	Metres, Feet int    // EPSG codes
-	LCC                 // in metres
+	Name         string     // as in a .prj, e.g. "MASSACHUSETTS_MAINLAND"
+	Metres, Feet int        // EPSG codes
+	Proj         Projection // in metres
+	// The feet zone's false origin in US survey feet, as EPSG defines it
+	// (often not the metre origin converted: 656,166.667 ft, not
+	// 200,000 m, for Massachusetts Mainland).
+	FeetFalseEasting, FeetFalseNorthing float64
 }
 
 // Zones are the state plane zones of the cities equity311 has profiles
-// for: the one table of them.
+// for: the one table of them (parameters as EPSG gives them).
 func Zones() []Zone {
+	dm := func(d, m float64) float64 { return d + m/60 }
 	return []Zone{
-		{"MASSACHUSETTS_MAINLAND", 26986, 2249, LCC{Lat1: 42 + 41.0/60, Lat2: 41 + 43.0/60, Lat0: 41, Lon0: -71.5, FalseEasting: 200000, FalseNorthing: 750000, Unit: 1}},
-		{"NEW_YORK_LONG_ISLAND", 32118, 2263, LCC{Lat1: 41 + 2.0/60, Lat2: 40 + 40.0/60, Lat0: 40 + 10.0/60, Lon0: -74, FalseEasting: 300000, Unit: 1}},
-		{"CALIFORNIA_III", 26943, 2227, LCC{Lat1: 38 + 26.0/60, Lat2: 37 + 4.0/60, Lat0: 36.5, Lon0: -120.5, FalseEasting: 2000000, FalseNorthing: 500000, Unit: 1}},
-		{"CALIFORNIA_V", 26945, 2229, LCC{Lat1: 35 + 28.0/60, Lat2: 34 + 2.0/60, Lat0: 33.5, Lon0: -118, FalseEasting: 2000000, FalseNorthing: 500000, Unit: 1}},
+		{"MASSACHUSETTS_MAINLAND", 26986, 2249, LCC{Lat1: dm(42, 41), Lat2: dm(41, 43), Lat0: 41, Lon0: -71.5, FalseEasting: 200000, FalseNorthing: 750000, Unit: 1}, 656166.667, 2460625},
+		{"NEW_YORK_LONG_ISLAND", 32118, 2263, LCC{Lat1: dm(41, 2), Lat2: dm(40, 40), Lat0: dm(40, 10), Lon0: -74, FalseEasting: 300000, Unit: 1}, 984250, 0},
+		{"CALIFORNIA_III", 26943, 2227, LCC{Lat1: dm(38, 26), Lat2: dm(37, 4), Lat0: 36.5, Lon0: -120.5, FalseEasting: 2000000, FalseNorthing: 500000, Unit: 1}, 6561666.667, 1640416.667},
+		{"CALIFORNIA_V", 26945, 2229, LCC{Lat1: dm(35, 28), Lat2: dm(34, 2), Lat0: 33.5, Lon0: -118, FalseEasting: 2000000, FalseNorthing: 500000, Unit: 1}, 6561666.667, 1640416.667},
+		{"ILLINOIS_EAST", 26971, 3435, TM{Lat0: dm(36, 40), Lon0: -dm(88, 20), K0: 0.999975, FalseEasting: 300000, Unit: 1}, 984250, 0},
+		{"ILLINOIS_WEST", 26972, 3436, TM{Lat0: dm(36, 40), Lon0: -dm(90, 10), K0: 0.999941177, FalseEasting: 700000, Unit: 1}, 2296583.3333, 0},
 	}
 }
 
 // zones maps each EPSG code of Zones to its projection.
-func zones() map[int]LCC {
-	out := map[int]LCC{}
+func zones() map[int]Projection {
+	out := map[int]Projection{}
 	for _, z := range Zones() {
-		out[z.Metres] = z.LCC
-		feet := z.LCC
-		feet.Unit = usFoot
-		out[z.Feet] = feet
+		out[z.Metres] = z.Proj
+		out[z.Feet] = z.Proj.withUnit(usFoot, z.FeetFalseEasting*usFoot, z.FeetFalseNorthing*usFoot)
 	}
 	return out
 }
@@ -81,8 +112,8 @@ func EPSG(code int) (Transform, bool) {
 	case 3857, 900913:
 		return project.Mercator.ToWGS84, true
 	}
-	if l, ok := zones()[code]; ok {
-		return l.Inverse(), true
+	if p, ok := zones()[code]; ok {
+		return p.Inverse(), true
 	}
 	return nil, false
 }
@@ -149,6 +180,11 @@ func (l LCC) constants() (n, F, rho0 float64) {
 	F = m(p1) / (n * math.Pow(t(p1), n))
 	rho0 = a * F * math.Pow(t(p0), n)
 	return n, F, rho0
+}
+
+func (l LCC) withUnit(unit, fe, fn float64) Projection {
+	l.Unit, l.FalseEasting, l.FalseNorthing = unit, fe, fn
+	return l
 }
 
 // Inverse returns the transform from projected coordinates to lon/lat.
