@@ -193,11 +193,13 @@ func TestDemoReports(t *testing.T) {
 		}
 	})
 
+	var comparePath string
 	t.Run("comparison", func(t *testing.T) {
 		// A second city: the same dump loaded under another name.
 		runCLI(t, "--db", db, "--quiet", "ingest", "dump", "--city", "twin <b>town</b>", "--force", filepath.Join(dir, "boston311_synthetic.csv"))
 		runCLI(t, "--db", db, "--quiet", "assign")
 		path := strings.TrimSpace(runCLI(t, "--db", db, "--quiet", "report", "--compare", "--from", "2000-01-01", "--to", "2100-01-01", "--out", filepath.Join(dir, "compare")))
+		comparePath = path
 		page := readFile(t, path)
 		for _, city := range []string{"synthetic", html.EscapeString("twin <b>town</b>")} {
 			if !bytes.Contains(page, []byte("<td>"+city+"</td>")) {
@@ -224,6 +226,22 @@ func TestDemoReports(t *testing.T) {
 		for kind, path := range map[string]string{"weekly": weekly, "research": research} {
 			openEverywhere(t, "demo-"+kind, path)
 			printReport(t, "demo-"+kind, path, 5<<20)
+		}
+		// The comparison of cities has tables only.
+		if comparePath == "" {
+			t.Fatal("the comparison subtest wrote no comparison to open (run the whole test)")
+		}
+		for _, width := range []int{1400, 390} {
+			p := browser.Open(t, "file://"+comparePath, browser.Options{Width: width, Axe: true, NoCharts: true})
+			if len(p.Exceptions) > 0 || len(p.External()) > 0 || p.Overflow > 0 {
+				t.Errorf("comparison at %d px: exceptions %q, external %v, %d px too wide", width, p.Exceptions, p.External(), p.Overflow)
+			}
+			if p.AxePasses == 0 {
+				t.Errorf("comparison at %d px: axe-core passed no rule", width)
+			}
+			for _, v := range p.Violations {
+				t.Errorf("comparison at %d px: accessibility (WCAG 2.1 AA, axe-core): %s", width, v)
+			}
 		}
 	})
 }
@@ -322,7 +340,8 @@ func bostonACS(t *testing.T, dir string) string {
 // network off, saving full-page screenshots (to $EQUITY311_SCREENSHOTS when
 // set, else the test's directory), and checks it draws every chart, logs
 // and throws nothing, fetches nothing, fits the phone's width and has no
-// blocks drawn over each other.
+// blocks drawn over each other, and that axe-core finds no serious or
+// critical WCAG 2.1 A/AA violation.
 func openEverywhere(t *testing.T, name, path string) {
 	t.Helper()
 	shots := os.Getenv("EQUITY311_SCREENSHOTS")
@@ -344,7 +363,11 @@ func openEverywhere(t *testing.T, name, path string) {
 			const th = Array.from(tb.querySelectorAll('th')).find(h => h.textContent.trim() === 'App share');
 			return th && th.getBoundingClientRect().right > window.innerWidth + 1 ? [tb.id] : [];
 		})`
-		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot, Eval: map[string]string{"keyOff": keyOff}})
+		p := browser.Open(t, "file://"+path, browser.Options{Width: width, Screenshot: shot, Axe: true, Eval: map[string]string{"keyOff": keyOff}})
+		t.Logf("%s at %d px: axe-core passed %d WCAG 2.1 A/AA rules", name, width, p.AxePasses)
+		for _, v := range p.Violations {
+			t.Errorf("%s at %d px: accessibility (WCAG 2.1 AA, axe-core): %s", name, width, v)
+		}
 		if off, _ := p.Eval["keyOff"].([]any); len(off) > 0 {
 			t.Errorf("%s at %d px: the App share column is off-screen in %v", name, width, off)
 		}

@@ -69,6 +69,11 @@ type Page struct {
 	// width as a share of the printed page's content width.
 	PDFBytes    int
 	PrintWidths map[string]float64
+	// Accessibility (with Options.Axe): axe-core's WCAG 2.1 A and AA
+	// violations of serious or critical impact, each as "rule (impact):
+	// help — first elements", and how many rules passed.
+	Violations []string
+	AxePasses  int
 }
 
 // Options configure Open.
@@ -80,6 +85,11 @@ type Options struct {
 	// PDF, when set, is a file the page is printed to (US Letter, as a
 	// reader's Ctrl+P: print media, beforeprint dispatched first).
 	PDF string
+	// Axe runs axe-core on the loaded page (see Page.Violations).
+	Axe bool
+	// NoCharts is for a page without charts (a comparison of cities):
+	// Open does not wait for charts to draw.
+	NoCharts bool
 }
 
 // overlapJS finds overlapping boxes among the page's blocks.
@@ -113,7 +123,7 @@ func Open(t testing.TB, url string, opt Options) Page {
 	}
 	s := start(t, opt.Width)
 	defer s.close()
-	s.load(url, opt.Width)
+	s.load(url, opt.Width, !opt.NoCharts)
 	s.measure(url)
 	if opt.Screenshot != "" {
 		png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(90))
@@ -123,6 +133,9 @@ func Open(t testing.TB, url string, opt Options) Page {
 		if err := os.WriteFile(opt.Screenshot, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if opt.Axe {
+		s.axe(url)
 	}
 	if opt.PDF != "" {
 		s.print(url, opt.PDF)
@@ -232,8 +245,9 @@ func (s *session) offline() error {
 }
 
 // load navigates to url at the given width, offline before and after the
-// navigation, and waits until every chart carries data-rendered.
-func (s *session) load(url string, width int) {
+// navigation, and (when charts is set) waits until there are charts and
+// every one carries data-rendered.
+func (s *session) load(url string, width int, charts bool) {
 	t := s.t
 	t.Helper()
 	if err := s.offline(); err != nil {
@@ -247,6 +261,9 @@ func (s *session) load(url string, width int) {
 	}
 	if err := s.offline(); err != nil {
 		t.Fatalf("take the page offline after loading it: %v", err)
+	}
+	if !charts {
+		return
 	}
 	if _, err := chromedp.Run(s.ctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
 			document.querySelectorAll('.chart').length === document.querySelectorAll('.chart[data-rendered]').length`,

@@ -73,3 +73,39 @@ func TestOpenSeesWhatAPageDoes(t *testing.T) {
 		t.Errorf("screenshot: %v", err)
 	}
 }
+
+// TestAxeSeesInaccessiblePages runs the accessibility check on a page with
+// the faults a report could have — no language, an image without
+// alternative text, a button without a name, grey text on grey — and on
+// the same page mended: the first shows each rule, the second none.
+func TestAxeSeesInaccessiblePages(t *testing.T) {
+	Path(t)
+	AxeScript(t)
+	dir := t.TempDir()
+	write := func(name, html string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(html), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return "file://" + path
+	}
+	const chart = `<div id="c" class="chart" role="img" aria-label="A chart"><svg><path d="M0 0L1 1"/></svg></div><script>document.getElementById("c").setAttribute("data-rendered", "true")</script>`
+	bad := write("bad.html", `<!DOCTYPE html><html><head><title>t</title></head><body><main><h1>Report</h1>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+<button></button>
+<p style="color:#999;background:#aaa">Faint text</p>`+chart+`</main></body></html>`)
+	good := write("good.html", `<!DOCTYPE html><html lang="en"><head><title>t</title></head><body><main><h1>Report</h1>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="A dot">
+<button>Show</button>
+<p style="color:#222;background:#fff">Clear text</p>`+chart+`</main></body></html>`)
+	p := Open(t, bad, Options{Axe: true})
+	got := strings.Join(p.Violations, "\n")
+	for _, rule := range []string{"html-has-lang", "image-alt", "button-name", "color-contrast"} {
+		if !strings.Contains(got, rule+" (") {
+			t.Errorf("axe missed %s on the faulty page; it found:\n%s", rule, got)
+		}
+	}
+	if p := Open(t, good, Options{Axe: true}); len(p.Violations) > 0 || p.AxePasses == 0 {
+		t.Errorf("the mended page: %d rules passed, violations:\n%s", p.AxePasses, strings.Join(p.Violations, "\n"))
+	}
+}
