@@ -141,14 +141,14 @@ func TestParseCRS(t *testing.T) {
 // TestPrjCRS reads the zone from an ESRI .prj as the city GIS portals
 // write them (Chicago's in Illinois East, US feet).
 func TestPrjCRS(t *testing.T) {
-	for wkt, want := range map[string]string{
-		`PROJCS["NAD_1983_StatePlane_Illinois_East_FIPS_1201_Feet",GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",984250.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",-88.33333333333333],PARAMETER["Scale_Factor",0.999975],PARAMETER["Latitude_Of_Origin",36.66666666666666],UNIT["Foot_US",0.3048006096012192]]`: "EPSG:3435",
-		`PROJCS["NAD_1983_StatePlane_Massachusetts_Mainland_FIPS_2001",GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]]],PROJECTION["Lambert_Conformal_Conic"],UNIT["Meter",1.0]]`: "EPSG:26986",
-		`GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]]]`: "",
+	for _, c := range []struct{ wkt, want string }{
+		{`PROJCS["NAD_1983_StatePlane_Illinois_East_FIPS_1201_Feet",GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",984250.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",-88.33333333333333],PARAMETER["Scale_Factor",0.999975],PARAMETER["Latitude_Of_Origin",36.66666666666666],UNIT["Foot_US",0.3048006096012192]]`, "EPSG:3435"},
+		{`PROJCS["NAD_1983_StatePlane_Massachusetts_Mainland_FIPS_2001",GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]]],PROJECTION["Lambert_Conformal_Conic"],UNIT["Meter",1.0]]`, "EPSG:26986"},
+		{`GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]]]`, ""},
 	} {
-		got, err := PrjCRS(wkt)
-		if err != nil || got != want {
-			t.Errorf("PrjCRS(%.50s…) = %q, %v; want %q", wkt, got, err, want)
+		got, err := PrjCRS(c.wkt)
+		if err != nil || got != c.want {
+			t.Errorf("PrjCRS(%.50s…) = %q, %v; want %q", c.wkt, got, err, c.want)
 		}
 	}
 }
