@@ -155,6 +155,9 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	if err := survival(ctx, st, p, opt.MinCount, set, out); err != nil {
 		return res, err
 	}
+	if err := reporting(ctx, st, p, opt, cities, demo, set, out); err != nil {
+		return res, err
+	}
 	if err := quality(ctx, st, p, set, out); err != nil {
 		return res, err
 	}

@@ -90,6 +90,10 @@ func loadTables(ctx context.Context, db *sql.DB, r *results.Analysis, period, ci
 	r.YearShares = load(ctx, db, results.YearsTable(), period, city, &errs)
 	r.AdjustedGaps = load(ctx, db, results.AdjustedGapsTable(), period, city, &errs)
 	r.Survival = load(ctx, db, results.SurvivalTable(), period, city, &errs)
+	r.ReportingFits = load(ctx, db, results.ReportingFitTable(), period, city, &errs)
+	r.ReportingTerms = load(ctx, db, results.ReportingModelTable(), period, city, &errs)
+	r.ReportingAreas = load(ctx, db, results.ReportingAreasTable(), period, city, &errs)
+	r.FirstReports = load(ctx, db, results.FirstReportsTable(), period, city, &errs)
 	if runs := load(ctx, db, results.CitiesTable(), period, city, &errs); len(runs) == 1 {
 		r.Run = runs[0]
 	}

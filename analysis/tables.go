@@ -53,7 +53,8 @@ func allTables() []anyTable {
 		results.ConcentrationCurveTable(), results.ModelsTable(), results.FitsTable(), results.SpatialTable(), results.TrendsTable(),
 		results.ChangesTable(), results.OutcomesTable(), results.QualityTable(), results.SourcesTable(), results.IncomeCurveTable(),
 		results.ResidualsTable(), results.CitiesTable(), results.SourceUseTable(), results.YearsTable(), results.AdjustedGapsTable(),
-		results.SurvivalTable()}
+		results.SurvivalTable(), results.ReportingFitTable(), results.ReportingModelTable(), results.ReportingAreasTable(),
+		results.FirstReportsTable()}
 }
 
 // tables collects an analysis run's rows by table.

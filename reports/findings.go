@@ -49,6 +49,9 @@ func (p *page) findings(res *results.Analysis, city *results.AreaMetrics) {
 	if s := outcomeSentence(res); s != "" {
 		out = append(out, s)
 	}
+	if s := reportingSentence(res, p.WhoLayer, p.AreaNoun); s != "" {
+		out = append(out, s)
+	}
 	if left := city.Resident - city.ShareBase; left > 0 {
 		out = append(out, fmt.Sprintf("%s resident requests came from sources whose records cannot tell app requests from others (see Data quality); they count in the rates but not in the app shares.", num(left)))
 	}
@@ -241,4 +244,36 @@ func outcomeSentence(res *results.Analysis) string {
 		s += fmt.Sprintf(" For the same request types, closed app requests took %s times the usual time (95%% interval %s–%s).", dec(r.Value, 2), dec(r.Lo, 2), dec(r.Hi, 2))
 	}
 	return s
+}
+
+// reportingSentence says, in plain words, how readily the poorest and the
+// richest fifth of areas report problems again while they are open,
+// against the city for the same kinds of requests (the reporting-rate
+// tables on the who layer), when the data allow the model.
+func reportingSentence(res *results.Analysis, layer, noun string) string {
+	fit := slices.IndexFunc(res.ReportingFits, func(f results.ReportingFit) bool {
+		return f.Layer == layer && f.Status == results.ReportingComputed
+	})
+	if fit < 0 {
+		return ""
+	}
+	var poor, rich *results.FirstReport
+	for i := range res.FirstReports {
+		r := &res.FirstReports[i]
+		if r.Layer != layer {
+			continue
+		}
+		switch r.Rank {
+		case 1:
+			poor = r
+		case 5:
+			rich = r
+		}
+	}
+	if poor == nil || rich == nil || math.IsNaN(poor.RateRatio.Lo) || math.IsNaN(rich.RateRatio.Lo) {
+		return ""
+	}
+	return fmt.Sprintf("Counting repeat reports of the same problem while it stayed open: in the richest fifth of %s, problems were reported again %s times as often a day as is usual in the city for the same kinds of requests (95%% interval %s–%s); in the poorest fifth, %s times (%s–%s). This measures who reports at all, whatever the number of problems (see the research report).",
+		noun, dec(rich.RateRatio.Value, 2), dec(rich.RateRatio.Lo, 2), dec(rich.RateRatio.Hi, 2),
+		dec(poor.RateRatio.Value, 2), dec(poor.RateRatio.Lo, 2), dec(poor.RateRatio.Hi, 2))
 }

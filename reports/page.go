@@ -121,6 +121,7 @@ type researchView struct {
 	Shrinkage                    tableView
 	Sensitivity                  tableView
 	Correlations                 tableView
+	Reporting                    *reportingView
 }
 
 // dataWarnings are what the results themselves show they cannot tell: a

@@ -21,6 +21,7 @@ func (p *page) research(res *results.Analysis) error {
 	}
 	p.concentration(r, res)
 	p.shrinkAndSensitivity(r, res)
+	r.Reporting = p.reporting(res)
 	r.Fits.Empty = whyEmpty(res, "No model was fitted", true)
 	r.Spatial.Empty = whyEmpty(res, "No spatial statistic was computed", false)
 	r.Concentration.Empty = whyEmpty(res, "No concentration index was computed", true)

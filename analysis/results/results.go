@@ -122,6 +122,12 @@ type Analysis struct {
 	YearShares   []YearShare
 	AdjustedGaps []AdjustedGap
 	Survival     []Survival
+	// Reporting rates from duplicate reports: the model's fit (or why it
+	// was not computed) and terms, each area's rate, who reports first.
+	ReportingFits  []ReportingFit
+	ReportingTerms []ReportingTerm
+	ReportingAreas []ReportingArea
+	FirstReports   []FirstReport
 
 	// Shapes are each layer's area polygons (WGS84), in area id order.
 	Shapes map[string][]AreaShape
@@ -153,7 +159,9 @@ func (r *Analysis) Tables() []Table {
 		tableOf(modelsTable, r.Models), tableOf(fitsTable, r.Fits), tableOf(spatialTable, r.Spatial), tableOf(trendsTable, r.Trends),
 		tableOf(changesTable, r.Changes), tableOf(outcomesTable, r.Outcomes), tableOf(incomeCurveTable, r.IncomeCurve),
 		tableOf(residualsTable, r.Residuals), tableOf(citiesTable, []CityRun{r.Run}), tableOf(sourceUseTable, r.SourceUses),
-		tableOf(yearsTable, r.YearShares), tableOf(adjustedGapsTable, r.AdjustedGaps), tableOf(survivalTable, r.Survival)}
+		tableOf(yearsTable, r.YearShares), tableOf(adjustedGapsTable, r.AdjustedGaps), tableOf(survivalTable, r.Survival),
+		tableOf(reportingFitTable, r.ReportingFits), tableOf(reportingTermTable, r.ReportingTerms),
+		tableOf(reportingAreaTable, r.ReportingAreas), tableOf(firstReportsTable, r.FirstReports)}
 	slices.SortFunc(out, func(a, b Table) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

@@ -431,3 +431,71 @@ type Survival struct {
 	P90Days    float64           `col:"p90_days"`
 	LowCount   bool              `col:"low_count"`
 }
+
+// ReportingFit is a row of analysis_reporting_fit: the reporting-rate
+// model of one layer (duplicate reports per incident while it was open),
+// or why it was not computed.
+type ReportingFit struct {
+	Key
+	Layer        string  `col:"layer"`
+	Status       string  `col:"status"` // ReportingComputed, or the reason it is not
+	Note         string  `col:"note"`
+	Incidents    int64   `col:"incidents"`  // first reports (resident requests that are no one's duplicate)
+	Duplicates   int64   `col:"duplicates"` // resident duplicates linked to an incident while it was open
+	Links        string  `col:"links"`      // the links used, by basis: "reported 175, text 53"
+	ExposureDays float64 `col:"exposure_days"`
+	Areas        int64   `col:"areas"`
+	Types        int64   `col:"types"` // type levels, "other types" included
+	Dispersion   float64 `col:"dispersion"`
+	Alpha        float64 `col:"nb2_alpha"` // NB2 overdispersion over area × type cells
+}
+
+// ReportingComputed is ReportingFit.Status for a fitted model.
+const ReportingComputed = "computed"
+
+// ReportingTerm is a row of analysis_reporting_model: one covariate's
+// effect on the reporting rate, per standard deviation across areas.
+type ReportingTerm struct {
+	Key
+	Layer     string   `col:"layer"`
+	Model     string   `col:"model"` // poisson (clustered by area) or nb2 (check)
+	Term      string   `col:"term"`
+	Estimate  Estimate `col:"estimate"`   // log rate ratio per SD
+	SE        float64  `col:"se"`         // clustered by area (poisson), HC1 (nb2)
+	RateRatio Estimate `col:"rate_ratio"` // exp(estimate)
+	P         float64  `col:"p"`
+	Mean, SD  float64  `col:"-"`
+}
+
+// ReportingArea is a row of analysis_reporting_areas: an area's duplicate
+// reports against those expected for its incidents' types and times open.
+type ReportingArea struct {
+	Key
+	Layer      string   `col:"layer"`
+	AreaID     string   `col:"area_id"`
+	Incidents  int64    `col:"incidents"`
+	Duplicates int64    `col:"duplicates"`
+	Expected   float64  `col:"expected"`
+	Ratio      Estimate `col:"rate_ratio"`    // observed ÷ expected, exact Poisson interval
+	Shrunk     Estimate `col:"eb_rate_ratio"` // gamma–Poisson empirical Bayes (Marshall 1991)
+	LowCount   bool     `col:"low_count"`
+}
+
+// FirstReport is a row of analysis_first_reports: in an income fifth of
+// areas, how readily problems are reported again (against the city), and
+// the app's share of first reports and of duplicates.
+type FirstReport struct {
+	Key
+	Layer         string   `col:"layer"`
+	Group         string   `col:"group_label"`
+	Rank          int64    `col:"group_rank"` // 1 = lowest income
+	Areas         int64    `col:"areas"`
+	Incidents     int64    `col:"incidents"`
+	IncidentsApp  int64    `col:"incidents_app"`
+	FirstShare    Estimate `col:"first_app_share"`
+	Duplicates    int64    `col:"duplicates"`
+	DuplicatesApp int64    `col:"duplicates_app"`
+	DupShare      Estimate `col:"duplicate_app_share"`
+	Difference    Estimate `col:"difference"` // first (at the duplicates' type mix) − duplicate, area bootstrap
+	RateRatio     Estimate `col:"rate_ratio"` // duplicates ÷ expected for the types and days open, area bootstrap
+}

@@ -319,3 +319,22 @@ func tableOf[T any](t *Spec[T], rows []T) Table {
 	}
 	return out
 }
+
+var (
+	reportingFitTable  = NewSpec[ReportingFit]("analysis_reporting_fit")
+	reportingTermTable = NewSpec[ReportingTerm]("analysis_reporting_model")
+	reportingAreaTable = NewSpec[ReportingArea]("analysis_reporting_areas")
+	firstReportsTable  = NewSpec[FirstReport]("analysis_first_reports")
+)
+
+// ReportingFitTable is analysis_reporting_fit.
+func ReportingFitTable() *Spec[ReportingFit] { return reportingFitTable }
+
+// ReportingModelTable is analysis_reporting_model.
+func ReportingModelTable() *Spec[ReportingTerm] { return reportingTermTable }
+
+// ReportingAreasTable is analysis_reporting_areas.
+func ReportingAreasTable() *Spec[ReportingArea] { return reportingAreaTable }
+
+// FirstReportsTable is analysis_first_reports.
+func FirstReportsTable() *Spec[FirstReport] { return firstReportsTable }

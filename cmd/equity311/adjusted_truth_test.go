@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,18 +48,7 @@ func TestAdjustedGapCoverage(t *testing.T) {
 	}
 	end := time.Date(2026, 1, 12, 0, 0, 0, 0, ny) // 8 weeks from mid-November 2025: two calendar years
 	runs := make([][]adjustedRun, seeds)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for s := 0; s < seeds; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			runs[s] = adjustedSeed(t, uint64(700+s), end, s == 0)
-		}()
-	}
-	wg.Wait()
+	forSeeds(seeds, func(s int) { runs[s] = adjustedSeed(t, uint64(700+s), end, s == 0) })
 	if t.Failed() {
 		return
 	}

@@ -432,12 +432,18 @@ func TestBostonAnalysisFillsEveryTable(t *testing.T) {
 	if rates {
 		t.Error("rates computed from Boston's samples and extracts")
 	}
+	var why string
+	if err := st.DB().QueryRow(`SELECT string_agg(DISTINCT status, '; ') FROM analysis_reporting_fit`).Scan(&why); err != nil || why != "not computed: the sources are samples" {
+		t.Errorf("reporting-rate model on Boston's samples: %q (%v), want not computed: the sources are samples", why, err)
+	}
 	for _, tbl := range tables {
 		var n int
 		if err := st.DB().QueryRow(`SELECT count(*) FROM ` + tbl).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		perResident := tbl == "analysis_concentration" || tbl == "analysis_concentration_curve"
+		// As are the reporting-rate tables, which say why in analysis_reporting_fit.
+		perResident := tbl == "analysis_concentration" || tbl == "analysis_concentration_curve" ||
+			tbl == "analysis_first_reports" || tbl == "analysis_reporting_areas" || tbl == "analysis_reporting_model"
 		if n == 0 && !perResident {
 			t.Errorf("%s is empty", tbl)
 		}

@@ -67,6 +67,7 @@ report's path. The database is D/equity311.duckdb unless --db is given.`,
 	c.Flags().IntVar(&opt.Tickets, "tickets", 100_000, "number of requests")
 	c.Flags().IntVar(&opt.Weeks, "weeks", 12, "weeks of requests, ending with the last full week")
 	c.Flags().Uint64Var(&opt.Seed, "seed", 1, "random seed: the same seed makes the same city")
+	c.Flags().BoolVar(&opt.Duplicates, "duplicates", true, "plant incidents reported again while open (the reporting-rate model's truth)")
 	return c
 }
 

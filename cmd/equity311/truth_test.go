@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/equity311/equity311/analysis/stats"
@@ -44,18 +43,7 @@ func TestPlantedTruths(t *testing.T) {
 	}
 	seeds := 20
 	runs := make([]truthRun, seeds)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for s := 0; s < seeds; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			runs[s] = truthDemo(t, uint64(100+s))
-		}()
-	}
-	wg.Wait()
+	forSeeds(seeds, func(s int) { runs[s] = truthDemo(t, uint64(100+s)) })
 	if t.Failed() {
 		return
 	}

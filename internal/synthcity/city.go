@@ -9,9 +9,11 @@
 package synthcity
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -32,6 +34,13 @@ type Options struct {
 	// logit (default 0.10): the overdispersion between areas that
 	// intervals must admit.
 	AreaSD float64
+	// Duplicates plants incidents reported again while open: every
+	// resident request is an incident, and further residents report it
+	// (through channels drawn as for any request) at a rate per day open
+	// that follows the tract's income and share Black, with a tract
+	// term; most duplicates name their first report in the closure
+	// reason (Truth.Reporting says what was planted).
+	Duplicates bool
 	// ExtractRows, when positive, also writes an extract of about that many
 	// other requests: open ones only, of two app-offered types only (a
 	// status- and type-filtered extract, as portals publish "open cases").
@@ -48,7 +57,10 @@ type Tract struct {
 	Need      float64 // relative problem volume per resident
 	AppMix    float64 // multiplier on app-offered types in the local request mix
 	AreaNoise float64 // tract-level term in the app-use logit
-	cell      [2]int
+	// ReportRate is the planted duplicate reports per day an incident of
+	// type factor 1 stays open (with Options.Duplicates).
+	ReportRate float64
+	cell       [2]int
 }
 
 // Demographics of a tract: what the census CSV publishes.
@@ -113,12 +125,39 @@ type Truth struct {
 	AppOffered     []string           `json:"app_offered_types"`
 	NonAppChannels map[string]float64 `json:"non_app_channel_shares"`
 	Dirt           Dirt               `json:"dirt"`
+	Reporting      *Reporting         `json:"reporting,omitempty"`
 	Rows           int                `json:"rows_written"`
 	Tickets        int                `json:"distinct_tickets"`
 	EnclaveOf      [2]string          `json:"enclave"`   // [enclave id, host id]
 	MultiPart      string             `json:"multipart"` // neighborhood id with two parts
 	ChannelCounts  map[string]int     `json:"channel_counts"`
 }
+
+// Reporting is the planted reporting rate (Options.Duplicates): an
+// incident in tract t of type s is reported again at
+// per_day × exp(log_income·ln(income/60000) + share_black·x + tract term)
+// × type_factor[s] duplicates per day while open.
+type Reporting struct {
+	PerDay     float64            `json:"per_day"`
+	LogIncome  float64            `json:"log_income"`
+	ShareBlack float64            `json:"share_black"`
+	AreaSD     float64            `json:"area_sd"`
+	TypeFactor map[string]float64 `json:"type_factor"`
+	// FifthRatio is the income term's rate in the richest fifth of tracts
+	// (by median income, equal numbers of tracts) over the poorest's.
+	FifthRatio float64 `json:"fifth_ratio"`
+	NamedShare float64 `json:"named_share"` // duplicates whose closure reason names the first report
+	Duplicates int     `json:"duplicates_written"`
+}
+
+// Planted reporting rates.
+const (
+	reportPerDay     = 0.03
+	reportShareBlack = -0.8
+	reportAreaSD     = 0.15
+	reportNamed      = 0.8
+	reportFifthRatio = 3.0
+)
 
 // Change is a planted change in app use.
 type Change struct {
@@ -232,6 +271,9 @@ func New(opt Options) (*City, error) {
 		if c.highMix(k) {
 			c.Truth.TypeMix.HighMix = append(c.Truth.TypeMix.HighMix, n.ID)
 		}
+	}
+	if opt.Duplicates {
+		c.plantReporting()
 	}
 	c.Truth.CloseDays = CloseDays{TypeMean: map[string]float64{}, ChannelFactor: channelCloseFactor, TargetDays: map[string]float64{}}
 	for _, s := range c.Services {
@@ -583,4 +625,39 @@ func (c *City) expectedApp(t *Tract, week int) float64 {
 		wsum += w
 	}
 	return sum / wsum
+}
+
+// plantReporting sets each tract's reporting rate and each type's factor
+// from a random stream of their own (the other draws stay as without
+// duplicates). The income coefficient is chosen so that the richest fifth
+// of tracts reports reportFifthRatio times as fast as the poorest.
+func (c *City) plantReporting() {
+	rng := c.dupRNG(1)
+	order := make([]int, len(c.Tracts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.Tracts[a].MedianIncome, c.Tracts[b].MedianIncome) })
+	fifth := len(order) / 5
+	var lo, hi float64
+	for k := 0; k < fifth; k++ {
+		lo += math.Log(c.Tracts[order[k]].MedianIncome) / float64(fifth)
+		hi += math.Log(c.Tracts[order[len(order)-1-k]].MedianIncome) / float64(fifth)
+	}
+	r := &Reporting{PerDay: reportPerDay, LogIncome: math.Log(reportFifthRatio) / (hi - lo), ShareBlack: reportShareBlack,
+		AreaSD: reportAreaSD, TypeFactor: map[string]float64{}, FifthRatio: reportFifthRatio, NamedShare: reportNamed}
+	for i := range c.Tracts {
+		t := &c.Tracts[i]
+		t.ReportRate = reportPerDay * math.Exp(r.LogIncome*math.Log(t.MedianIncome/60000)+reportShareBlack*t.ShareBlack+reportAreaSD*rng.NormFloat64())
+	}
+	for _, s := range c.Services {
+		r.TypeFactor[s.Name] = math.Exp(0.4 * rng.NormFloat64())
+	}
+	c.Truth.Reporting = r
+}
+
+// dupRNG is a random stream for duplicates: 1 for the planted rates, 2
+// for the reports.
+func (c *City) dupRNG(stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(c.Options.Seed, 0xd0b0+stream))
 }

@@ -182,6 +182,8 @@ type ticket struct {
 	lat, lon float64
 	source   string
 	dirt     int
+	parent   int64 // the incident this request reports again (0: none)
+	named    bool  // the closure reason names the parent's case
 }
 
 const (
@@ -301,6 +303,14 @@ func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 		hourCum[i] = hs
 	}
 	var id int64 = 101000000000
+	// Duplicates: their own random stream and ids, and those falling in a
+	// later week wait for it.
+	dupRNG := c.dupRNG(2)
+	if c.Truth.Reporting != nil {
+		c.Truth.Reporting.Duplicates = 0
+	}
+	var dupID int64 = 301000000000
+	pending := map[int][]ticket{}
 	perWeek := float64(c.Options.Tickets) / float64(c.Options.Weeks)
 	for week := 0; week < c.Options.Weeks; week++ {
 		if err := ctx.Err(); err != nil {
@@ -316,7 +326,7 @@ func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 			hour := pick(hourCum)
 			t.opened = time.Date(weekStart.Year(), weekStart.Month(), weekStart.Day()+rng.IntN(7), hour, rng.IntN(60), rng.IntN(60), 0, c.Location)
 			t.lon, t.lat = c.pointIn(t.tract)
-			t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
+			t.source = c.channel(rng, &c.Tracts[t.tract], c.Services[t.service], week)
 			if rng.Float64() < 0.95 {
 				sv := c.Services[t.service]
 				days := rng.ExpFloat64() * sv.closeMean() * channelCloseFactor[sourceChannel[t.source]]
@@ -340,6 +350,9 @@ func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 			id++
 			ts[k].id = id
 		}
+		if c.Options.Duplicates {
+			ts = c.reportAgain(dupRNG, ts, week, pending, &dupID)
+		}
 		if err := fn(ts); err != nil {
 			return err
 		}
@@ -347,9 +360,66 @@ func (c *City) generate(ctx context.Context, fn func([]ticket) error) error {
 	return nil
 }
 
+// reportAgain draws the duplicates of the week's resident requests while
+// each is open (a Poisson process at the tract's rate times the type's
+// factor, cut at the city's end), adds those of this week and of earlier
+// weeks' incidents that fall in it, and returns the week sorted by time.
+func (c *City) reportAgain(rng *rand.Rand, ts []ticket, week int, pending map[int][]ticket, id *int64) []ticket {
+	tr := c.Truth.Reporting
+	n := len(ts)
+	for k := 0; k < n; k++ {
+		inc := ts[k]
+		if inc.dirt == dirtBadDate || sourceChannel[inc.source] == "employee" {
+			continue
+		}
+		sv := c.Services[inc.service]
+		until := c.End
+		if !inc.closed.IsZero() && inc.closed.Before(until) {
+			until = inc.closed
+		}
+		rate := c.Tracts[inc.tract].ReportRate * tr.TypeFactor[sv.Name] // per day
+		at := inc.opened
+		for {
+			at = at.Add(time.Duration(rng.ExpFloat64() / rate * float64(24*time.Hour)))
+			if !at.Before(until) {
+				break
+			}
+			*id++
+			d := ticket{id: *id, tract: inc.tract, service: inc.service, opened: at.Truncate(time.Second), parent: inc.id,
+				named: rng.Float64() < tr.NamedShare, lat: inc.lat, lon: inc.lon}
+			if !d.opened.After(inc.opened) {
+				d.opened = inc.opened.Add(time.Second)
+			}
+			// Within about 20 m of the first report, in the same tract.
+			for try := 0; try < 8; try++ {
+				p := orb.Point{round6(inc.lon + (rng.Float64()-0.5)*0.0004), round6(inc.lat + (rng.Float64()-0.5)*0.0003)}
+				if planar.MultiPolygonContains(c.Tracts[inc.tract].Geometry, p) {
+					d.lon, d.lat = p[0], p[1]
+					break
+				}
+			}
+			w := int(d.opened.Sub(c.Start) / (7 * 24 * time.Hour))
+			d.source = c.channel(rng, &c.Tracts[d.tract], sv, w)
+			d.closed = d.opened.Add(time.Duration(5+rng.IntN(180)) * time.Minute)
+			if !d.closed.Before(c.End) {
+				d.closed = c.End.Add(-time.Second)
+			}
+			tr.Duplicates++
+			if w == week {
+				ts = append(ts, d)
+			} else {
+				pending[w] = append(pending[w], d)
+			}
+		}
+	}
+	ts = append(ts, pending[week]...)
+	delete(pending, week)
+	slices.SortStableFunc(ts, func(a, b ticket) int { return a.opened.Compare(b.opened) })
+	return ts
+}
+
 // channel draws the source value of one request.
-func (c *City) channel(t *Tract, s Service, week int) string {
-	rng := c.rng
+func (c *City) channel(rng *rand.Rand, t *Tract, s Service, week int) string {
 	u := rng.Float64()
 	if u < s.Employee {
 		if rng.IntN(2) == 0 {
@@ -424,7 +494,12 @@ func (c *City) appendRow(b []byte, t *ticket, stale bool) []byte {
 	b = append(b, ',')
 	b = append(b, status...)
 	b = append(b, ',')
-	if status == "Closed" {
+	if status == "Closed" && t.parent != 0 && t.named {
+		b = append(b, "Case Noted. Duplicate of Existing Case #"...)
+		b = strconv.AppendInt(b, t.parent, 10)
+	} else if status == "Closed" && t.parent != 0 {
+		b = append(b, "Duplicate request"...)
+	} else if status == "Closed" {
 		b = append(b, "Case Resolved"...)
 	} else {
 		b = append(b, ' ')
@@ -507,7 +582,7 @@ func (c *City) writeExtract(w *bufio.Writer) error {
 		t := ticket{id: id + int64(k), tract: c.rng.IntN(len(c.Tracts)), service: offered[c.rng.IntN(len(offered))],
 			opened: time.Date(start.Year(), start.Month(), start.Day()+c.rng.IntN(7), 9+c.rng.IntN(8), c.rng.IntN(60), 0, 0, c.Location)}
 		t.lon, t.lat = c.pointIn(t.tract)
-		t.source = c.channel(&c.Tracts[t.tract], c.Services[t.service], week)
+		t.source = c.channel(c.rng, &c.Tracts[t.tract], c.Services[t.service], week)
 		line = c.appendRow(line[:0], &t, false)
 		w.Write(line)
 	}

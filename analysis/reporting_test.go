@@ -1,0 +1,78 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/internal/storetest"
+)
+
+// TestReportingCountsHandBuilt checks what the reporting-rate model
+// counts on a hand-built city: an incident's duplicates count only while
+// it is open (not after its close) and only from residents; a duplicate
+// is no incident; an incident still open is open until its source's last
+// update; and on a sample the model is not computed, saying why.
+func TestReportingCountsHandBuilt(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	day := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
+	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
+	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
+	add := func(id, channel string, opened time.Time, closed *time.Time) {
+		r, _ := equity311.Channel(channel).ResidentInitiated()
+		exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, closed_at, service_code, channel, channel_basis, resident_initiated, source_id)
+			VALUES ('c', '%s', ?, ?, 'pothole', '%s', 'reported', %v, 1)`, id, channel, r), opened, closed)
+		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas VALUES ('c', '%s', 'hoods', 'A', 'point')`, id))
+	}
+	closed := day.Add(48 * time.Hour)
+	add("t1", "app", day, &closed)
+	add("t2", "phone", day.Add(24*time.Hour), nil) // open: until the source's last update (d2 at day + 3 days)
+	add("d1", "phone", day.Add(24*time.Hour), nil) // t1's duplicate while open: counts
+	add("d2", "app", day.Add(72*time.Hour), nil)   // t1's, after its close: no
+	add("d3", "employee", day.Add(36*time.Hour), nil)
+	add("d4", "web", day.Add(50*time.Hour), nil) // t2's, while open: counts
+	for dup, parent := range map[string]string{"d1": "t1", "d2": "t1", "d3": "t1", "d4": "t2"} {
+		exec(t, st, `INSERT INTO duplicates VALUES ('c', ?, ?, 'reported', NULL, 1)`, dup, parent)
+	}
+	p := equity311.Range(day.Truncate(24*time.Hour), day.Truncate(24*time.Hour).AddDate(0, 0, 7))
+	if _, err := Analyze(ctx, st, Options{Period: &p}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(ctx, st, p.Label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ReportingAreas) != 1 || len(r.ReportingFits) != 1 {
+		t.Fatalf("reporting areas %+v, fits %+v", r.ReportingAreas, r.ReportingFits)
+	}
+	a, f := r.ReportingAreas[0], r.ReportingFits[0]
+	if a.Incidents != 2 || a.Duplicates != 2 {
+		t.Errorf("area A: %d incidents, %d duplicates; want 2 (t1, t2) and 2 (d1, d4)", a.Incidents, a.Duplicates)
+	}
+	if f.Status != "not computed: no census covariates for the layer's areas" {
+		t.Errorf("status %q", f.Status)
+	}
+	if f.Links != "reported 4" {
+		t.Errorf("links %q, want reported 4", f.Links)
+	}
+	// Expected equals observed in a single area with one type.
+	if math.Abs(a.Expected-2) > 1e-6 || math.Abs(a.Ratio.Value-1) > 1e-6 {
+		t.Errorf("expected %v, ratio %+v", a.Expected, a.Ratio)
+	}
+
+	exec(t, st, `UPDATE sources SET design = 'sample' WHERE source_id = 1`)
+	if _, err := Analyze(ctx, st, Options{Period: &p}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = Load(ctx, st, p.Label); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ReportingFits) != 1 || r.ReportingFits[0].Status != "not computed: the sources are samples" || len(r.ReportingAreas) != 0 {
+		t.Errorf("on a sample: fits %+v, %d area rates", r.ReportingFits, len(r.ReportingAreas))
+	}
+}
