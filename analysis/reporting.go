@@ -108,7 +108,8 @@ func linkBases(ctx context.Context, st *store.Store, p equity311.Period, set sou
 }
 
 // reportingCells reduces the period's incidents to area × type cells in
-// one DuckDB query.
+// one DuckDB query. Times open are summed in whole seconds (integers): a
+// parallel sum of doubles can differ in its last bits from run to run.
 func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, city, layer string, set sourceSet) ([]reportingCell, error) {
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
@@ -125,11 +126,11 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 		WHERE d.city = $3 AND d.parent_id IS NOT NULL AND c.resident_initiated` + set.where("c.source_id") + `),
 	per AS (
 		SELECT i.ticket_id, any_value(i.area_id) AS area_id, any_value(i.service) AS service, any_value(i.app) AS app,
-			greatest(epoch(any_value(i.until)) - epoch(any_value(i.opened_at)), 60) / 86400 AS days,
+			greatest(date_diff('second', any_value(i.opened_at), any_value(i.until)), 60) AS secs,
 			count(dup.parent_id) AS dups, count(*) FILTER (WHERE dup.app) AS dups_app
 		FROM inc i LEFT JOIN dup ON dup.parent_id = i.ticket_id AND dup.opened_at >= i.opened_at AND dup.opened_at < i.until
 		GROUP BY i.ticket_id)
-	SELECT area_id, service, count(*), count(*) FILTER (WHERE app), sum(days), sum(dups), sum(dups_app)
+	SELECT area_id, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
 	FROM per GROUP BY ALL ORDER BY 1, 2`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, city, layer)
 	if err != nil {
@@ -139,9 +140,11 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 	var out []reportingCell
 	for rows.Next() {
 		var c reportingCell
-		if err := rows.Scan(&c.area, &c.service, &c.incidents, &c.incidentsApp, &c.days, &c.duplicates, &c.duplicatesApp); err != nil {
+		var secs int64
+		if err := rows.Scan(&c.area, &c.service, &c.incidents, &c.incidentsApp, &secs, &c.duplicates, &c.duplicatesApp); err != nil {
 			return nil, err
 		}
+		c.days = float64(secs) / 86400
 		out = append(out, c)
 	}
 	return out, rows.Err()

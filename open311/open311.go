@@ -7,6 +7,7 @@ package open311
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -48,6 +49,12 @@ type Request struct {
 	// request without a channel there has no known channel, while a feed
 	// without extensions is taken as its app's.
 	Extended bool `json:"-"`
+	// Duplicate and ParentID are a server's duplicate link, where it sends
+	// one: Chicago's extended_attributes.duplicate and
+	// parent_service_request_id (some servers put the latter at the top
+	// level).
+	Duplicate bool   `json:"-"`
+	ParentID  string `json:"-"`
 	// Err is set on a record that could not be read (a bad date, a
 	// coordinate that is not a number): the rest of the answer still
 	// loads, and the record goes to rejects with Err and Raw.
@@ -168,6 +175,12 @@ func (r record) checkLengths() error {
 		if n := len(record(ext).str("channel")); n > MaxFieldLen {
 			return fmt.Errorf("extended_attributes.channel is %d characters long, more than %d", n, MaxFieldLen)
 		}
+		if n := len(record(ext).str("parent_service_request_id")); n > MaxIDLen {
+			return fmt.Errorf("extended_attributes.parent_service_request_id is %d characters long, more than %d", n, MaxIDLen)
+		}
+	}
+	if n := len(r.str("parent_service_request_id")); n > MaxIDLen {
+		return fmt.Errorf("parent_service_request_id is %d characters long, more than %d", n, MaxIDLen)
 	}
 	return nil
 }
@@ -183,8 +196,13 @@ func (r record) request() (Request, error) {
 		ServiceNotice: r.str("service_notice"), Address: r.str("address"), AddressID: r.str("address_id"),
 		Zipcode: r.str("zipcode"), MediaURL: r.str("media_url"),
 	}
+	q.ParentID = r.str("parent_service_request_id")
 	if ext, ok := r["extended_attributes"].(map[string]any); ok {
-		q.Channel, q.Extended = record(ext).str("channel"), true
+		e := record(ext)
+		q.Channel, q.Extended = e.str("channel"), true
+		q.ParentID = cmp.Or(e.str("parent_service_request_id"), q.ParentID)
+		d := strings.ToLower(e.str("duplicate"))
+		q.Duplicate = d == "true" || d == "1" || d == "yes"
 	} else if s, ok := r["extended_attributes"].(string); ok && s == "" {
 		q.Extended = true // an empty XML element
 	}

@@ -16,6 +16,29 @@ func read(t *testing.T, name string) []byte {
 	return b
 }
 
+// TestChicagoDuplicateLinks reads the duplicate links Chicago's
+// extensions carry: one request marked duplicate with its parent, and one
+// with a parent only.
+func TestChicagoDuplicateLinks(t *testing.T) {
+	reqs, _, err := ParseRequests(read(t, "chicago_requests_extensions_2015.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parents := map[string]string{}
+	marked := 0
+	for _, r := range reqs {
+		if r.ParentID != "" {
+			parents[r.ID] = r.ParentID
+		}
+		if r.Duplicate {
+			marked++
+		}
+	}
+	if parents["14-02155558"] != "15-05164921" || len(parents) != 2 || marked != 1 {
+		t.Errorf("parents %v, %d marked duplicate; want 2 parents (14-02155558 → 15-05164921) and 1 marked", parents, marked)
+	}
+}
+
 // TestRealRequests parses the real responses of six systems.
 func TestRealRequests(t *testing.T) {
 	cases := []struct {

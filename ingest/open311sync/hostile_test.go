@@ -30,8 +30,9 @@ type feedServer struct {
 	down    atomic.Bool
 	awayURL string
 	calls   atomic.Int32
-	newIDs  bool // invent new ids on every page, forever
-	longID  int  // the record at this index (if > 0) has a 100,000-character id
+	newIDs  bool        // invent new ids on every page, forever
+	longID  int         // the record at this index (if > 0) has a 100,000-character id
+	dupOf   map[int]int // record index → the index of the request it duplicates (Chicago's extended attributes)
 }
 
 func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +72,9 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"requested_datetime": f.start.Add(time.Duration(i) * time.Hour).Format(time.RFC3339), "lat": 42.33, "long": -71.08}
 			if i == f.bad {
 				rec["requested_datetime"], rec["long"] = "not a date", json.RawMessage("1e999")
+			}
+			if p, ok := f.dupOf[i]; ok {
+				rec["extended_attributes"] = map[string]any{"channel": "phone", "duplicate": true, "parent_service_request_id": strconv.Itoa(p + 1)}
 			}
 			if f.longID > 0 && i == f.longID {
 				rec["service_request_id"] = strings.Repeat("9", 100_000)
@@ -249,5 +253,24 @@ func TestPagesWithoutEnd(t *testing.T) {
 	_, err := syncFeed(st, srv.URL+"/open311/v2", now, Options{MaxPages: 25})
 	if !errors.Is(err, open311.ErrTooManyPages) || f.calls.Load() > 30 {
 		t.Errorf("endless pages: %v after %d calls", err, f.calls.Load())
+	}
+}
+
+// TestDuplicateLinksFromTheFeed: a server's duplicate link (Chicago's
+// extended_attributes.duplicate and parent_service_request_id) is loaded
+// as a reported link, with its parent, like a dump's.
+func TestDuplicateLinksFromTheFeed(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f := &feedServer{start: now.Add(-40 * time.Hour), n: 10, bad: -1, dupOf: map[int]int{5: 2, 8: 2}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := storetest.Open(t)
+	if _, err := syncFeed(st, srv.URL+"/open311/v2", now, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.Strings(t, st, `SELECT ticket_id, parent_id || ' ' || basis || ' ' || parent_loaded FROM duplicate_links`)
+	want := map[string]string{"6": "3 reported true", "9": "3 reported true"}
+	if len(got) != len(want) || got["6"] != want["6"] || got["9"] != want["9"] {
+		t.Errorf("duplicate links %v, want %v", got, want)
 	}
 }

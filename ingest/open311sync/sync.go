@@ -51,6 +51,8 @@ department = "agency_responsible"
 channel = "channel"
 lat = "lat"
 lon = "long"
+duplicate = "duplicate"
+parent_id = "parent_service_request_id"
 [channels]
 "(open311 feed)" = "app"
 "open311" = "app"
@@ -382,6 +384,7 @@ func (o *records) Read() ([][]byte, int, error) {
 		"service_request_id": r.ID, "requested_datetime": r.Requested.Format(time.RFC3339), "closed_datetime": closed,
 		"updated_datetime": ts(r.Updated), "expected_datetime": ts(r.Expected), "status": r.Status, "service_code": r.ServiceCode, "service_name": r.ServiceName,
 		"agency_responsible": r.AgencyResponsible, "channel": channelRaw(r), "lat": fl(r.Lat), "long": fl(r.Lon),
+		"duplicate": strconv.FormatBool(r.Duplicate), "parent_service_request_id": r.ParentID,
 	}
 	o.fields = o.fields[:0]
 	vals := make([]string, len(o.headers))
