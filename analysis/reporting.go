@@ -16,14 +16,11 @@ import (
 	"github.com/equity311/equity311/store"
 )
 
-// Reporting-rate model thresholds. Every type with a duplicate has its
-// own effect (pooling types whose rates differ biases the covariates where
-// the type mix differs by area); a type without one says nothing about the
-// rest and is left out. The model needs this many duplicates per
-// coefficient and areas per covariate.
+// Reporting-rate model thresholds: duplicates per coefficient, areas per
+// covariate, and areas in a group for a bootstrap interval. (Every type
+// with a duplicate has its own effect: pooling types whose rates differ
+// biased the covariates where the type mix differs by area.)
 const (
-	reportingMinTypeIncidents  = 1
-	reportingMinTypeDuplicates = 1
 	reportingEventsPerTerm     = 10
 	reportingAreasPerCovariate = 3
 	reportingBootstrapAreas    = 8 // fewer areas in a group: no interval (a bootstrap of 5 areas undercovers)
@@ -170,10 +167,10 @@ func (c *cityData) reportingLayer(p equity311.Period, opt Options, layer string,
 		fit.Note = "The sources mark no duplicates, or none whose first report is loaded; `match-duplicates` can find them by place and time."
 		return
 	}
-	// Type levels: the commonest type is the reference; types under the
-	// thresholds pool into "other types". Cells of a level without a
-	// single duplicate say nothing about the other coefficients (its own
-	// estimate would be minus infinity) and are left out.
+	// Type levels: the commonest type is the reference. Every type with a
+	// duplicate has its own effect; the cells of a type without one say
+	// nothing about the other coefficients (its own estimate would be
+	// minus infinity) and are left out.
 	typeDups := map[string]int64{}
 	for _, cl := range cells {
 		typeDups[cl.service] += cl.duplicates
@@ -183,29 +180,13 @@ func (c *cityData) reportingLayer(p equity311.Period, opt Options, layer string,
 	level := map[string]int{}
 	nLevels := 0
 	for _, t := range types {
-		if typeN[t] >= reportingMinTypeIncidents && typeDups[t] >= reportingMinTypeDuplicates {
+		if typeDups[t] > 0 {
 			level[t] = nLevels
 			nLevels++
 		}
 	}
-	var otherDups int64
-	for _, t := range types {
-		if _, ok := level[t]; !ok {
-			otherDups += typeDups[t]
-		}
-	}
-	other := -1
-	for _, t := range types {
-		if _, ok := level[t]; !ok && otherDups > 0 {
-			if other < 0 {
-				other = nLevels
-				nLevels++
-			}
-			level[t] = other
-		}
-	}
 	if nLevels == 0 {
-		fit.Status = "not computed: no request type has enough duplicates"
+		fit.Status = "not computed: no request type has a duplicate"
 		return
 	}
 	var withLevel []reportingCell
@@ -233,13 +214,11 @@ func (c *cityData) reportingLayer(p equity311.Period, opt Options, layer string,
 		levelDups[level[cl.service]] += float64(cl.duplicates)
 		levelDays[level[cl.service]] += cl.days
 	}
-	mu := make([]float64, len(cells))
 	for i, cl := range cells {
 		l := level[cl.service]
-		mu[i] = levelDups[l] / levelDays[l] * cl.days
-		cells[i].expected = mu[i]
+		cells[i].expected = levelDups[l] / levelDays[l] * cl.days
 	}
-	c.reportingAreas(key, layer, cells, mu, minCount, out)
+	c.reportingAreas(key, layer, cells, minCount, out)
 	c.firstReports(opt, key, layer, cells, demo, out)
 
 	// The model: area covariates per SD, type effects.
@@ -363,17 +342,17 @@ func (c *cityData) reportingLayer(p equity311.Period, opt Options, layer string,
 }
 
 // reportingAreas writes each area's duplicates against those expected for
-// its incidents' types and days open (mu, from the types-only model), with
+// its incidents' types and days open (from the types-only model), with
 // exact Poisson intervals and gamma–Poisson empirical-Bayes shrinkage
 // (Marshall 1991: the prior's mean and variance by moments, its Poisson
 // part removed).
-func (c *cityData) reportingAreas(key results.Key, layer string, cells []reportingCell, mu []float64, minCount int, out *tables) {
+func (c *cityData) reportingAreas(key results.Key, layer string, cells []reportingCell, minCount int, out *tables) {
 	type acc struct {
 		incidents, dups int64
 		exp             float64
 	}
 	by := map[string]*acc{}
-	for i, cl := range cells {
+	for _, cl := range cells {
 		a := by[cl.area]
 		if a == nil {
 			a = &acc{}
@@ -381,7 +360,7 @@ func (c *cityData) reportingAreas(key results.Key, layer string, cells []reporti
 		}
 		a.incidents += cl.incidents
 		a.dups += cl.duplicates
-		a.exp += mu[i]
+		a.exp += cl.expected
 	}
 	ids := sortedKeys(by)
 	var sumO, sumE float64

@@ -464,7 +464,6 @@ type ReportingTerm struct {
 	SE        float64  `col:"se"`         // clustered by area (poisson), HC1 (nb2)
 	RateRatio Estimate `col:"rate_ratio"` // exp(estimate)
 	P         float64  `col:"p"`
-	Mean, SD  float64  `col:"-"`
 }
 
 // ReportingArea is a row of analysis_reporting_areas: an area's duplicate

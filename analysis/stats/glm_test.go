@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -46,15 +45,7 @@ type modelData struct {
 
 func readModelData(t *testing.T) (modelData, modelReference) {
 	t.Helper()
-	f, err := os.Open("testdata/models_data.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testdataCSV(t, "models_data.csv")
 	var d modelData
 	num := func(s string) float64 {
 		v, err := strconv.ParseFloat(s, 64)

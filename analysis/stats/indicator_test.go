@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -15,15 +14,7 @@ import (
 // errors and the standardized gap with statsmodels' GLM
 // (cov_type="cluster") to 1e-6 (testdata/cluster_reference.py).
 func TestIndicatorLogitMatchesStatsmodels(t *testing.T) {
-	f, err := os.Open("testdata/cluster_data.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testdataCSV(t, "cluster_data.csv")
 	var cols [][]int
 	var y, n []float64
 	var cluster []int

@@ -1,9 +1,11 @@
 package stats
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -70,4 +72,20 @@ func TestConcentrationIndexWithoutAnyMeasure(t *testing.T) {
 	if !math.IsNaN(c.Index) || len(c.Order) != len(c.CumPopulation) || len(c.CumMeasure) != len(c.CumPopulation) {
 		t.Errorf("index %v, %d areas in order for %d curve points", c.Index, len(c.Order), len(c.CumPopulation))
 	}
+}
+
+// testdataCSV reads a committed reference data file's records, header
+// first.
+func testdataCSV(t *testing.T, name string) [][]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("testdata/%s: %v", name, err)
+	}
+	return recs
 }

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -14,15 +13,7 @@ import (
 // interval with statsmodels' SurvfuncRight on testdata/km_data.csv (three
 // groups, censored, tied times), to 1e-6 (testdata/km_reference.py).
 func TestKaplanMeierMatchesStatsmodels(t *testing.T) {
-	f, err := os.Open("testdata/km_data.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testdataCSV(t, "km_data.csv")
 	times, events := map[int][]float64{}, map[int][]bool{}
 	for _, r := range recs[1:] {
 		g, _ := strconv.Atoi(r[0])

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -20,21 +19,14 @@ import (
 // jackknife (ClusterJackknife, by one Newton step) agrees with the exact
 // one, refitted with each area left out, to 3%.
 func TestPoissonMatchesStatsmodels(t *testing.T) {
-	f, err := os.Open("testdata/poisson_data.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testdataCSV(t, "poisson_data.csv")
 	var x [][]float64
 	var y, offset []float64
 	var cluster []int
 	for i, r := range recs[1:] {
 		v := make([]float64, len(r))
 		for j, s := range r {
+			var err error
 			if v[j], err = strconv.ParseFloat(s, 64); err != nil {
 				t.Fatalf("poisson_data.csv line %d field %d: %v", i+2, j+1, err)
 			}
