@@ -80,11 +80,19 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	}
 	starts = append(starts, strconv.FormatInt(wk.Unix(), 10)) // the end of the last week
 	list := "[" + strings.Join(starts, ", ") + "]"
+	// Calendar years in the city's zone, likewise from the instants at
+	// which they start (a time zone conversion per request costs more than
+	// the rest of the query).
+	yearOf := strconv.Itoa(p.From.In(loc).Year())
+	for y := p.From.In(loc).Year() + 1; y <= p.To.In(loc).Year(); y++ {
+		at := time.Date(y, time.January, 1, 0, 0, 0, 0, loc).Unix()
+		yearOf = fmt.Sprintf("CASE WHEN epoch(t.opened_at) < %d THEN %s ELSE %d END", at, yearOf, y)
+	}
 	q := `WITH t AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
 			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
 			floor((epoch(t.opened_at) - ` + starts[0] + `) / 604800)::INTEGER AS w0,
-			year(timezone($3, t.opened_at))::INTEGER AS yr
+			(` + yearOf + `)::INTEGER AS yr
 		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
 		WHERE t.opened_at >= $1 AND t.opened_at < $2` + set.where("t.source_id") + `),
 	tw AS (
@@ -96,7 +104,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	UNION ALL
 	SELECT tw.city, ta.layer, ta.area_id, week, yr, service, channel, capable, count(*)
 	FROM tw JOIN ticket_areas ta ON ta.city = tw.city AND ta.ticket_id = tw.ticket_id GROUP BY ALL`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, loc.String())
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate requests: %w", err)
 	}

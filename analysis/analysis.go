@@ -149,23 +149,29 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 		res.Layers = append(res.Layers, l.Name)
 	}
 	log.Debug("computed", "seconds", time.Since(start).Seconds())
-	if err := outcomes(ctx, st, p, opt.MinCount, set, out); err != nil {
-		return res, err
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"outcomes", func() error { return outcomes(ctx, st, p, opt.MinCount, set, out) }},
+		{"survival", func() error { return survival(ctx, st, p, opt.MinCount, set, out) }},
+		{"reporting rates", func() error { return reporting(ctx, st, p, opt, cities, demo, set, out) }},
+		{"data quality", func() error { return quality(ctx, st, p, set, out) }},
 	}
-	if err := survival(ctx, st, p, opt.MinCount, set, out); err != nil {
-		return res, err
-	}
-	if err := reporting(ctx, st, p, opt, cities, demo, set, out); err != nil {
-		return res, err
-	}
-	if err := quality(ctx, st, p, set, out); err != nil {
-		return res, err
+	for _, s := range steps {
+		t := time.Now()
+		if err := s.run(); err != nil {
+			return res, err
+		}
+		log.Debug("analysis step", "step", s.name, "seconds", time.Since(t).Seconds())
 	}
 	put(out, results.RunsTable(), results.Run{Period: p.Label, From: p.From, To: p.To, Basis: basis, Years: Years(p), MinCount: int64(opt.MinCount),
 		ComputedAt: st.Now(), Tickets: res.Tickets, Resident: res.Resident, Seed: int64(opt.Seed)})
+	t := time.Now()
 	if err := out.write(ctx, st, p.Label); err != nil {
 		return res, err
 	}
+	log.Debug("analysis step", "step", "write tables", "seconds", time.Since(t).Seconds())
 	log.Info("analysed", "period", p.Label, "cities", res.Cities, "tickets", res.Tickets, "resident", res.Resident,
 		"layers", res.Layers, "seconds", time.Since(start).Seconds())
 	return res, nil

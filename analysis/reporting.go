@@ -60,6 +60,7 @@ func reporting(ctx context.Context, st *store.Store, p equity311.Period, opt Opt
 		return err
 	}
 	for _, c := range cities {
+		var cells map[string][]reportingCell
 		for _, layer := range c.layerNames() {
 			fit := results.ReportingFit{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Links: links[c.name],
 				ExposureDays: math.NaN(), Dispersion: math.NaN(), Alpha: math.NaN()}
@@ -69,11 +70,12 @@ func reporting(ctx context.Context, st *store.Store, p equity311.Period, opt Opt
 				put(out, results.ReportingFitTable(), fit)
 				continue
 			}
-			cells, err := reportingCells(ctx, st, p, c.name, layer, set)
-			if err != nil {
-				return err
+			if cells == nil {
+				if cells, err = reportingCells(ctx, st, p, c.name, set); err != nil {
+					return err
+				}
 			}
-			c.reportingLayer(p, opt, layer, cells, demo, opt.MinCount, &fit, out)
+			c.reportingLayer(p, opt, layer, cells[layer], demo, opt.MinCount, &fit, out)
 			put(out, results.ReportingFitTable(), fit)
 		}
 	}
@@ -104,45 +106,51 @@ func linkBases(ctx context.Context, st *store.Store, p equity311.Period, set sou
 	return out, rows.Err()
 }
 
-// reportingCells reduces the period's incidents to area × type cells in
-// one DuckDB query. Times open are summed in whole seconds (integers): a
-// parallel sum of doubles can differ in its last bits from run to run.
-func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, city, layer string, set sourceSet) ([]reportingCell, error) {
+// reportingCells reduces the period's incidents to area × type cells of
+// every layer in one DuckDB query: the duplicates are matched to their
+// incidents first (a join of the few linked requests), and the incidents
+// are then counted by area of each layer. Times open are summed in whole
+// seconds (integers): a parallel sum of doubles can differ in its last
+// bits from run to run.
+func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, city string, set sourceSet) (map[string][]reportingCell, error) {
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
-	inc AS (
-		SELECT t.ticket_id, ta.area_id, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
+	inc AS MATERIALIZED (
+		SELECT t.ticket_id, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
 			least(coalesce(t.closed_at, snap.at), snap.at, $2::TIMESTAMPTZ) AS until
 		FROM tickets t JOIN snap USING (source_id)
-		JOIN ticket_areas ta ON ta.city = t.city AND ta.ticket_id = t.ticket_id AND ta.layer = $4
 		WHERE t.city = $3 AND t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + `
 			AND NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.city = t.city AND d.ticket_id = t.ticket_id)),
 	dup AS (
 		SELECT d.parent_id, c.channel = 'app' AS app, c.opened_at
 		FROM duplicates d JOIN tickets c ON c.city = d.city AND c.ticket_id = d.ticket_id
 		WHERE d.city = $3 AND d.parent_id IS NOT NULL AND c.resident_initiated` + set.where("c.source_id") + `),
+	hits AS (
+		SELECT i.ticket_id, count(*) AS dups, count(*) FILTER (WHERE dup.app) AS dups_app
+		FROM inc i JOIN dup ON dup.parent_id = i.ticket_id AND dup.opened_at >= i.opened_at AND dup.opened_at < i.until
+		GROUP BY i.ticket_id),
 	per AS (
-		SELECT i.ticket_id, any_value(i.area_id) AS area_id, any_value(i.service) AS service, any_value(i.app) AS app,
-			greatest(date_diff('second', any_value(i.opened_at), any_value(i.until)), 60) AS secs,
-			count(dup.parent_id) AS dups, count(*) FILTER (WHERE dup.app) AS dups_app
-		FROM inc i LEFT JOIN dup ON dup.parent_id = i.ticket_id AND dup.opened_at >= i.opened_at AND dup.opened_at < i.until
-		GROUP BY i.ticket_id)
-	SELECT area_id, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
-	FROM per GROUP BY ALL ORDER BY 1, 2`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, city, layer)
+		SELECT i.ticket_id, i.service, i.app, greatest(date_diff('second', i.opened_at, i.until), 60) AS secs,
+			coalesce(h.dups, 0) AS dups, coalesce(h.dups_app, 0) AS dups_app
+		FROM inc i LEFT JOIN hits h USING (ticket_id))
+	SELECT ta.layer, ta.area_id, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
+	FROM per JOIN ticket_areas ta ON ta.city = $3 AND ta.ticket_id = per.ticket_id
+	GROUP BY ALL ORDER BY 1, 2, 3`
+	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, city)
 	if err != nil {
-		return nil, fmt.Errorf("reporting rates, %s: %w", layer, err)
+		return nil, fmt.Errorf("reporting rates, %s: %w", city, err)
 	}
 	defer rows.Close()
-	var out []reportingCell
+	out := map[string][]reportingCell{}
 	for rows.Next() {
 		var c reportingCell
+		var layer string
 		var secs int64
-		if err := rows.Scan(&c.area, &c.service, &c.incidents, &c.incidentsApp, &secs, &c.duplicates, &c.duplicatesApp); err != nil {
+		if err := rows.Scan(&layer, &c.area, &c.service, &c.incidents, &c.incidentsApp, &secs, &c.duplicates, &c.duplicatesApp); err != nil {
 			return nil, err
 		}
 		c.days = float64(secs) / 86400
-		out = append(out, c)
+		out[layer] = append(out[layer], c)
 	}
 	return out, rows.Err()
 }

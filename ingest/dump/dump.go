@@ -407,9 +407,9 @@ func versionKey(t string, withHash bool) string {
 // run inside the load's transaction.
 func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool) (store.Written, error) {
 	var w store.Written
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_latest; DROP TABLE IF EXISTS stage_cmp")
-	var stored, dups bool
-	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = ?)", city).Scan(&stored); err != nil {
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_repeated; DROP TABLE IF EXISTS stage_latest; DROP TABLE IF EXISTS stage_cmp")
+	var stored, linked, dups bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = $1), EXISTS (SELECT 1 FROM duplicates WHERE city = $1)", city).Scan(&stored, &linked); err != nil {
 		return w, err
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_dups AS
@@ -421,10 +421,16 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	}
 	latest := "SELECT * FROM stage_tickets"
 	if dups {
+		// The ids staged once are kept as they are; of an id staged several
+		// times, the most recent version. The query is read three times
+		// below, so the few repeated ids are reduced once, into stage_repeated.
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_repeated AS
+			SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
+			QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY `+versionKey("s", false)+` DESC, line DESC) = 1`); err != nil {
+			return w, fmt.Errorf("keep the latest version of repeated ids: %w", err)
+		}
 		latest = `SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
-			UNION ALL
-			(SELECT s.* FROM stage_tickets s SEMI JOIN stage_dups d USING (ticket_id)
-			 QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY ` + versionKey("s", false) + ` DESC, line DESC) = 1)`
+			UNION ALL SELECT * FROM stage_repeated`
 	}
 	if stored {
 		var err error
@@ -447,8 +453,10 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 		return w, err
 	}
 	// The versions loaded say whether each is a duplicate, and of what.
-	if _, err := conn.ExecContext(ctx, `DELETE FROM duplicates WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM (`+latest+`))`, city); err != nil {
-		return w, fmt.Errorf("replace duplicate links: %w", err)
+	if linked {
+		if _, err := conn.ExecContext(ctx, `DELETE FROM duplicates WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM (`+latest+`))`, city); err != nil {
+			return w, fmt.Errorf("replace duplicate links: %w", err)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `INSERT INTO duplicates SELECT $1, ticket_id, dup_parent, dup_basis, dup_pattern, $2
 		FROM (`+latest+`) WHERE dup_basis IS NOT NULL`, city, sourceID); err != nil {
