@@ -95,7 +95,8 @@ type City struct {
 	Services      []Service
 	Truth         Truth
 	rng           *rand.Rand
-	changed       int // the neighborhood with the planted change
+	changed       int     // the neighborhood with the planted change
+	shapes        []shape // the tracts' polygons with their rings' boxes, for drawing points
 }
 
 // Truth is what the generator planted.
@@ -279,6 +280,9 @@ func New(opt Options) (*City, error) {
 	for _, s := range c.Services {
 		c.Truth.CloseDays.TypeMean[s.Name] = s.closeMean()
 		c.Truth.CloseDays.TargetDays[s.Name] = s.targetDays()
+	}
+	for _, t := range c.Tracts {
+		c.shapes = append(c.shapes, newShape(t.Geometry))
 	}
 	return c, nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
-	"github.com/paulmach/orb/planar"
 )
 
 // Files are the paths of what Write produced.
@@ -196,45 +195,71 @@ const (
 
 // WriteDump draws the tickets week by week and writes them in Boston's
 // legacy schema, with the dirt real dumps have. It fills c.Truth's counts.
+// Drawing (one random stream, so in order) and formatting run on two
+// goroutines, a week apart: the file is the same as drawn and written in
+// one.
 func (c *City) WriteDump(ctx context.Context, w *bufio.Writer) error {
 	tr := &c.Truth
 	tr.ChannelCounts = map[string]int{}
 	w.WriteString(dumpHeader + "\n")
-	var line []byte
-	return c.generate(ctx, func(ts []ticket) error {
-		var stale []ticket
-		for k := range ts {
-			t := &ts[k]
-			line = c.appendRow(line[:0], t, false)
-			w.Write(line)
-			tr.Rows++
-			switch t.dirt {
-			case dirtBadDate:
-				tr.Dirt.MalformedDates++
-				continue
-			case dirtMissing:
-				tr.Dirt.MissingCoords++
-			case dirtPlaceholder:
-				tr.Dirt.Placeholder++
-			case dirtDuplicate:
-				tr.Dirt.Duplicates++
-				stale = append(stale, *t)
-			}
-			if t.source == "" {
-				tr.Dirt.BlankSource++
-			}
-			tr.Tickets++
-			tr.ChannelCounts[sourceChannel[t.source]]++
+	weeks := make(chan []ticket, 1)
+	formatted := make(chan struct{})
+	go func() {
+		defer close(formatted)
+		var line []byte
+		for ts := range weeks {
+			line = c.writeWeek(w, line, ts)
 		}
-		// Older versions of some tickets come later in the file: the
-		// still-open copy of a ticket that has since closed, or an exact copy.
-		for k := range stale {
-			line = c.appendRow(line[:0], &stale[k], true)
-			w.Write(line)
-			tr.Rows++
+	}()
+	err := c.generate(ctx, func(ts []ticket) error {
+		select {
+		case weeks <- ts:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
 	})
+	close(weeks)
+	<-formatted
+	return err
+}
+
+// writeWeek writes one week's rows, then the stale versions of some of
+// them, and counts them in c.Truth. line is a reusable buffer.
+func (c *City) writeWeek(w *bufio.Writer, line []byte, ts []ticket) []byte {
+	tr := &c.Truth
+	var stale []ticket
+	for k := range ts {
+		t := &ts[k]
+		line = c.appendRow(line[:0], t, false)
+		w.Write(line)
+		tr.Rows++
+		switch t.dirt {
+		case dirtBadDate:
+			tr.Dirt.MalformedDates++
+			continue
+		case dirtMissing:
+			tr.Dirt.MissingCoords++
+		case dirtPlaceholder:
+			tr.Dirt.Placeholder++
+		case dirtDuplicate:
+			tr.Dirt.Duplicates++
+			stale = append(stale, *t)
+		}
+		if t.source == "" {
+			tr.Dirt.BlankSource++
+		}
+		tr.Tickets++
+		tr.ChannelCounts[sourceChannel[t.source]]++
+	}
+	// Older versions of some tickets come later in the file: the
+	// still-open copy of a ticket that has since closed, or an exact copy.
+	for k := range stale {
+		line = c.appendRow(line[:0], &stale[k], true)
+		w.Write(line)
+		tr.Rows++
+	}
+	return line
 }
 
 // Ticket is one generated request as a city's systems hold it, before a
@@ -393,7 +418,7 @@ func (c *City) reportAgain(rng *rand.Rand, ts []ticket, week int, pending map[in
 			// Within about 20 m of the first report, in the same tract.
 			for try := 0; try < 8; try++ {
 				p := orb.Point{round6(inc.lon + (rng.Float64()-0.5)*0.0004), round6(inc.lat + (rng.Float64()-0.5)*0.0003)}
-				if planar.MultiPolygonContains(c.Tracts[inc.tract].Geometry, p) {
+				if c.shapes[inc.tract].contains(p) {
 					d.lon, d.lat = p[0], p[1]
 					break
 				}
@@ -447,12 +472,11 @@ func (c *City) channel(rng *rand.Rand, t *Tract, s Service, week int) string {
 
 // pointIn draws a uniform point inside a tract.
 func (c *City) pointIn(ti int) (lon, lat float64) {
-	g := c.Tracts[ti].Geometry
-	b := g.Bound()
+	b := c.shapes[ti].bound
 	for {
 		// Rounded as the dump writes it, then tested: the written point is inside.
 		p := orb.Point{round6(b.Min[0] + c.rng.Float64()*(b.Max[0]-b.Min[0])), round6(b.Min[1] + c.rng.Float64()*(b.Max[1]-b.Min[1]))}
-		if planar.MultiPolygonContains(g, p) {
+		if c.shapes[ti].contains(p) {
 			return p[0], p[1]
 		}
 	}
