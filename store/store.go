@@ -44,15 +44,12 @@ type Store struct {
 // "8GB") overrides it.
 const DefaultMemoryLimit = "2GB"
 
-// Open opens (creating if needed) the DuckDB file at path and applies any
-// pending schema migrations. An empty path or ":memory:" opens an in-memory
-// database. DuckDB never downloads extensions: the ones equity311 needs
-// (json, parquet, icu) are built in.
-func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := path
-	if path == ":memory:" {
-		dsn = ""
-	}
+// Settings are the DuckDB settings every Store opens with: the one place
+// where memory and spilling are set. $EQUITY311_MEMORY_LIMIT overrides the
+// memory limit (DefaultMemoryLimit) and $EQUITY311_TEMP_DIR the directory
+// DuckDB spills to past it (by default DuckDB's own, the database file's
+// name with .tmp appended).
+func Settings() url.Values {
 	limit := os.Getenv("EQUITY311_MEMORY_LIMIT")
 	if limit == "" {
 		limit = DefaultMemoryLimit
@@ -65,6 +62,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"memory_limit":                 {limit},
 		"preserve_insertion_order":     {"false"},
 	}
+	if dir := os.Getenv("EQUITY311_TEMP_DIR"); dir != "" {
+		q.Set("temp_directory", dir)
+	}
+	return q
+}
+
+// Open opens (creating if needed) the DuckDB file at path and applies any
+// pending schema migrations. An empty path or ":memory:" opens an in-memory
+// database. DuckDB never downloads extensions: the ones equity311 needs
+// (json, parquet, icu) are built in. It applies Settings.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := path
+	if path == ":memory:" {
+		dsn = ""
+	}
+	q := Settings()
 	connector, err := duckdb.NewConnector(dsn+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

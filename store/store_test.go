@@ -164,3 +164,32 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The memory limit and the spill directory come from the environment, and
+// every Store opens with them.
+func TestSettingsFromEnvironment(t *testing.T) {
+	ctx := context.Background()
+	tmp := filepath.Join(t.TempDir(), "spill")
+	t.Setenv("EQUITY311_MEMORY_LIMIT", "700MB")
+	t.Setenv("EQUITY311_TEMP_DIR", tmp)
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "x.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var limit, dir string
+	if err := s.DB().QueryRowContext(ctx, "SELECT current_setting('memory_limit'), current_setting('temp_directory')").Scan(&limit, &dir); err != nil {
+		t.Fatal(err)
+	}
+	// DuckDB reports the limit in its own units (700MB = 667.5 MiB).
+	if !strings.HasPrefix(limit, "667") || dir != tmp {
+		t.Errorf("memory_limit %q, temp_directory %q; want 700MB (667.5 MiB) and %s", limit, dir, tmp)
+	}
+
+	t.Setenv("EQUITY311_MEMORY_LIMIT", "")
+	t.Setenv("EQUITY311_TEMP_DIR", "")
+	q := Settings()
+	if q.Get("memory_limit") != DefaultMemoryLimit || q.Has("temp_directory") {
+		t.Errorf("defaults: %v", q)
+	}
+}
