@@ -111,7 +111,10 @@ func linkBases(ctx context.Context, st *store.Store, p equity311.Period, set sou
 // incidents first (a join of the few linked requests), and the incidents
 // are then counted by area of each layer. Times open are summed in whole
 // seconds (integers): a parallel sum of doubles can differ in its last
-// bits from run to run.
+// bits from run to run. They are the seconds between the instants
+// truncated to the second, as date_diff('second') counts them, but from
+// the epoch: date_diff on TIMESTAMPTZ goes through ICU's calendar, and
+// at 10M requests took 4.6 of the query's 13.5 seconds (secondsBetween).
 func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, city string, set sourceSet) (map[string][]reportingCell, error) {
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
@@ -130,7 +133,7 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 		FROM inc i JOIN dup ON dup.parent_id = i.ticket_id AND dup.opened_at >= i.opened_at AND dup.opened_at < i.until
 		GROUP BY i.ticket_id),
 	per AS (
-		SELECT i.ticket_id, i.service, i.app, greatest(date_diff('second', i.opened_at, i.until), 60) AS secs,
+		SELECT i.ticket_id, i.service, i.app, greatest(` + secondsBetween("i.opened_at", "i.until") + `, 60) AS secs,
 			coalesce(h.dups, 0) AS dups, coalesce(h.dups_app, 0) AS dups_app
 		FROM inc i LEFT JOIN hits h USING (ticket_id))
 	SELECT ta.layer, ta.area_id, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
@@ -528,4 +531,12 @@ func percentileInterval(xs []float64) (lo, hi float64) {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[int(0.025*float64(len(s)-1))], s[int(math.Ceil(0.975*float64(len(s)-1)))]
+}
+
+// secondsBetween is SQL for date_diff('second', from, to) of two
+// TIMESTAMPTZ expressions: the whole seconds between them, each truncated
+// to its second (floor, also before 1970), computed from the epoch instead
+// of through ICU's calendar. Exact while |epoch_us| < 2^53 (until 2255).
+func secondsBetween(from, to string) string {
+	return "(floor(epoch_us(" + to + ") / 1000000)::BIGINT - floor(epoch_us(" + from + ") / 1000000)::BIGINT)"
 }

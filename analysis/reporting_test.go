@@ -76,3 +76,29 @@ func TestReportingCountsHandBuilt(t *testing.T) {
 		t.Errorf("on a sample: fits %+v, %d area rates", r.ReportingFits, len(r.ReportingAreas))
 	}
 }
+
+// secondsBetween counts what date_diff('second') counts — seconds between
+// the instants truncated to the second — across fractions, the epoch, a
+// DST change and backwards.
+func TestSecondsBetweenIsDateDiff(t *testing.T) {
+	st := storetest.Open(t)
+	pairs := [][2]string{
+		{"2026-01-01 00:00:00.9+00", "2026-01-01 00:00:01.1+00"},
+		{"2026-01-01 00:00:00.1+00", "2026-01-01 00:00:00.9+00"},
+		{"1969-12-31 23:59:59.5+00", "1970-01-01 00:00:00.5+00"},
+		{"1969-12-31 23:59:58.999999+00", "1969-12-31 23:59:59.000001+00"},
+		{"2026-03-08 01:59:59.5-05", "2026-03-08 03:00:00.2-04"},
+		{"2026-01-01 00:00:05.5+00", "2026-01-01 00:00:01.7+00"},
+		{"2016-05-01 08:00:00+00", "2026-11-30 04:59:59.999999+00"},
+	}
+	for _, p := range pairs {
+		var want, got int64
+		q := fmt.Sprintf(`SELECT date_diff('second', a, b), %s FROM (SELECT ?::TIMESTAMPTZ AS a, ?::TIMESTAMPTZ AS b)`, secondsBetween("a", "b"))
+		if err := st.DB().QueryRow(q, p[0], p[1]).Scan(&want, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s → %s: %d seconds, date_diff says %d", p[0], p[1], got, want)
+		}
+	}
+}
