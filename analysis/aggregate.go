@@ -62,24 +62,51 @@ type cityData struct {
 	contiguity map[string][][]int
 }
 
+// weekNumbers numbers the period's weeks in SQL by their local Monday:
+// from the first week's start at 7-day steps, corrected by the list of
+// starts where a DST change moves a boundary by an hour (cheaper than
+// converting every request to local time, and independent of the
+// database session's time zone).
+type weekNumbers struct {
+	weeks  []time.Time // the period's weeks (local Mondays), in order
+	first  string      // the first week's start, Unix seconds
+	starts string      // SQL list of every week's start and the last one's end
+	n      int         // len(weeks) + 1
+}
+
+func numberWeeks(p equity311.Period, loc *time.Location) weekNumbers {
+	var wn weekNumbers
+	var starts []string
+	wk := equity311.Week(p.From.In(loc)).From
+	for ; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
+		wn.weeks = append(wn.weeks, wk)
+		starts = append(starts, strconv.FormatInt(wk.Unix(), 10))
+	}
+	starts = append(starts, strconv.FormatInt(wk.Unix(), 10)) // the end of the last week
+	wn.first, wn.starts, wn.n = starts[0], "["+strings.Join(starts, ", ")+"]", len(starts)
+	return wn
+}
+
+// approx is the week number, 0 for the first, of the instant e (Unix
+// seconds) counted in 7-day steps: off by one within an hour of a week's
+// start across a DST change.
+func (wn weekNumbers) approx(e string) string {
+	return "floor((" + e + " - " + wn.first + ") / 604800)::INTEGER"
+}
+
+// exact corrects approx (w0) of e by the weeks' starts.
+func (wn weekNumbers) exact(e, w0 string) string {
+	return "CASE WHEN " + e + " < " + wn.starts + "[" + w0 + " + 1] THEN " + w0 + " - 1 WHEN " + w0 + " + 2 <= " + strconv.Itoa(wn.n) +
+		" AND " + e + " >= " + wn.starts + "[" + w0 + " + 2] THEN " + w0 + " + 1 ELSE " + w0 + " END"
+}
+
 // aggregate counts the period's requests in one pass over the tickets:
 // per city, layer, area, week, type, channel and whether the source can
 // record the app. Every area of every layer gets a row for a city with
 // requests in that layer (for a store of one city: every layer).
 func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer, set sourceSet) ([]*cityData, error) {
-	// Weeks are numbered by their local Monday: from the first week's
-	// start at 7-day steps, corrected by the list of starts where a DST
-	// change moves a boundary by an hour (cheaper than converting every
-	// request to local time).
-	var weeks []time.Time
-	var starts []string
-	wk := equity311.Week(p.From.In(loc)).From
-	for ; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
-		weeks = append(weeks, wk)
-		starts = append(starts, strconv.FormatInt(wk.Unix(), 10))
-	}
-	starts = append(starts, strconv.FormatInt(wk.Unix(), 10)) // the end of the last week
-	list := "[" + strings.Join(starts, ", ") + "]"
+	wn := numberWeeks(p, loc)
+	weeks := wn.weeks
 	// Calendar years in the city's zone, likewise from the instants at
 	// which they start (a time zone conversion per request costs more than
 	// the rest of the query).
@@ -91,14 +118,12 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	q := `WITH t AS (
 		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
 			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
-			floor((epoch(t.opened_at) - ` + starts[0] + `) / 604800)::INTEGER AS w0,
+			` + wn.approx("epoch(t.opened_at)") + ` AS w0,
 			(` + yearOf + `)::INTEGER AS yr
 		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
 		WHERE t.opened_at >= $1 AND t.opened_at < $2` + set.where("t.source_id") + `),
 	tw AS (
-		SELECT city, ticket_id, service, channel, capable, yr,
-			CASE WHEN e < ` + list + `[w0 + 1] THEN w0 - 1
-				WHEN w0 + 2 <= ` + strconv.Itoa(len(starts)) + ` AND e >= ` + list + `[w0 + 2] THEN w0 + 1 ELSE w0 END AS week
+		SELECT city, ticket_id, service, channel, capable, yr, ` + wn.exact("e", "w0") + ` AS week
 		FROM t)
 	SELECT city, 'city', city, week, yr, service, channel, capable, count(*) FROM tw GROUP BY ALL
 	UNION ALL

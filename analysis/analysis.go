@@ -120,7 +120,7 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	if err != nil {
 		return res, err
 	}
-	uses, err := sourceUses(ctx, st, p, set)
+	uses, err := sourceUses(ctx, st, p, loc, set)
 	if err != nil {
 		return res, err
 	}

@@ -222,3 +222,47 @@ func square(x float64) []byte {
 	}
 	return b
 }
+
+// A source's weeks with data are the city's weeks (Monday to Monday in its
+// time zone), not the database session's: a request late on a Sunday in
+// Boston is past midnight in UTC, and must not start a week of its own.
+func TestWeeksWithDataAreLocalWeeks(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	exec(t, st, `INSERT INTO cities VALUES ('c', 'America/New_York')`)
+	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
+	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
+	at := []time.Time{
+		time.Date(2026, 3, 2, 1, 0, 0, 0, ny),    // Monday 01:00 EST, 06:00 UTC
+		time.Date(2026, 3, 8, 23, 0, 0, 0, ny),   // Sunday 23:00 EDT, Monday 03:00 UTC
+		time.Date(2026, 3, 15, 23, 30, 0, 0, ny), // the next Sunday, late
+	}
+	for i, a := range at {
+		exec(t, st, `INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, resident_initiated, source_id)
+			VALUES ('c', ?, ?, 'app', 'reported', true, 1)`, fmt.Sprint("t", i), a)
+		exec(t, st, `INSERT INTO ticket_areas VALUES ('c', ?, 'hoods', 'A', 'point')`, fmt.Sprint("t", i))
+	}
+	for _, tc := range []struct {
+		from, to time.Time
+		weeks    int64
+	}{
+		{time.Date(2026, 3, 2, 0, 0, 0, 0, ny), time.Date(2026, 3, 9, 0, 0, 0, 0, ny), 1},
+		{time.Date(2026, 3, 2, 0, 0, 0, 0, ny), time.Date(2026, 3, 16, 0, 0, 0, 0, ny), 2},
+	} {
+		p := equity311.Range(tc.from, tc.to)
+		if _, err := Analyze(ctx, st, Options{Period: &p}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Load(ctx, st, p.Label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.SourceUses) != 1 || r.SourceUses[0].WeeksWithData != tc.weeks {
+			t.Errorf("%s: source uses %+v, want one with %d weeks with data", p.Label, r.SourceUses, tc.weeks)
+		}
+	}
+}

@@ -111,8 +111,12 @@ func designOf(declared, detected sql.NullString) (design, basis string) {
 }
 
 // sourceUses describes every source with requests in the period, per city:
-// its design, filters, counts and coverage.
-func sourceUses(ctx context.Context, st *store.Store, p equity311.Period, set sourceSet) (map[string][]results.SourceUse, error) {
+// its design, filters, counts and coverage. Its weeks with data are
+// counted in the weeks of the period (local Mondays, as aggregate numbers
+// them), whatever the database session's time zone.
+func sourceUses(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, set sourceSet) (map[string][]results.SourceUse, error) {
+	wn := numberWeeks(p, loc)
+	const e = "epoch(t.opened_at)"
 	filters := map[int64][]string{}
 	frows, err := st.DB().QueryContext(ctx, `SELECT source_id, basis, kind, value, reason FROM source_filters ORDER BY source_id, basis, kind`)
 	if err != nil {
@@ -132,7 +136,7 @@ func sourceUses(ctx context.Context, st *store.Store, p equity311.Period, set so
 			count(*), count(*) FILTER (WHERE t.resident_initiated), count(*) FILTER (WHERE t.resident_initiated AND coalesce(s.records_app, true)),
 			count(*) FILTER (WHERE t.channel = 'app' AND coalesce(s.records_app, true)),
 			min(t.opened_at), max(t.opened_at), greatest(max(t.opened_at), max(t.updated_at), max(t.closed_at)),
-			count(DISTINCT date_trunc('week', t.opened_at))
+			count(DISTINCT `+wn.exact(e, wn.approx(e))+`)
 		FROM tickets t JOIN sources s USING (source_id)
 		WHERE t.opened_at >= $1 AND t.opened_at < $2 GROUP BY ALL ORDER BY 1, 2`, p.From, p.To)
 	if err != nil {

@@ -374,7 +374,7 @@ type SourceUse struct {
 	FirstOpened   time.Time `col:"first_opened"`
 	LastOpened    time.Time `col:"last_opened"`
 	SnapshotAt    time.Time `col:"snapshot_at"`
-	WeeksWithData int64     `col:"weeks_with_data"`
+	WeeksWithData int64     `col:"weeks_with_data"` // weeks of the period (local Monday to Monday) with a request
 }
 
 // YearShare is a row of analysis_years: app share in one calendar year,
