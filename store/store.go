@@ -78,7 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		dsn = ""
 	}
 	q := Settings()
-	connector, err := duckdb.NewConnector(dsn+"?"+q.Encode(), nil)
+	connector, err := duckdb.NewConnector(dsn+"?"+q.Encode(), inUTC)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -90,6 +90,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// inUTC sets a new connection's time zone to UTC: DuckDB takes the
+// machine's ($TZ), and SQL on TIMESTAMPTZ (date_trunc, strftime, ::DATE)
+// would then give figures that depend on where it ran. Local calendars are
+// the city's, applied explicitly (see the analysis' week numbers).
+func inUTC(execer driver.ExecerContext) error {
+	if _, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil); err != nil {
+		return fmt.Errorf("set the session time zone to UTC: %w", err)
+	}
+	return nil
 }
 
 // Path returns the file the store was opened on.

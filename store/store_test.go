@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,5 +193,39 @@ func TestSettingsFromEnvironment(t *testing.T) {
 	q := Settings()
 	if q.Get("memory_limit") != DefaultMemoryLimit || q.Has("temp_directory") {
 		t.Errorf("defaults: %v", q)
+	}
+}
+
+// Every connection works in UTC whatever the machine's zone ($TZ): SQL on
+// TIMESTAMPTZ (date_trunc, strftime, ::DATE) would otherwise give figures
+// that depend on where the analysis ran. The test runs itself again under
+// New York's zone.
+func TestSessionTimeZoneIsUTC(t *testing.T) {
+	if os.Getenv("EQUITY311_TZ_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSessionTimeZoneIsUTC$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "EQUITY311_TZ_CHILD=1", "TZ=America/New_York")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("under TZ=America/New_York: %v\n%s", err, out)
+		}
+		return
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "tz.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Several connections: the setting must hold on each, not only the first.
+	s.DB().SetMaxIdleConns(0)
+	for i := 0; i < 3; i++ {
+		var zone string
+		var week time.Time
+		if err := s.DB().QueryRowContext(ctx, `SELECT current_setting('TimeZone'), date_trunc('week', TIMESTAMPTZ '2026-03-09 03:00:00+00')`).Scan(&zone, &week); err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC); zone != "UTC" || !week.Equal(want) {
+			t.Errorf("connection %d: TimeZone %q, week of Monday 03:00 UTC starts %v; want UTC and %v", i, zone, week, want)
+		}
 	}
 }
