@@ -48,7 +48,7 @@ func TestAdjustedGapCoverage(t *testing.T) {
 	}
 	end := time.Date(2026, 1, 12, 0, 0, 0, 0, ny) // 8 weeks from mid-November 2025: two calendar years
 	runs := make([][]adjustedRun, seeds)
-	forSeeds(seeds, func(s int) { runs[s] = adjustedSeed(t, uint64(700+s), end, s == 0) })
+	synthcity.ForSeeds(seeds, 2, func(s int) { runs[s] = adjustedSeed(t, uint64(700+s), end, s == 0) })
 	if t.Failed() {
 		return
 	}

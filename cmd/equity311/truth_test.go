@@ -43,7 +43,7 @@ func TestPlantedTruths(t *testing.T) {
 	}
 	seeds := 20
 	runs := make([]truthRun, seeds)
-	forSeeds(seeds, func(s int) { runs[s] = truthDemo(t, uint64(100+s)) })
+	synthcity.ForSeeds(seeds, 2, func(s int) { runs[s] = truthDemo(t, uint64(100+s)) })
 	if t.Failed() {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,6 +128,32 @@ func TestDumpAccounting(t *testing.T) {
 		if d == 0 {
 			t.Errorf("dirt %+v: every kind should occur in 20,000 tickets", tr.Dirt)
 			break
+		}
+	}
+}
+
+// ForSeeds runs every seed once, never more than workers at a time.
+func TestForSeeds(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[int]int{}
+	running, most := 0, 0
+	ForSeeds(20, 3, func(s int) {
+		mu.Lock()
+		seen[s]++
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+	})
+	if len(seen) != 20 || most > 3 || most < 1 {
+		t.Errorf("seeds run %v, at most %d at once; want each of 0–19 once, at most 3", seen, most)
+	}
+	for s, n := range seen {
+		if n != 1 || s < 0 || s >= 20 {
+			t.Errorf("seed %d ran %d times", s, n)
 		}
 	}
 }

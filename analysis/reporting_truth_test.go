@@ -1,16 +1,27 @@
-package main
+package analysis_test
+
+// The reporting-rate model against planted truths: synthetic cities with
+// duplicates through the whole pipeline. They live here, as the analysis
+// package's external tests, and not with the CLI's: the 50 seeded cities
+// take about three minutes, and in one test binary with the CLI's own
+// long tests they brought cmd/equity311 to go test's 10-minute default
+// timeout under CI's load.
 
 import (
 	"context"
 	"math"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/geo"
+	"github.com/equity311/equity311/geo/boundary"
+	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/source"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
 )
@@ -32,23 +43,44 @@ func reportingCity(t *testing.T, opt synthcity.Options) (*synthcity.City, *store
 		t.Error(err)
 		return nil, nil, false
 	}
-	db := filepath.Join(dir, "r.duckdb")
-	for _, args := range [][]string{
-		{"ingest", "dump", "--city", "synthetic", files.Dump},
-		{"ingest", "boundaries", "--layer", "tracts", "--id-prop", "GEOID", "--name-prop", "name", files.Tracts},
-		{"ingest", "census", "--layer", "tracts", files.Census},
-		{"assign"},
-		{"analyze"},
-	} {
-		if _, stderr, err := runCLIErr(append([]string{"--db", db, "--quiet"}, args...)...); err != nil {
-			t.Errorf("seed %d: %s: %v\n%s", opt.Seed, strings.Join(args, " "), err, stderr)
-			return nil, nil, false
-		}
-	}
-	st, err := store.Open(ctx, db)
+	st, err := store.Open(ctx, filepath.Join(dir, "r.duckdb"))
 	if err != nil {
 		t.Error(err)
 		return nil, nil, false
+	}
+	// The CLI tests' clock (26 November 2026, noon UTC): a load refuses
+	// requests more than 48 hours after it, so the default demo city, which
+	// runs to 30 November, loses its last days, as it did when these tests
+	// ran through the CLI.
+	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
+	st.SetClock(now)
+	// The pipeline as the CLI runs it: ingest dump (profile auto), ingest
+	// boundaries, ingest census, assign, analyze, each with its defaults.
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"ingest dump", func() error {
+			_, err := source.DefaultDump().Load(ctx, st, source.Env{City: "synthetic", Now: now}, files.Dump)
+			return err
+		}},
+		{"ingest boundaries", func() error {
+			_, err := boundary.Load(ctx, st, files.Tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"})
+			return err
+		}},
+		{"ingest census", func() error {
+			_, err := census.Load(ctx, st, files.Census, census.Options{Layer: "tracts"})
+			return err
+		}},
+		{"assign", func() error { _, err := geo.Assign(ctx, st, geo.AssignOptions{}); return err }},
+		{"analyze", func() error { _, err := analysis.Analyze(ctx, st, analysis.Options{}); return err }},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Errorf("seed %d: %s: %v", opt.Seed, s.what, err)
+			st.Close()
+			return nil, nil, false
+		}
 	}
 	return city, st, true
 }
@@ -98,7 +130,7 @@ func TestReportingRateCoverage(t *testing.T) {
 	runs := make([]run, seeds)
 	var planted map[string]float64
 	var mu sync.Mutex
-	forSeeds(seeds, func(s int) {
+	synthcity.ForSeeds(seeds, 2, func(s int) {
 		city, st, ok := reportingCity(t, synthcity.Options{Seed: uint64(900 + s), Tickets: 45000, Weeks: 8, End: end})
 		if !ok {
 			return
@@ -253,21 +285,4 @@ func TestReportingRatesByArea(t *testing.T) {
 	if groups != 5 || covered < 4 {
 		t.Errorf("%d income fifths, %d of whose intervals cover the planted zero difference (want 5 and ≥ 4)", groups, covered)
 	}
-}
-
-// forSeeds runs fn for seeds 0 … n−1, two at a time (the machine's cores),
-// and returns when all are done.
-func forSeeds(n int, fn func(s int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for s := 0; s < n; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			fn(s)
-		}()
-	}
-	wg.Wait()
 }
