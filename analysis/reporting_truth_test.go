@@ -1,11 +1,11 @@
 package analysis_test
 
-// The reporting-rate model against planted truths: synthetic cities with
-// duplicates through the whole pipeline. They live here, as the analysis
-// package's external tests, and not with the CLI's: the 50 seeded cities
-// take about three minutes, and in one test binary with the CLI's own
-// long tests they brought cmd/equity311 to go test's 10-minute default
-// timeout under CI's load.
+// The planted truths of the reporting-rate model and the adjusted gaps
+// (adjusted_truth_test.go): synthetic cities through the whole pipeline.
+// They live here, as the analysis package's external tests, and not with
+// the CLI's: their 100 seeded cities take about four minutes, and in one
+// test binary with the CLI's own long tests they brought cmd/equity311
+// past go test's 10-minute default timeout under CI's load.
 
 import (
 	"context"
@@ -43,44 +43,9 @@ func reportingCity(t *testing.T, opt synthcity.Options) (*synthcity.City, *store
 		t.Error(err)
 		return nil, nil, false
 	}
-	st, err := store.Open(ctx, filepath.Join(dir, "r.duckdb"))
-	if err != nil {
-		t.Error(err)
+	st, ok := pipelineStore(t, filepath.Join(dir, "r.duckdb"), opt.Seed, pipeline{dumps: []string{files.Dump}, tracts: files.Tracts, census: files.Census})
+	if !ok {
 		return nil, nil, false
-	}
-	// The CLI tests' clock (26 November 2026, noon UTC): a load refuses
-	// requests more than 48 hours after it, so the default demo city, which
-	// runs to 30 November, loses its last days, as it did when these tests
-	// ran through the CLI.
-	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
-	st.SetClock(now)
-	// The pipeline as the CLI runs it: ingest dump (profile auto), ingest
-	// boundaries, ingest census, assign, analyze, each with its defaults.
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"ingest dump", func() error {
-			_, err := source.DefaultDump().Load(ctx, st, source.Env{City: "synthetic", Now: now}, files.Dump)
-			return err
-		}},
-		{"ingest boundaries", func() error {
-			_, err := boundary.Load(ctx, st, files.Tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"})
-			return err
-		}},
-		{"ingest census", func() error {
-			_, err := census.Load(ctx, st, files.Census, census.Options{Layer: "tracts"})
-			return err
-		}},
-		{"assign", func() error { _, err := geo.Assign(ctx, st, geo.AssignOptions{}); return err }},
-		{"analyze", func() error { _, err := analysis.Analyze(ctx, st, analysis.Options{}); return err }},
-	}
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			t.Errorf("seed %d: %s: %v", opt.Seed, s.what, err)
-			st.Close()
-			return nil, nil, false
-		}
 	}
 	return city, st, true
 }
@@ -285,4 +250,70 @@ func TestReportingRatesByArea(t *testing.T) {
 	if groups != 5 || covered < 4 {
 		t.Errorf("%d income fifths, %d of whose intervals cover the planted zero difference (want 5 and ≥ 4)", groups, covered)
 	}
+}
+
+// pipeline is what pipelineStore loads: the dumps, the boundary files
+// (neighborhoods optional) and the census table of the tracts, and the
+// analysis options.
+type pipeline struct {
+	dumps                 []string
+	neighborhoods, tracts string
+	census                string
+	analyze               analysis.Options
+}
+
+// pipelineStore runs the pipeline as the CLI does with its defaults —
+// ingest dump (profile auto), ingest boundaries, ingest census, assign,
+// analyze — into a new database at db, and returns the open store.
+//
+// It runs on the CLI tests' clock (26 November 2026, noon UTC): a load
+// refuses requests more than 48 hours after it, so the default demo city,
+// which runs to 30 November, loses its last days, as it did when these
+// tests ran through the CLI.
+func pipelineStore(t *testing.T, db string, seed uint64, p pipeline) (*store.Store, bool) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Error(err)
+		return nil, false
+	}
+	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
+	st.SetClock(now)
+	type step struct {
+		what string
+		run  func() error
+	}
+	var steps []step
+	for _, f := range p.dumps {
+		steps = append(steps, step{"ingest dump " + filepath.Base(f), func() error {
+			_, err := source.DefaultDump().Load(ctx, st, source.Env{City: "synthetic", Now: now}, f)
+			return err
+		}})
+	}
+	if p.neighborhoods != "" {
+		steps = append(steps, step{"ingest boundaries", func() error {
+			_, err := boundary.Load(ctx, st, p.neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"})
+			return err
+		}})
+	}
+	steps = append(steps,
+		step{"ingest boundaries", func() error {
+			_, err := boundary.Load(ctx, st, p.tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"})
+			return err
+		}},
+		step{"ingest census", func() error {
+			_, err := census.Load(ctx, st, p.census, census.Options{Layer: "tracts"})
+			return err
+		}},
+		step{"assign", func() error { _, err := geo.Assign(ctx, st, geo.AssignOptions{}); return err }},
+		step{"analyze", func() error { _, err := analysis.Analyze(ctx, st, p.analyze); return err }})
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Errorf("seed %d: %s: %v", seed, s.what, err)
+			st.Close()
+			return nil, false
+		}
+	}
+	return st, true
 }

@@ -1,4 +1,4 @@
-package main
+package analysis_test
 
 import (
 	"cmp"
@@ -7,10 +7,10 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/equity311/equity311/analysis"
 	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
@@ -93,23 +93,10 @@ func adjustedSeed(t *testing.T, seed uint64, end time.Time, checkExtract bool) [
 		t.Error(err)
 		return nil
 	}
-	db := filepath.Join(dir, "t.duckdb")
-	for _, args := range [][]string{
-		{"ingest", "dump", "--city", "synthetic", files.Dump, files.Extract},
-		{"ingest", "boundaries", "--layer", "neighborhoods", "--id-prop", "nbhd_id", "--name-prop", "name", files.Neighborhoods},
-		{"ingest", "boundaries", "--layer", "tracts", "--id-prop", "GEOID", "--name-prop", "name", files.Tracts},
-		{"ingest", "census", "--layer", "tracts", files.Census},
-		{"assign"},
-		{"analyze", "--exclude-source", filepath.Base(files.Extract)},
-	} {
-		if _, stderr, err := runCLIErr(append([]string{"--db", db, "--quiet"}, args...)...); err != nil {
-			t.Errorf("seed %d: %s: %v\n%s", seed, strings.Join(args, " "), err, stderr)
-			return nil
-		}
-	}
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Error(err)
+	st, ok := pipelineStore(t, filepath.Join(dir, "t.duckdb"), seed, pipeline{dumps: []string{files.Dump, files.Extract},
+		neighborhoods: files.Neighborhoods, tracts: files.Tracts, census: files.Census,
+		analyze: analysis.Options{ExcludeSources: []string{filepath.Base(files.Extract)}}})
+	if !ok {
 		return nil
 	}
 	defer st.Close()
