@@ -69,21 +69,17 @@ type cityData struct {
 // database session's time zone).
 type weekNumbers struct {
 	weeks  []time.Time // the period's weeks (local Mondays), in order
-	first  string      // the first week's start, Unix seconds
-	starts string      // SQL list of every week's start and the last one's end
-	n      int         // len(weeks) + 1
+	starts []int64     // every week's start and the last one's end, Unix seconds
 }
 
 func numberWeeks(p equity311.Period, loc *time.Location) weekNumbers {
 	var wn weekNumbers
-	var starts []string
 	wk := equity311.Week(p.From.In(loc)).From
 	for ; wk.Before(p.To); wk = wk.AddDate(0, 0, 7) {
 		wn.weeks = append(wn.weeks, wk)
-		starts = append(starts, strconv.FormatInt(wk.Unix(), 10))
+		wn.starts = append(wn.starts, wk.Unix())
 	}
-	starts = append(starts, strconv.FormatInt(wk.Unix(), 10)) // the end of the last week
-	wn.first, wn.starts, wn.n = starts[0], "["+strings.Join(starts, ", ")+"]", len(starts)
+	wn.starts = append(wn.starts, wk.Unix()) // the end of the last week
 	return wn
 }
 
@@ -91,13 +87,18 @@ func numberWeeks(p equity311.Period, loc *time.Location) weekNumbers {
 // seconds) counted in 7-day steps: off by one within an hour of a week's
 // start across a DST change.
 func (wn weekNumbers) approx(e string) string {
-	return "floor((" + e + " - " + wn.first + ") / 604800)::INTEGER"
+	return "floor((" + e + " - " + strconv.FormatInt(wn.starts[0], 10) + ") / 604800)::INTEGER"
 }
 
 // exact corrects approx (w0) of e by the weeks' starts.
 func (wn weekNumbers) exact(e, w0 string) string {
-	return "CASE WHEN " + e + " < " + wn.starts + "[" + w0 + " + 1] THEN " + w0 + " - 1 WHEN " + w0 + " + 2 <= " + strconv.Itoa(wn.n) +
-		" AND " + e + " >= " + wn.starts + "[" + w0 + " + 2] THEN " + w0 + " + 1 ELSE " + w0 + " END"
+	list := make([]string, len(wn.starts))
+	for i, s := range wn.starts {
+		list[i] = strconv.FormatInt(s, 10)
+	}
+	starts := "[" + strings.Join(list, ", ") + "]"
+	return "CASE WHEN " + e + " < " + starts + "[" + w0 + " + 1] THEN " + w0 + " - 1 WHEN " + w0 + " + 2 <= " + strconv.Itoa(len(wn.starts)) +
+		" AND " + e + " >= " + starts + "[" + w0 + " + 2] THEN " + w0 + " + 1 ELSE " + w0 + " END"
 }
 
 // aggregate counts the period's requests in one pass over the tickets:
