@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -25,7 +26,7 @@ func runCLIErr(args ...string) (string, string, error) {
 	cmd := a.root()
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	return out.String(), errb.String(), err
+	return out.String(), errb.String(), errors.Join(err, a.stopProfile())
 }
 
 // bostonFiles are the README's walkthrough files, every Boston dump, and

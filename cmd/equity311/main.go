@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,12 +35,29 @@ func main() {
 		debug.SetGCPercent(400)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp(os.Stdout, os.Stderr, time.Now).root().ExecuteContext(ctx)
+	a := newApp(os.Stdout, os.Stderr, time.Now)
+	err := a.root().ExecuteContext(ctx)
 	stop()
+	err = errors.Join(err, a.stopProfile())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "equity311:", err)
 		os.Exit(exitStatus(err))
 	}
+}
+
+// stopProfile finishes the CPU profile, if one is being written: after
+// the command, whether or not it failed.
+func (a *app) stopProfile() error {
+	if a.profile == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	f := a.profile
+	a.profile = nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cpu profile %s: %w", a.cpuProfile, err)
+	}
+	return nil
 }
 
 // exitError asks for an exit status other than 1: cron and systemd tell
@@ -69,9 +87,13 @@ type app struct {
 	summaries io.Writer
 	quiet     bool
 	verbose   bool
-	stdout    io.Writer
-	stderr    io.Writer
-	now       func() time.Time
+	// cpuProfile, when set, is the file a CPU profile of the command is
+	// written to (go tool pprof reads it).
+	cpuProfile string
+	profile    *os.File // the CPU profile being written, until stopProfile
+	stdout     io.Writer
+	stderr     io.Writer
+	now        func() time.Time
 }
 
 func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
@@ -97,6 +119,22 @@ Pipeline: ingest → assign → analyze → report. Try: equity311 demo`,
 	root.PersistentFlags().StringVar(&a.db, "db", def, "DuckDB file (env EQUITY311_DB)")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress or log output")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for go tool pprof)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if a.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpu profile %s: %w", a.cpuProfile, err)
+		}
+		a.profile = f
+		return nil
+	}
 	root.AddCommand(a.demoCmd(), a.ingestCmd(), a.assignCmd(), a.matchDuplicatesCmd(), a.analyzeCmd(), a.reportCmd(),
 		a.exportCmd(), a.profilesCmd(), a.statusCmd(), a.sandboxCmd(), a.configCmd(), a.runCmd(), a.serveCmd())
 	requireSubcommands(root)
