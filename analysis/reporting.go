@@ -4,9 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -55,27 +59,53 @@ type reportingCell struct {
 // that can be complete: on samples the links and the incidents are both
 // thinned, and it is not computed.
 func reporting(ctx context.Context, st *store.Store, p equity311.Period, opt Options, cities []*cityData, demo demoTable, set sourceSet, out *tables) error {
+	log := cmp.Or(opt.Log, slog.New(slog.DiscardHandler))
 	links, err := linkBases(ctx, st, p, set)
 	if err != nil {
 		return err
 	}
 	for _, c := range cities {
-		var cells map[string][]reportingCell
-		for _, layer := range c.layerNames() {
-			fit := results.ReportingFit{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Links: links[c.name],
+		names := c.layerNames()
+		fits := make([]results.ReportingFit, len(names))
+		for i, layer := range names {
+			fits[i] = results.ReportingFit{Key: results.Key{City: c.name, Period: p.Label}, Layer: layer, Links: links[c.name],
 				ExposureDays: math.NaN(), Dispersion: math.NaN(), Alpha: math.NaN()}
-			if !c.run.Rates {
+		}
+		if len(names) == 0 {
+			continue
+		}
+		if !c.run.Rates {
+			for _, fit := range fits {
 				fit.Status = "not computed: the sources are samples"
 				fit.Note = "A sample thins both the incidents and their duplicates, and its links point at first reports it may not hold."
 				put(out, results.ReportingFitTable(), fit)
-				continue
 			}
-			if cells == nil {
-				if cells, err = reportingCells(ctx, st, p, c.name, set); err != nil {
-					return err
-				}
-			}
-			c.reportingLayer(p, opt, layer, cells[layer], demo, opt.MinCount, &fit, out)
+			continue
+		}
+		t := time.Now()
+		cells, err := reportingCells(ctx, st, p, c.name, set)
+		if err != nil {
+			return err
+		}
+		log.Debug("reporting cells", "city", c.name, "seconds", time.Since(t).Seconds())
+		// The layers' models are independent (each draws from its own
+		// seeded stream), so they are fitted side by side, each into its
+		// own rows, which are then added in layer order.
+		parts := make([]tables, len(names))
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for i, layer := range names {
+			wg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				t := time.Now()
+				c.reportingLayer(p, opt, layer, cells[layer], demo, opt.MinCount, &fits[i], &parts[i])
+				log.Debug("reporting rates", "city", c.name, "layer", layer, "cells", len(cells[layer]), "seconds", time.Since(t).Seconds())
+			})
+		}
+		wg.Wait()
+		for i, fit := range fits {
+			out.add(&parts[i])
 			put(out, results.ReportingFitTable(), fit)
 		}
 	}

@@ -70,6 +70,16 @@ func put[T any](out *tables, t *results.Spec[T], row T) {
 	out.rows[t.Name()] = append(out.rows[t.Name()], t.Values(&row))
 }
 
+// add appends the rows of o to t, table by table, after t's own.
+func (t *tables) add(o *tables) {
+	if t.rows == nil {
+		t.rows = map[string][][]driver.Value{}
+	}
+	for name, rows := range o.rows {
+		t.rows[name] = append(t.rows[name], rows...)
+	}
+}
+
 // write replaces the period's rows of every analysis table, in one
 // transaction: staged first into TEMP tables, then moved.
 func (t *tables) write(ctx context.Context, st *store.Store, period string) error {

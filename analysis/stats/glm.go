@@ -138,8 +138,9 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 		return f, err
 	}
 	alpha := 0.1
+	lgy1 := lgammaPlusOne(y)
 	for outer := 0; outer < 200; outer++ {
-		a := mlAlpha(y, mu)
+		a := mlAlpha(y, mu, lgy1)
 		nb, nmu, err := irlsLog(x, y, offset, a, beta)
 		if err != nil {
 			return f, err
@@ -173,7 +174,7 @@ func FitNB2(x [][]float64, y, offset []float64) (Fit, error) {
 		scores[i] = floats.ScaleTo(make([]float64, len(x[i])), r*mu[i]/v, x[i])
 		f.Deviance += nbDeviance(y[i], mu[i], alpha)
 	}
-	f.LogLik = nbLogLik(y, mu, alpha)
+	f.LogLik = nbLogLik(y, mu, lgy1, alpha)
 	f.AIC = -2*f.LogLik + 2*float64(k+1)
 	f.Dispersion = chi2 / float64(rows-k)
 	// The null model: intercept and offset only, at the same α.
@@ -247,8 +248,8 @@ func irlsLog(x [][]float64, y, offset []float64, alpha float64, start []float64)
 // mlAlpha maximizes the NB2 log likelihood over α for fixed means: a
 // grid over log α from 1e-8 to 1e3 finds the peak's bracket, golden-section
 // search narrows it, and Newton's method polishes it.
-func mlAlpha(y, mu []float64) float64 {
-	ll := func(la float64) float64 { return nbLogLik(y, mu, math.Exp(la)) }
+func mlAlpha(y, mu, lgy1 []float64) float64 {
+	ll := func(la float64) float64 { return nbLogLik(y, mu, lgy1, math.Exp(la)) }
 	lo, hi := math.Log(1e-8), math.Log(1e3)
 	const steps = 60
 	best, bestLL := lo, math.Inf(-1)
@@ -277,15 +278,17 @@ func mlAlpha(y, mu []float64) float64 {
 	alpha := math.Exp((a + b) / 2)
 	for it := 0; it < 20; it++ { // Newton in α, kept only while it improves
 		var d1, d2 float64
+		r := 1 / alpha
+		dgr, tgr := mathext.Digamma(r), trigamma(r)
 		for i := range y {
-			g1, g2 := nbAlphaDerivs(y[i], mu[i], alpha)
+			g1, g2 := nbAlphaDerivs(y[i], mu[i], alpha, dgr, tgr)
 			d1, d2 = d1+g1, d2+g2
 		}
 		if d2 >= 0 {
 			break
 		}
 		next := alpha - d1/d2
-		if next <= 0 || nbLogLik(y, mu, next) < nbLogLik(y, mu, alpha) {
+		if next <= 0 || nbLogLik(y, mu, lgy1, next) < nbLogLik(y, mu, lgy1, alpha) {
 			break
 		}
 		if math.Abs(next-alpha) < 1e-14*alpha {
@@ -298,28 +301,50 @@ func mlAlpha(y, mu []float64) float64 {
 }
 
 // nbAlphaDerivs returns the first and second derivatives in α of one
-// observation's NB2 log likelihood.
-func nbAlphaDerivs(y, mu, a float64) (d1, d2 float64) {
+// observation's NB2 log likelihood; dgr and tgr are digamma(1/a) and
+// trigamma(1/a), the same for every observation.
+func nbAlphaDerivs(y, mu, a, dgr, tgr float64) (d1, d2 float64) {
 	r := 1 / a
 	// ll = lgamma(y+r) - lgamma(r) - lgamma(y+1) + r log(r/(r+mu)) + y log(mu/(r+mu))
-	// d/dr and d²/dr², then to α = 1/r.
-	dr := mathext.Digamma(y+r) - mathext.Digamma(r) + math.Log(r/(r+mu)) + 1 - r/(r+mu) - y/(r+mu)
-	d2r := trigamma(y+r) - trigamma(r) + 1/r - 2/(r+mu) + r/((r+mu)*(r+mu)) + y/((r+mu)*(r+mu))
+	// d/dr and d²/dr², then to α = 1/r. For a zero count y+r is r.
+	dgy, tgy := dgr, tgr
+	if y != 0 {
+		dgy, tgy = mathext.Digamma(y+r), trigamma(y+r)
+	}
+	dr := dgy - dgr + math.Log(r/(r+mu)) + 1 - r/(r+mu) - y/(r+mu)
+	d2r := tgy - tgr + 1/r - 2/(r+mu) + r/((r+mu)*(r+mu)) + y/((r+mu)*(r+mu))
 	drda := -1 / (a * a)
 	d2rda2 := 2 / (a * a * a)
 	return dr * drda, d2r*drda*drda + dr*d2rda2
 }
 
-func nbLogLik(y, mu []float64, a float64) float64 {
+// nbLogLik is the NB2 log likelihood of counts y with means mu at α = a.
+// lgy1 holds lgamma(y+1) of each count (lgammaPlusOne): mlAlpha evaluates
+// the likelihood some hundred times for the same counts.
+func nbLogLik(y, mu, lgy1 []float64, a float64) float64 {
 	r := 1 / a
+	lg2, _ := math.Lgamma(r)
 	ll := 0.0
 	for i := range y {
-		lg1, _ := math.Lgamma(y[i] + r)
-		lg2, _ := math.Lgamma(r)
-		lg3, _ := math.Lgamma(y[i] + 1)
-		ll += lg1 - lg2 - lg3 + r*math.Log(r/(r+mu[i])) + xlogy(y[i], mu[i]/(r+mu[i]))
+		// y+r is r itself for a zero count (most cells of a sparse
+		// model), and lgamma(r) is the same for every observation: the
+		// sum is the same, to the bit, as evaluating each term.
+		lg1 := lg2
+		if y[i] != 0 {
+			lg1, _ = math.Lgamma(y[i] + r)
+		}
+		ll += lg1 - lg2 - lgy1[i] + r*math.Log(r/(r+mu[i])) + xlogy(y[i], mu[i]/(r+mu[i]))
 	}
 	return ll
+}
+
+// lgammaPlusOne is lgamma(y+1) of each count.
+func lgammaPlusOne(y []float64) []float64 {
+	out := make([]float64, len(y))
+	for i, v := range y {
+		out[i], _ = math.Lgamma(v + 1)
+	}
+	return out
 }
 
 // nbDeviance is one observation's NB2 deviance (Poisson when a is 0).
