@@ -23,8 +23,11 @@ import (
 // 0.98·√n, read conservatively: see medianOffsets). A request counts for on-time when it has a target date and is
 // closed or its target passed before the period's end (so the same data
 // gives the same figures whenever it is analysed); the expected rate is the
-// citywide on-time rate of each request's type, averaged (rounded to 12
-// decimals: a parallel sum's last digits vary from run to run).
+// citywide on-time rate of each request's type, averaged: each rate to 18
+// decimals, summed exactly (a DECIMAL sum, whose value does not depend on
+// the order of its terms as a sum of doubles does: rounding that to 12
+// decimals still left 2 of 832 rows differing between two runs on the
+// same 1M-request city), then divided.
 //
 // Sources selected on status (an extract of open cases, a selection of
 // closed ones) are left out: their censoring is informative. A request
@@ -48,12 +51,12 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 		FROM d JOIN tm USING (city, service))
 	SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
 		quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), round(avg(type_rate) FILTER (WHERE decided), 12)
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
 	FROM x GROUP BY ALL
 	UNION ALL
 	SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
 		count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), round(avg(type_rate) FILTER (WHERE decided), 12)
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
 	FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL
 	ORDER BY 1, 2, 3, 4`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, p.To)

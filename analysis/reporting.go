@@ -491,8 +491,11 @@ func (c *cityData) firstReports(opt Options, key results.Key, layer string, cell
 				a.inc, a.incApp, a.dup, a.dupApp = a.inc+cl.incidents, a.incApp+cl.incidentsApp, a.dup+cl.duplicates, a.dupApp+cl.duplicatesApp
 			}
 		}
+		// Summed in type order: in Go's map order the sums differed in
+		// their last bits from run to run.
 		var w, f, d, da float64
-		for _, a := range by {
+		for _, service := range sortedKeys(by) {
+			a := by[service]
 			if a.inc == 0 || a.dup == 0 {
 				continue
 			}

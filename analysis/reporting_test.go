@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311"
+	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/internal/storetest"
 )
 
@@ -99,6 +100,44 @@ func TestSecondsBetweenIsDateDiff(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%s → %s: %d seconds, date_diff says %d", p[0], p[1], got, want)
+		}
+	}
+}
+
+// TestFirstReportsAreDeterministic checks that who reports first comes
+// out the same, to the bit, every time: its standardized shares once
+// summed the request types in Go's random map order, so that the same
+// data gave estimates differing in their last bits from run to run.
+func TestFirstReportsAreDeterministic(t *testing.T) {
+	demo := demoTable{}
+	var cells []reportingCell
+	for a := range 20 {
+		id := fmt.Sprintf("T%02d", a)
+		demo.set("tracts", id, "median_income", demoValue{est: float64(30000 + 3000*a)})
+		for s := range 40 {
+			inc := int64(7 + (a*13+s*7)%31)
+			dups := int64(1 + (a+s)%5)
+			cells = append(cells, reportingCell{area: id, service: fmt.Sprintf("type %02d", s), incidents: inc,
+				incidentsApp: inc * int64(1+(a*s)%5) / 7, days: float64(inc) * 1.3, duplicates: dups,
+				duplicatesApp: dups * int64((a+2*s)%3) / 3, expected: float64(dups) * 0.97})
+		}
+	}
+	c := &cityData{name: "c"}
+	var first string
+	for run := range 30 {
+		out := &tables{}
+		c.firstReports(Options{Seed: 1}, results.Key{City: "c", Period: "p"}, "tracts", cells, demo, out)
+		rows := out.rows[results.FirstReportsTable().Name()]
+		if len(rows) != 5 {
+			t.Fatalf("run %d: %d first-report rows; want 5 fifths", run, len(rows))
+		}
+		got := fmt.Sprintf("%v", rows)
+		if run == 0 {
+			first = got
+			continue
+		}
+		if got != first {
+			t.Fatalf("run %d differs from run 0:\n%s\n%s", run, got, first)
 		}
 	}
 }
