@@ -76,7 +76,11 @@ func plantedPerSD(city *synthcity.City) map[string]float64 {
 // share Black) in at least 44 of 50 seeds, and the five covariates planted
 // at zero in at least 88% of their 250 intervals pooled (one of seven
 // terms falling to 43 of 50 by chance is likely even at exact coverage),
-// with at least 20 incidents in every tract of every seed.
+// with at least 20 incidents in every tract of every seed. Duplicates are
+// planted through the same channel model as first reports, so the
+// difference between the app's share of first reports (at the
+// duplicates' type mix) and of duplicates is zero in every income fifth:
+// its area-bootstrap intervals must cover zero in at least 88% of the 250.
 func TestReportingRateCoverage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: 50 planted cities take a couple of minutes; the full suite runs them")
@@ -91,6 +95,11 @@ func TestReportingRateCoverage(t *testing.T) {
 		covered map[string]bool
 		est     map[string]float64
 		minInc  int64
+		// Who reports first, per income fifth: the difference between the
+		// app's share of first reports (at the duplicates' type mix) and
+		// of duplicates, planted at zero.
+		firstDiffs   []float64
+		firstCovered int
 	}
 	runs := make([]run, seeds)
 	var planted map[string]float64
@@ -133,6 +142,24 @@ func TestReportingRateCoverage(t *testing.T) {
 				r.covered[term], r.est[term] = lo <= want && want <= hi, est
 			}
 		}
+		fr, err := st.DB().Query(`SELECT difference, difference_lo, difference_hi FROM analysis_first_reports
+			WHERE layer = 'tracts' AND difference_lo IS NOT NULL ORDER BY group_rank`)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer fr.Close()
+		for fr.Next() {
+			var d, lo, hi float64
+			if err := fr.Scan(&d, &lo, &hi); err != nil {
+				t.Error(err)
+				return
+			}
+			r.firstDiffs = append(r.firstDiffs, d)
+			if lo <= 0 && 0 <= hi {
+				r.firstCovered++
+			}
+		}
 		runs[s] = r
 	})
 	if t.Failed() {
@@ -170,6 +197,21 @@ func TestReportingRateCoverage(t *testing.T) {
 	t.Logf("terms planted at zero: covered in %d of %d intervals", zeroCovered, zeroFitted)
 	if zeroCovered*50 < zeroFitted*44 {
 		t.Errorf("terms planted at zero: covered in %d of %d intervals (want ≥ 88%%)", zeroCovered, zeroFitted)
+	}
+	var firstN, firstCovered int
+	var firstMean float64
+	for _, r := range runs {
+		firstN += len(r.firstDiffs)
+		firstCovered += r.firstCovered
+		for _, d := range r.firstDiffs {
+			firstMean += d
+		}
+	}
+	t.Logf("who reports first: the income fifths' intervals cover the planted zero difference in %d of %d (mean difference %+.4f)",
+		firstCovered, firstN, firstMean/float64(max(1, firstN)))
+	if firstN != 5*seeds || firstCovered*50 < firstN*44 {
+		t.Errorf("who reports first: %d of %d fifths' intervals cover the planted zero (want all %d fifths with an interval, ≥ 88%% covering)",
+			firstCovered, firstN, 5*seeds)
 	}
 	for s, r := range runs {
 		if r.minInc < 20 {
