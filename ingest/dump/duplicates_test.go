@@ -71,3 +71,42 @@ func TestDuplicateLinks(t *testing.T) {
 	}
 	t.Logf("Boston: %d duplicates in closure reasons, %d naming their case", got, parents)
 }
+
+// TestFindDuplicateTextIsThePattern checks that the scan before the
+// duplicate pattern never changes what it finds: on phrases that match,
+// near misses, other cases and scripts, and every closure reason of the
+// real Boston 2015–2024 sample.
+func TestFindDuplicateTextIsThePattern(t *testing.T) {
+	texts := []string{"", "d", "du", "dup", "DUP", "Dupe", "duplicate", "Case Resolved. Duplicate of case #101002993457",
+		"DUPLICATE REQUEST", "duplicated", "a dupe.", "undupe", "Dup", "d-u-p", "dUpLiCaTe case", "ᴅᴜᴘʟɪᴄᴀᴛᴇ", "ＤＵＰＬＩＣＡＴＥ",
+		"Duplicate report ", "noted: duplicate of open case", "closed", "Case Noted", "ΔUPLICATE", "duplicat", "xdupex"}
+	f, err := os.Open(shareddata.Path(t, "boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range recs[0] {
+		if strings.EqualFold(h, "closure_reason") {
+			for _, r := range recs[1:] {
+				texts = append(texts, r[i])
+			}
+		}
+	}
+	var matched int
+	for _, s := range texts {
+		got, want := findDuplicateText(s), duplicateText.FindString(s)
+		if got != want {
+			t.Errorf("%q: found %q; the pattern finds %q", s, got, want)
+		}
+		if want != "" {
+			matched++
+		}
+	}
+	if matched < 10 {
+		t.Errorf("only %d texts match the pattern: the comparison would not show a difference", matched)
+	}
+}
