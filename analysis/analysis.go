@@ -116,15 +116,18 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	if err != nil {
 		return res, err
 	}
+	t := time.Now()
 	cities, err := aggregate(ctx, st, p, loc, layers, set)
 	if err != nil {
 		return res, err
 	}
+	log.Debug("analysis step", "step", "aggregate", "seconds", time.Since(t).Seconds())
+	t = time.Now()
 	uses, err := sourceUses(ctx, st, p, loc, set)
 	if err != nil {
 		return res, err
 	}
-	log.Debug("aggregated", "seconds", time.Since(start).Seconds())
+	log.Debug("analysis step", "step", "source uses", "seconds", time.Since(t).Seconds())
 	demo, err := resolveDemographics(ctx, st, layers, opt.PopulationFrom)
 	if err != nil {
 		return res, err
@@ -167,7 +170,7 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 	}
 	put(out, results.RunsTable(), results.Run{Period: p.Label, From: p.From, To: p.To, Basis: basis, Years: Years(p), MinCount: int64(opt.MinCount),
 		ComputedAt: st.Now(), Tickets: res.Tickets, Resident: res.Resident, Seed: int64(opt.Seed)})
-	t := time.Now()
+	t = time.Now()
 	if err := out.write(ctx, st, p.Label); err != nil {
 		return res, err
 	}

@@ -145,6 +145,9 @@ func linkBases(ctx context.Context, st *store.Store, p equity311.Period, set sou
 // truncated to the second, as date_diff('second') counts them, but from
 // the epoch: date_diff on TIMESTAMPTZ goes through ICU's calendar, and
 // at 10M requests took 4.6 of the query's 13.5 seconds (secondsBetween).
+// The duplicates are left out by an anti join: as NOT EXISTS, DuckDB
+// grouped the 10M incidents by key to decorrelate it, and the query took
+// 7.7 s instead of 5.7.
 func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, city string, set sourceSet) (map[string][]reportingCell, error) {
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
@@ -152,8 +155,8 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 		SELECT t.ticket_id, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
 			least(coalesce(t.closed_at, snap.at), snap.at, $2::TIMESTAMPTZ) AS until
 		FROM tickets t JOIN snap USING (source_id)
-		WHERE t.city = $3 AND t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + `
-			AND NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.city = t.city AND d.ticket_id = t.ticket_id)),
+			ANTI JOIN duplicates d ON d.city = t.city AND d.ticket_id = t.ticket_id
+		WHERE t.city = $3 AND t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + `),
 	dup AS (
 		SELECT d.parent_id, c.channel = 'app' AS app, c.opened_at
 		FROM duplicates d JOIN tickets c ON c.city = d.city AND c.ticket_id = d.ticket_id
