@@ -48,10 +48,12 @@ func statusQueries(opt StatusOptions) []statusQuery {
 		{"Sources", `SELECT source_id AS id, kind, name, coalesce(profile, '') AS profile, rows_read AS read, rows_loaded AS loaded,
 			rows_rejected AS rejected, rows_excluded AS excluded, rows_superseded AS superseded, strftime(loaded_at, '%Y-%m-%d %H:%M') AS loaded_at
 			FROM sources ORDER BY source_id`, 0},
-		{"Tickets", `SELECT city, count(*) AS tickets, strftime(min(opened_at), '%Y-%m-%d') AS first, strftime(max(opened_at), '%Y-%m-%d') AS last,
+		// First and last dates in the city's zone (UTC for a city without one).
+		{"Tickets", `SELECT t.city, count(*) AS tickets, strftime(timezone(coalesce(c.timezone, 'UTC'), min(t.opened_at)), '%Y-%m-%d') AS first,
+			strftime(timezone(coalesce(c.timezone, 'UTC'), max(t.opened_at)), '%Y-%m-%d') AS last,
 			count(*) FILTER (WHERE resident_initiated) AS resident, count(*) FILTER (WHERE channel = 'unknown') AS unknown_channel,
 			count(*) FILTER (WHERE channel_basis = 'open311') AS channel_from_open311
-			FROM tickets GROUP BY city ORDER BY city`, 0},
+			FROM tickets t LEFT JOIN cities c USING (city) GROUP BY t.city, c.timezone ORDER BY t.city`, 0},
 		{"Channels", `SELECT city, channel, count(*) AS n FROM tickets GROUP BY ALL ORDER BY city, n DESC`, 0},
 		{"Channel values loaded as unknown (not in the profile's map, or UNKNOWN in the source)", `SELECT city, channel_raw, count(*) AS n FROM tickets
 			WHERE channel = 'unknown' AND channel_raw IS NOT NULL GROUP BY ALL ORDER BY n DESC, channel_raw`, 20},

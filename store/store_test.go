@@ -229,3 +229,52 @@ func TestSessionTimeZoneIsUTC(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusDatesAreTheCitys checks that status gives a city's first and
+// last request dates in the city's time zone: a Boston request at 11:30
+// pm on 30 November is the 30th, not the 1 December of UTC.
+func TestStatusDatesAreTheCitys(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, q := range []string{
+		`INSERT INTO cities VALUES ('boston', 'America/New_York'), ('tokyo', 'Asia/Tokyo')`,
+		`INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`,
+		`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id) VALUES
+			('boston', 'a', '2026-09-01 04:30:00+00', 'app', 'reported', 1),
+			('boston', 'b', '2026-12-01 04:30:00+00', 'app', 'reported', 1),
+			('tokyo', 'c', '2026-08-31 16:30:00+00', 'app', 'reported', 1),
+			('elsewhere', 'd', '2026-12-01 04:30:00+00', 'app', 'reported', 1)`,
+	} {
+		if _, err := st.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secs, err := st.Status(ctx, StatusOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{"boston": {"2026-09-01", "2026-11-30"}, "tokyo": {"2026-09-01", "2026-09-01"}, "elsewhere": {"2026-12-01", "2026-12-01"}}
+	for _, s := range secs {
+		if s.Title != "Tickets" {
+			continue
+		}
+		col := map[string]int{}
+		for i, c := range s.Columns {
+			col[c] = i
+		}
+		for _, r := range s.Rows {
+			city := r[col["city"]]
+			if got := [2]string{r[col["first"]], r[col["last"]]}; got != want[city] {
+				t.Errorf("%s: first and last %v; want %v in the city's zone (UTC for a city without one)", city, got, want[city])
+			}
+			delete(want, city)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("cities missing from status: %v", want)
+	}
+}
