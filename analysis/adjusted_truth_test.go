@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/equity311/equity311/analysis"
+	"github.com/equity311/equity311/internal/pipeline"
 	"github.com/equity311/equity311/internal/storetest"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
@@ -93,9 +94,9 @@ func adjustedSeed(t *testing.T, seed uint64, end time.Time, checkExtract bool) [
 		t.Error(err)
 		return nil
 	}
-	st, ok := pipelineStore(t, filepath.Join(dir, "t.duckdb"), seed, pipeline{dumps: []string{files.Dump, files.Extract},
-		neighborhoods: files.Neighborhoods, tracts: files.Tracts, census: files.Census,
-		analyze: analysis.Options{ExcludeSources: []string{filepath.Base(files.Extract)}}})
+	withExtract := pipeline.Synthetic(files)
+	withExtract.Dumps = append(withExtract.Dumps, files.Extract)
+	st, ok := pipelineStore(t, filepath.Join(dir, "t.duckdb"), seed, withExtract, analysis.Options{ExcludeSources: []string{filepath.Base(files.Extract)}})
 	if !ok {
 		return nil
 	}

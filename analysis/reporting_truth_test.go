@@ -11,6 +11,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,10 +19,8 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/equity311/equity311/analysis"
-	"github.com/equity311/equity311/geo"
-	"github.com/equity311/equity311/geo/boundary"
-	"github.com/equity311/equity311/ingest/census"
 	"github.com/equity311/equity311/ingest/source"
+	"github.com/equity311/equity311/internal/pipeline"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/store"
 )
@@ -43,7 +42,7 @@ func reportingCity(t *testing.T, opt synthcity.Options) (*synthcity.City, *store
 		t.Error(err)
 		return nil, nil, false
 	}
-	st, ok := pipelineStore(t, filepath.Join(dir, "r.duckdb"), opt.Seed, pipeline{dumps: []string{files.Dump}, tracts: files.Tracts, census: files.Census})
+	st, ok := pipelineStore(t, filepath.Join(dir, "r.duckdb"), opt.Seed, tractsOnly(pipeline.Synthetic(files)), analysis.Options{})
 	if !ok {
 		return nil, nil, false
 	}
@@ -294,25 +293,16 @@ func TestReportingRatesByArea(t *testing.T) {
 	}
 }
 
-// pipeline is what pipelineStore loads: the dumps, the boundary files
-// (neighborhoods optional) and the census table of the tracts, and the
-// analysis options.
-type pipeline struct {
-	dumps                 []string
-	neighborhoods, tracts string
-	census                string
-	analyze               analysis.Options
-}
-
-// pipelineStore runs the pipeline as the CLI does with its defaults —
-// ingest dump (profile auto), ingest boundaries, ingest census, assign,
-// analyze — into a new database at db, and returns the open store.
+// pipelineStore runs the pipeline as the CLI's demo does, with its
+// defaults — ingest dump (profile auto), boundaries, census, assign,
+// analyze (pipeline.Run) — on files, into a new database at db, and
+// returns the open store.
 //
 // It runs on the CLI tests' clock (26 November 2026, noon UTC): a load
 // refuses requests more than 48 hours after it, so the default demo city,
 // which runs to 30 November, loses its last days, as it did when these
 // tests ran through the CLI.
-func pipelineStore(t *testing.T, db string, seed uint64, p pipeline) (*store.Store, bool) {
+func pipelineStore(t *testing.T, db string, seed uint64, files pipeline.Files, analyze analysis.Options) (*store.Store, bool) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, db)
@@ -322,40 +312,16 @@ func pipelineStore(t *testing.T, db string, seed uint64, p pipeline) (*store.Sto
 	}
 	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
 	st.SetClock(now)
-	type step struct {
-		what string
-		run  func() error
-	}
-	var steps []step
-	for _, f := range p.dumps {
-		steps = append(steps, step{"ingest dump " + filepath.Base(f), func() error {
-			_, err := source.DefaultDump().Load(ctx, st, source.Env{City: "synthetic", Now: now}, f)
-			return err
-		}})
-	}
-	if p.neighborhoods != "" {
-		steps = append(steps, step{"ingest boundaries", func() error {
-			_, err := boundary.Load(ctx, st, p.neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"})
-			return err
-		}})
-	}
-	steps = append(steps,
-		step{"ingest boundaries", func() error {
-			_, err := boundary.Load(ctx, st, p.tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"})
-			return err
-		}},
-		step{"ingest census", func() error {
-			_, err := census.Load(ctx, st, p.census, census.Options{Layer: "tracts"})
-			return err
-		}},
-		step{"assign", func() error { _, err := geo.Assign(ctx, st, geo.AssignOptions{}); return err }},
-		step{"analyze", func() error { _, err := analysis.Analyze(ctx, st, p.analyze); return err }})
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			t.Errorf("seed %d: %s: %v", seed, s.what, err)
-			st.Close()
-			return nil, false
-		}
+	if _, err := pipeline.Run(ctx, st, files, pipeline.Options{Env: source.Env{City: "synthetic", Now: now}, Analyze: analyze}); err != nil {
+		t.Errorf("seed %d: %v", seed, err)
+		st.Close()
+		return nil, false
 	}
 	return st, true
+}
+
+// tractsOnly is a synthetic city's files without its neighborhoods.
+func tractsOnly(f pipeline.Files) pipeline.Files {
+	f.Boundaries = slices.DeleteFunc(slices.Clone(f.Boundaries), func(b pipeline.Boundary) bool { return b.Options.Layer != "tracts" })
+	return f
 }

@@ -204,15 +204,20 @@ func (a *app) loadBoundaries(cmd *cobra.Command, st *store.Store, file string, o
 	if err != nil {
 		return res, err
 	}
+	a.describeBoundaries(file, res)
+	return res, nil
+}
+
+// describeBoundaries prints what loading a boundary file did.
+func (a *app) describeBoundaries(file string, res boundary.Result) {
 	if res.AlreadyLoaded {
 		fmt.Fprintf(a.summary(), "%s: already loaded as layer %s; nothing changed\n", file, res.Layer)
-		return res, nil
+		return
 	}
 	fmt.Fprintf(a.summary(), "%s: layer %s, %d areas (id from %s, name from %s)\n", file, res.Layer, res.Areas, res.IDProp, res.NameProp)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(a.stderr, "warning: %s: %s\n", file, w)
 	}
-	return res, nil
 }
 
 func (a *app) ingestCensusCmd() *cobra.Command {
@@ -243,9 +248,15 @@ func (a *app) loadCensus(cmd *cobra.Command, st *store.Store, file string, opt c
 	if err != nil {
 		return res, err
 	}
+	a.describeCensus(file, res)
+	return res, nil
+}
+
+// describeCensus prints what loading a census table did.
+func (a *app) describeCensus(file string, res census.Result) {
 	if res.AlreadyLoaded {
 		fmt.Fprintf(a.summary(), "%s: already loaded for layer %s; nothing changed\n", file, res.Layer)
-		return res, nil
+		return
 	}
 	derived := "none"
 	if len(res.Derived) > 0 {
@@ -256,5 +267,4 @@ func (a *app) loadCensus(cmd *cobra.Command, st *store.Store, file string, opt c
 		fmt.Fprintf(a.summary(), ", %d ids match no area of the layer", len(res.Unmatched))
 	}
 	fmt.Fprintln(a.summary())
-	return res, nil
 }

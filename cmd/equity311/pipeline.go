@@ -19,10 +19,10 @@ import (
 	"github.com/equity311/equity311/analysis"
 	"github.com/equity311/equity311/analysis/results"
 	"github.com/equity311/equity311/geo"
-	"github.com/equity311/equity311/geo/boundary"
-	"github.com/equity311/equity311/ingest/census"
+	"github.com/equity311/equity311/ingest/dump"
 	"github.com/equity311/equity311/ingest/source"
 
+	"github.com/equity311/equity311/internal/pipeline"
 	"github.com/equity311/equity311/internal/synthcity"
 	"github.com/equity311/equity311/reports"
 	"github.com/equity311/equity311/store"
@@ -87,24 +87,14 @@ func (a *app) demo(cmd *cobra.Command, dir string, opt synthcity.Options) (strin
 	log.Info("synthetic city written", "dir", dir, "tracts", len(city.Tracts), "neighborhoods", len(city.Neighborhoods), "rows", city.Truth.Rows)
 	var report string
 	err = a.withStore(ctx, func(st *store.Store) error {
-		loaded, err := source.DefaultDump().Load(ctx, st, a.sourceEnv("synthetic"), files.Dump)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(a.summary(), source.DescribeLoad(loaded))
-		if _, err := a.loadBoundaries(cmd, st, files.Neighborhoods, boundary.Options{Layer: "neighborhoods", IDProp: "nbhd_id", NameProp: "name"}); err != nil {
-			return err
-		}
-		if _, err := a.loadBoundaries(cmd, st, files.Tracts, boundary.Options{Layer: "tracts", IDProp: "GEOID", NameProp: "name"}); err != nil {
-			return err
-		}
-		if _, err := a.loadCensus(cmd, st, files.Census, census.Options{Layer: "tracts", Vintage: "synthetic"}); err != nil {
-			return err
-		}
-		if err := a.assign(ctx, st, geo.AssignOptions{}); err != nil {
-			return err
-		}
-		res, err := a.analyze(ctx, st, analysis.Options{})
+		res, err := pipeline.Run(ctx, st, pipeline.Synthetic(files), pipeline.Options{Env: a.sourceEnv("synthetic"), Log: log,
+			Observe: pipeline.Observer{
+				Dump:       func(r dump.Result) { fmt.Fprintln(a.summary(), source.DescribeLoad(r)) },
+				Boundaries: a.describeBoundaries,
+				Census:     a.describeCensus,
+				Assign:     a.describeAssign,
+				Analyze:    a.describeAnalysis,
+			}})
 		if err != nil {
 			return err
 		}
@@ -176,6 +166,12 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 	if err != nil {
 		return err
 	}
+	a.describeAssign(res)
+	return nil
+}
+
+// describeAssign prints what assign did.
+func (a *app) describeAssign(res geo.AssignResult) {
 	fmt.Fprintf(a.summary(), "assign: %d tickets located against layers %v: %d inside an area, %d outside every area; %d placements snapped\n",
 		res.Tickets, res.Layers, res.Tickets-res.Outside, res.Outside, res.Snapped)
 	for _, l := range res.Layers {
@@ -183,7 +179,6 @@ func (a *app) assign(ctx context.Context, st *store.Store, opt geo.AssignOptions
 			fmt.Fprintf(a.summary(), "assign: %d tickets lie in more than one area of layer %s (its polygons overlap); each is placed in the smallest\n", n, l)
 		}
 	}
-	return nil
 }
 
 // periodFlags are --week, --month, --year or --from/--to.
@@ -255,9 +250,14 @@ func (a *app) analyze(ctx context.Context, st *store.Store, opt analysis.Options
 	if err != nil {
 		return res, err
 	}
+	a.describeAnalysis(res)
+	return res, nil
+}
+
+// describeAnalysis prints what analyze did.
+func (a *app) describeAnalysis(res analysis.Result) {
 	fmt.Fprintf(a.summary(), "analyze: period %s (%s), %d requests, %d resident-initiated, layers %v\n",
 		res.Period.Label, res.PeriodBasis, res.Tickets, res.Resident, res.Layers)
-	return res, nil
 }
 
 // reportRequest is what the report command was asked for.
