@@ -132,13 +132,19 @@ func sourceUses(ctx context.Context, st *store.Store, p equity311.Period, loc *t
 		filters[id] = append(filters[id], fmt.Sprintf("%s=%s (%s: %s)", kind, value, basis, reason))
 	}
 	frows.Close()
-	rows, err := st.DB().QueryContext(ctx, `SELECT t.city, s.source_id, s.name, s.kind, s.profile, coalesce(s.records_app, true), s.design, s.detected_design, s.design_frame,
-			count(*), count(*) FILTER (WHERE t.resident_initiated), count(*) FILTER (WHERE t.resident_initiated AND coalesce(s.records_app, true)),
-			count(*) FILTER (WHERE t.channel = 'app' AND coalesce(s.records_app, true)),
-			min(t.opened_at), max(t.opened_at), greatest(max(t.opened_at), max(t.updated_at), max(t.closed_at)),
-			count(DISTINCT `+wn.exact(e, wn.approx(e))+`)
-		FROM tickets t JOIN sources s USING (source_id)
-		WHERE t.opened_at >= $1 AND t.opened_at < $2 GROUP BY ALL ORDER BY 1, 2`, p.From, p.To)
+	// The requests are counted by source first and joined to their source
+	// after: grouped on the source's own columns too, the query took 1.56 s
+	// at 10M requests instead of 1.05 s.
+	rows, err := st.DB().QueryContext(ctx, `WITH u AS (
+			SELECT t.city, t.source_id, count(*) AS requests, count(*) FILTER (WHERE t.resident_initiated) AS resident,
+				count(*) FILTER (WHERE t.channel = 'app') AS app,
+				min(t.opened_at) AS first, max(t.opened_at) AS last, greatest(max(t.opened_at), max(t.updated_at), max(t.closed_at)) AS snap,
+				count(DISTINCT `+wn.exact(e, wn.approx(e))+`) AS weeks
+			FROM tickets t WHERE t.opened_at >= $1 AND t.opened_at < $2 GROUP BY t.city, t.source_id)
+		SELECT u.city, s.source_id, s.name, s.kind, s.profile, coalesce(s.records_app, true), s.design, s.detected_design, s.design_frame,
+			u.requests, u.resident, CASE WHEN coalesce(s.records_app, true) THEN u.resident ELSE 0 END,
+			CASE WHEN coalesce(s.records_app, true) THEN u.app ELSE 0 END, u.first, u.last, u.snap, u.weeks
+		FROM u JOIN sources s USING (source_id) ORDER BY 1, 2`, p.From, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("sources of the period: %w", err)
 	}
