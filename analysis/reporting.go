@@ -481,6 +481,11 @@ func (c *cityData) firstReports(opt Options, key results.Key, layer string, cell
 		}
 		return o / e
 	}
+	services := map[string]bool{}
+	for _, cl := range cells {
+		services[cl.service] = true
+	}
+	typeOrder := sortedKeys(services)
 	standardized := func(areas []string) (first, dup float64) {
 		type acc struct{ inc, incApp, dup, dupApp int64 }
 		by := map[string]*acc{}
@@ -497,9 +502,9 @@ func (c *cityData) firstReports(opt Options, key results.Key, layer string, cell
 		// Summed in type order: in Go's map order the sums differed in
 		// their last bits from run to run.
 		var w, f, d, da float64
-		for _, service := range sortedKeys(by) {
+		for _, service := range typeOrder {
 			a := by[service]
-			if a.inc == 0 || a.dup == 0 {
+			if a == nil || a.inc == 0 || a.dup == 0 {
 				continue
 			}
 			w += float64(a.dup)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,24 +36,9 @@ func TestDuplicateLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Counted independently from the raw file: closure reasons with the word.
-	f, err := os.Open(boston)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := -1
-	for i, h := range recs[0] {
-		if strings.EqualFold(h, "closure_reason") {
-			col = i
-		}
-	}
 	want, withCase := 0, 0
-	for _, r := range recs[1:] {
-		l := strings.ToLower(r[col])
+	for _, reason := range closureReasons(t, boston) {
+		l := strings.ToLower(reason)
 		if strings.Contains(l, "duplicate") || strings.Contains(l, "dupe") {
 			want++
 			if strings.Contains(l, "case #1") {
@@ -80,22 +66,7 @@ func TestFindDuplicateTextIsThePattern(t *testing.T) {
 	texts := []string{"", "d", "du", "dup", "DUP", "Dupe", "duplicate", "Case Resolved. Duplicate of case #101002993457",
 		"DUPLICATE REQUEST", "duplicated", "a dupe.", "undupe", "Dup", "d-u-p", "dUpLiCaTe case", "ᴅᴜᴘʟɪᴄᴀᴛᴇ", "ＤＵＰＬＩＣＡＴＥ",
 		"Duplicate report ", "noted: duplicate of open case", "closed", "Case Noted", "ΔUPLICATE", "duplicat", "xdupex"}
-	f, err := os.Open(shareddata.Path(t, "boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, h := range recs[0] {
-		if strings.EqualFold(h, "closure_reason") {
-			for _, r := range recs[1:] {
-				texts = append(texts, r[i])
-			}
-		}
-	}
+	texts = append(texts, closureReasons(t, shareddata.Path(t, "boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv"))...)
 	var matched int
 	for _, s := range texts {
 		got, want := findDuplicateText(s), duplicateText.FindString(s)
@@ -109,4 +80,28 @@ func TestFindDuplicateTextIsThePattern(t *testing.T) {
 	if matched < 10 {
 		t.Errorf("only %d texts match the pattern: the comparison would not show a difference", matched)
 	}
+}
+
+// closureReasons reads the closure_reason column of a CSV dump with
+// encoding/csv, independently of the loader.
+func closureReasons(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.IndexFunc(recs[0], func(h string) bool { return strings.EqualFold(h, "closure_reason") })
+	if col < 0 {
+		t.Fatalf("%s has no closure_reason column", path)
+	}
+	var out []string
+	for _, r := range recs[1:] {
+		out = append(out, r[col])
+	}
+	return out
 }
