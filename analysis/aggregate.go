@@ -117,19 +117,21 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		yearOf = fmt.Sprintf("CASE WHEN epoch(t.opened_at) < %d THEN %s ELSE %d END", at, yearOf, y)
 	}
 	q := `WITH t AS (
-		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
+		SELECT t.city, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel,
 			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
 			` + wn.approx("epoch(t.opened_at)") + ` AS w0,
 			(` + yearOf + `)::INTEGER AS yr
 		FROM tickets t LEFT JOIN sources s ON s.source_id = t.source_id
 		WHERE t.opened_at >= $1 AND t.opened_at < $2` + set.where("t.source_id") + `),
 	tw AS (
-		SELECT city, ticket_id, service, channel, capable, yr, ` + wn.exact("e", "w0") + ` AS week
+		SELECT city, ticket_no, service, channel, capable, yr, ` + wn.exact("e", "w0") + ` AS week
 		FROM t)
 	SELECT city, 'city', city, week, yr, service, channel, capable, count(*) FROM tw GROUP BY ALL
 	UNION ALL
-	SELECT tw.city, ta.layer, ta.area_id, week, yr, service, channel, capable, count(*)
-	FROM tw JOIN ticket_areas ta ON ta.city = tw.city AND ta.ticket_id = tw.ticket_id GROUP BY ALL`
+	SELECT g.city, a.layer, a.area_id, week, yr, service, channel, capable, n
+	FROM (SELECT tw.city, p.area_no, week, yr, service, channel, capable, count(*) AS n
+		FROM tw JOIN ticket_places p ON p.ticket_no = tw.ticket_no GROUP BY ALL) g
+	JOIN areas a ON a.area_no = g.area_no`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate requests: %w", err)

@@ -61,7 +61,7 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 	st := storetest.Open(t)
 	day := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
-	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ?), ('hoods', 'B', 'Beta', 1, ?),
+	exec(t, st, `INSERT INTO areas (layer, area_id, name, area_m2, geometry) VALUES ('hoods', 'A', 'Alpha', 1, ?), ('hoods', 'B', 'Beta', 1, ?),
 		('tracts', 'T1', 'T1', 1, ?), ('tracts', 'T2', 'T2', 1, ?)`, square(0), square(1), square(0), square(1))
 	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now()), (2, 'census', 'c.csv', now())`)
 	exec(t, st, `INSERT INTO demographics VALUES ('tracts', 'T1', 'population', 100, NULL, '', 2, 'P0020001'), ('tracts', 'T2', 'population', 300, NULL, '', 2, 'P0020001')`)
@@ -76,7 +76,7 @@ func TestAnalyzeHandBuilt(t *testing.T) {
 			n++
 			exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, resident_initiated, source_id)
 				VALUES ('c', 't%d', ?, '%s', 'reported', %s, 1)`, n, channel, res), at)
-			exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas VALUES ('c', 't%d', 'hoods', '%s', 'point')`, n, area))
+			storetest.Place(t, st, "c", fmt.Sprint("t", n), "hoods", area, "point")
 		}
 	}
 	add("A", "app", 3, day)
@@ -155,7 +155,7 @@ func TestPopulationRule(t *testing.T) {
 	for _, order := range [][2]int{{2, 3}, {3, 2}} {
 		st := storetest.Open(t)
 		exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
-		exec(t, st, `INSERT INTO areas VALUES ('tracts', 'T1', 'T1', 1, ?)`, square(0))
+		exec(t, st, `INSERT INTO areas (layer, area_id, name, area_m2, geometry) VALUES ('tracts', 'T1', 'T1', 1, ?)`, square(0))
 		exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at, records_app) VALUES
 			(1, 'dump', 'app.csv', now(), true), (4, 'dump', 'calls.csv', now(), false),
 			(?, 'census', 'census2020.csv', now(), NULL), (?, 'census', 'acs.csv', now(), NULL)`, order[0], order[1])
@@ -164,7 +164,7 @@ func TestPopulationRule(t *testing.T) {
 		for i, c := range []struct{ ch, src string }{{"app", "1"}, {"phone", "1"}, {"phone", "4"}, {"online", "4"}} {
 			exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, resident_initiated, source_id)
 				VALUES ('c', 't%d', ?, '%s', 'reported', true, %s)`, i, c.ch, c.src), day)
-			exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas VALUES ('c', 't%d', 'tracts', 'T1', 'point')`, i))
+			storetest.Place(t, st, "c", fmt.Sprint("t", i), "tracts", "T1", "point")
 		}
 		for from, want := range map[string]float64{"": 1000, "decennial": 1000, "acs": 900} {
 			if _, err := Analyze(ctx, st, Options{Period: &p, PopulationFrom: from, MinCount: 1}); err != nil {
@@ -234,7 +234,7 @@ func TestWeeksWithDataAreLocalWeeks(t *testing.T) {
 		t.Skip("no time zone database:", err)
 	}
 	exec(t, st, `INSERT INTO cities VALUES ('c', 'America/New_York')`)
-	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
+	exec(t, st, `INSERT INTO areas (layer, area_id, name, area_m2, geometry) VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
 	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
 	at := []time.Time{
 		time.Date(2026, 3, 2, 1, 0, 0, 0, ny),    // Monday 01:00 EST, 06:00 UTC
@@ -244,7 +244,7 @@ func TestWeeksWithDataAreLocalWeeks(t *testing.T) {
 	for i, a := range at {
 		exec(t, st, `INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, resident_initiated, source_id)
 			VALUES ('c', ?, ?, 'app', 'reported', true, 1)`, fmt.Sprint("t", i), a)
-		exec(t, st, `INSERT INTO ticket_areas VALUES ('c', ?, 'hoods', 'A', 'point')`, fmt.Sprint("t", i))
+		storetest.Place(t, st, "c", fmt.Sprint("t", i), "hoods", "A", "point")
 	}
 	for _, tc := range []struct {
 		from, to time.Time

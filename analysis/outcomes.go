@@ -38,7 +38,7 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
 	d AS (
-		SELECT t.city, t.ticket_id, coalesce(t.service_code, '') AS service, t.channel,
+		SELECT t.city, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel,
 			CASE WHEN t.closed_at IS NOT NULL THEN (epoch(t.closed_at) - epoch(t.opened_at)) / 86400.0 END AS days,
 			t.target_at IS NOT NULL AND t.target_at < least($3, snap.at) AS decided,
 			t.closed_at IS NOT NULL AND t.closed_at <= t.target_at AS on_time
@@ -47,17 +47,19 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 	tm AS (
 		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL),
 	x AS (
-		SELECT d.city, d.ticket_id, d.channel, d.days, d.decided, d.on_time, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate
+		SELECT d.city, d.ticket_no, d.channel, d.days, d.decided, d.on_time, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate
 		FROM d JOIN tm USING (city, service))
 	SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
 		quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
 		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
 	FROM x GROUP BY ALL
 	UNION ALL
-	SELECT x.city, ta.layer, ta.area_id, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
-		count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
-	FROM x JOIN ticket_areas ta ON ta.city = x.city AND ta.ticket_id = x.ticket_id GROUP BY ALL
+	SELECT g.city, a.layer, a.area_id, g.* EXCLUDE (city, area_no)
+	FROM (SELECT x.city, p.area_no, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
+			count(ratio), quantile_disc(ratio, ` + probs + `),
+			count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
+		FROM x JOIN ticket_places p ON p.ticket_no = x.ticket_no GROUP BY ALL) g
+	JOIN areas a ON a.area_no = g.area_no
 	ORDER BY 1, 2, 3, 4`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, p.To)
 	if err != nil {

@@ -36,7 +36,9 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 				'type ' || (i %% 97), ['app', 'phone', 'web'][1 + (i // 97) %% 3], 'reported', true, 1
 			FROM (SELECT i, ?::TIMESTAMPTZ + to_seconds((i * 5 %% 7862400)::BIGINT) AS o FROM range(%d) r(i))
 			ORDER BY %s`, n, order), p.From)
-		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas SELECT 'c', 't' || i, 'tracts', 'A' || (i %% 300), 'point' FROM range(%d) r(i) ORDER BY %s`, n, order))
+		exec(t, st, `INSERT INTO areas (layer, area_id, geometry) SELECT 'tracts', 'A' || i, ''::BLOB FROM range(300) r(i)`)
+		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point'
+			FROM range(%d) r(i) JOIN tickets t ON t.ticket_id = 't' || i JOIN areas a ON a.area_id = 'A' || (i %% 300) ORDER BY %s`, n, order))
 		out := &tables{}
 		if err := outcomes(ctx, st, p, 10, sourceSet{}, out); err != nil {
 			t.Fatal(err)

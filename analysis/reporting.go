@@ -152,7 +152,7 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 	q := `WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
 	inc AS MATERIALIZED (
-		SELECT t.ticket_id, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
+		SELECT t.ticket_id, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
 			least(coalesce(t.closed_at, snap.at), snap.at, $2::TIMESTAMPTZ) AS until
 		FROM tickets t JOIN snap USING (source_id)
 			ANTI JOIN duplicates d ON d.city = t.city AND d.ticket_id = t.ticket_id
@@ -166,12 +166,14 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 		FROM inc i JOIN dup ON dup.parent_id = i.ticket_id AND dup.opened_at >= i.opened_at AND dup.opened_at < i.until
 		GROUP BY i.ticket_id),
 	per AS (
-		SELECT i.ticket_id, i.service, i.app, greatest(` + secondsBetween("i.opened_at", "i.until") + `, 60) AS secs,
+		SELECT i.ticket_no, i.service, i.app, greatest(` + secondsBetween("i.opened_at", "i.until") + `, 60) AS secs,
 			coalesce(h.dups, 0) AS dups, coalesce(h.dups_app, 0) AS dups_app
 		FROM inc i LEFT JOIN hits h USING (ticket_id))
-	SELECT ta.layer, ta.area_id, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
-	FROM per JOIN ticket_areas ta ON ta.city = $3 AND ta.ticket_id = per.ticket_id
-	GROUP BY ALL ORDER BY 1, 2, 3`
+	SELECT a.layer, a.area_id, g.* EXCLUDE (area_no)
+	FROM (SELECT p.area_no, service, count(*), count(*) FILTER (WHERE app), sum(secs), sum(dups), sum(dups_app)
+		FROM per JOIN ticket_places p ON p.ticket_no = per.ticket_no GROUP BY ALL) g
+	JOIN areas a ON a.area_no = g.area_no
+	ORDER BY 1, 2, 3`
 	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, city)
 	if err != nil {
 		return nil, fmt.Errorf("reporting rates, %s: %w", city, err)

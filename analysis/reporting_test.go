@@ -22,13 +22,13 @@ func TestReportingCountsHandBuilt(t *testing.T) {
 	st := storetest.Open(t)
 	day := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
-	exec(t, st, `INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
+	exec(t, st, `INSERT INTO areas (layer, area_id, name, area_m2, geometry) VALUES ('hoods', 'A', 'Alpha', 1, ?)`, square(0))
 	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
 	add := func(id, channel string, opened time.Time, closed *time.Time) {
 		r, _ := equity311.Channel(channel).ResidentInitiated()
 		exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, closed_at, service_code, channel, channel_basis, resident_initiated, source_id)
 			VALUES ('c', '%s', ?, ?, 'pothole', '%s', 'reported', %v, 1)`, id, channel, r), opened, closed)
-		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_areas VALUES ('c', '%s', 'hoods', 'A', 'point')`, id))
+		storetest.Place(t, st, "c", id, "hoods", "A", "point")
 	}
 	closed := day.Add(48 * time.Hour)
 	add("t1", "app", day, &closed)

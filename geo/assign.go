@@ -28,11 +28,13 @@ type Layer struct {
 	Names []string
 	Geoms []orb.MultiPolygon
 	Index *Index
+	// Nos are the areas' numbers (areas.area_no), the keys of their places.
+	Nos []int32
 }
 
 // LoadLayers reads every layer in the store and indexes it.
 func LoadLayers(ctx context.Context, st *store.Store) ([]*Layer, error) {
-	rows, err := st.DB().QueryContext(ctx, `SELECT layer, area_id, coalesce(name, area_id), geometry FROM areas ORDER BY layer, area_id`)
+	rows, err := st.DB().QueryContext(ctx, `SELECT layer, area_id, coalesce(name, area_id), geometry, area_no FROM areas ORDER BY layer, area_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +43,8 @@ func LoadLayers(ctx context.Context, st *store.Store) ([]*Layer, error) {
 	for rows.Next() {
 		var name, id, aname string
 		var g []byte
-		if err := rows.Scan(&name, &id, &aname, &g); err != nil {
+		var no int32
+		if err := rows.Scan(&name, &id, &aname, &g, &no); err != nil {
 			return nil, err
 		}
 		if len(layers) == 0 || layers[len(layers)-1].Name != name {
@@ -61,7 +64,7 @@ func LoadLayers(ctx context.Context, st *store.Store) ([]*Layer, error) {
 		default:
 			return nil, fmt.Errorf("layer %s area %s: geometry %T", name, id, geom)
 		}
-		l.IDs, l.Names, l.Geoms = append(l.IDs, id), append(l.Names, aname), append(l.Geoms, mp)
+		l.IDs, l.Names, l.Geoms, l.Nos = append(l.IDs, id), append(l.Names, aname), append(l.Geoms, mp), append(l.Nos, no)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -98,8 +101,9 @@ type AssignResult struct {
 }
 
 // Assign puts every ticket with usable coordinates into its area of every
-// layer (ticket_areas) and sets its geo_quality to ok or outside. Tickets
-// flagged missing, default_point or invalid at ingest are left unplaced.
+// layer (ticket_places, which the view ticket_areas shows by ids) and sets
+// its geo_quality to ok or outside. Tickets flagged missing, default_point
+// or invalid at ingest are left unplaced.
 // A ticket inside several areas of one layer (its polygons overlap) is
 // placed in the smallest of them, with basis 'overlap', and counted in
 // AssignResult.Overlaps. It runs in one transaction.
@@ -131,7 +135,8 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 	}
 	// The points are located before the transaction opens: a TEMP table
 	// written inside it is transaction-local, and inserting from one into
-	// ticket_areas took twice as long (12 s instead of 6 s per layer at 10M).
+	// the places took twice as long (12 s instead of 6 s per layer at 10M,
+	// when places were rows of strings).
 	// Assign is the one writer, so the tickets to place do not change.
 	if err := locateTickets(ctx, conn, layers, fn, opt.All, log); err != nil {
 		return res, err
@@ -161,7 +166,7 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 // registerLocators makes each layer's index a SQL function locate_N(lon,
 // lat) → area number on conn, so DuckDB places the tickets in parallel
 // without shipping them to Go and back, and stages the table from area
-// numbers to ids (stage_layer_areas). Names are unique per run: a
+// numbers to their numbers in areas (stage_layer_areas). Names are unique per run: a
 // registration lives as long as the database, and must not answer for an
 // older layer.
 func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]string, error) {
@@ -173,13 +178,13 @@ func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]s
 			return nil, fmt.Errorf("register %s: %w", fn[li], err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, area_no INTEGER, layer VARCHAR, area_id VARCHAR)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, index_no INTEGER, area_no INTEGER)`); err != nil {
 		return nil, err
 	}
 	var rows [][]driver.Value
 	for li, l := range layers {
-		for ai, id := range l.IDs {
-			rows = append(rows, []driver.Value{int32(li), int32(ai), l.Name, id})
+		for ai, no := range l.Nos {
+			rows = append(rows, []driver.Value{int32(li), int32(ai), no})
 		}
 	}
 	return fn, store.AppendRows(ctx, conn, "stage_layer_areas", rows)
@@ -187,7 +192,7 @@ func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]s
 
 // locateTickets locates the tickets to place (all placeable ones with
 // all) in every layer, into the TEMP table stage_placed: per ticket its
-// rowid, key and area code in each layer (see locateUDF).
+// rowid, number and area code in each layer (see locateUDF).
 func locateTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []string, all bool, log *slog.Logger) error {
 	where := "geo_quality IS NULL"
 	if all {
@@ -199,7 +204,7 @@ func locateTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []st
 	}
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_placed AS
-		SELECT rowid AS rid, city, ticket_id, `+strings.Join(cols, ", ")+`
+		SELECT rowid AS rid, ticket_no, `+strings.Join(cols, ", ")+`
 		FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND `+where); err != nil {
 		return fmt.Errorf("assign: locate: %w", err)
 	}
@@ -207,7 +212,7 @@ func locateTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []st
 	return nil
 }
 
-// placeTickets replaces the rows in ticket_areas of the located tickets
+// placeTickets replaces the places (ticket_places) of the located tickets
 // (stage_placed) and sets their geo quality to ok or outside. It runs
 // inside Assign's transaction.
 func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool, log *slog.Logger) error {
@@ -217,16 +222,16 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 	}
 	type step struct{ what, q string }
 	steps := []step{
-		{"clear old places", `DELETE FROM ticket_areas WHERE (city, ticket_id) IN (SELECT city, ticket_id FROM stage_placed)`},
+		{"clear old places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
 	}
 	if all {
 		// Every placeable ticket is placed again: clear all places at once.
-		steps[0].q = `DELETE FROM ticket_areas`
+		steps[0].q = `DELETE FROM ticket_places`
 	}
 	for li := range layers {
-		steps = append(steps, step{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_areas
-			SELECT p.city, p.ticket_id, la.layer, la.area_id, CASE WHEN p.a%d & 1 = 1 THEN 'overlap' ELSE 'point' END
-			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.area_no = p.a%d >> 1
+		steps = append(steps, step{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_places
+			SELECT p.ticket_no, la.area_no, CASE WHEN p.a%d & 1 = 1 THEN 'overlap' ELSE 'point' END
+			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.index_no = p.a%d >> 1
 			WHERE p.a%d >= 0`, li, li, li, li)})
 	}
 	steps = append(steps, step{"set geo quality", `UPDATE tickets
@@ -246,7 +251,7 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 // layer from the located codes (stage_placed), and adds them to what
 // snapOutside counted (the snapped placements and the tickets still
 // outside every layer): one scan of the staged codes, not a join of
-// ticket_areas.
+// ticket_places.
 func countPlaced(ctx context.Context, conn *sql.Conn, layers []*Layer, res *AssignResult) error {
 	cols := []string{"count(*)"}
 	for li := range layers {
@@ -359,9 +364,9 @@ func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance
 		return err
 	}
 	for _, q := range []string{
-		`INSERT INTO ticket_areas SELECT t.city, t.ticket_id, la.layer, la.area_id, 'snapped'
+		`INSERT INTO ticket_places SELECT t.ticket_no, la.area_no, 'snapped'
 			FROM stage_snap s JOIN tickets t ON t.rowid = s.rid
-			JOIN stage_layer_areas la ON la.layer_no = s.layer_no AND la.area_no = s.area_no`,
+			JOIN stage_layer_areas la ON la.layer_no = s.layer_no AND la.index_no = s.area_no`,
 		`UPDATE tickets SET outside_m = s.metres FROM (SELECT rid, min(metres) AS metres FROM stage_snap GROUP BY rid) s
 			WHERE tickets.rowid = s.rid`,
 		`UPDATE tickets SET geo_quality = 'ok' FROM (SELECT DISTINCT rid FROM stage_snap WHERE layer_no >= 0) s

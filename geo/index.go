@@ -1,5 +1,5 @@
 // Package geo places tickets in areas: a uniform-grid point-in-polygon
-// index over a layer's polygons, the assign step that writes ticket_areas
+// index over a layer's polygons, the assign step that writes ticket_places
 // and geo_quality, and crosswalks between layers.
 package geo
 

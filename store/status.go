@@ -62,8 +62,8 @@ func statusQueries(opt StatusOptions) []statusQuery {
 		{"Rejects by reason", `SELECT source_id, coalesce(field, '') AS field, regexp_replace(reason, '"[^"]*"', '"…"', 'g') AS reason, count(*) AS n
 			FROM rejects GROUP BY ALL ORDER BY source_id, n DESC, reason`, 30},
 		{"Layers", `SELECT l.layer, l.areas, l.id_prop, l.name_prop,
-			(SELECT count(DISTINCT ticket_id) FROM ticket_areas ta WHERE ta.layer = l.layer) AS tickets_placed,
-			(SELECT count(*) FROM ticket_areas ta WHERE ta.layer = l.layer AND ta.basis = 'overlap') AS in_overlapping_areas,
+			(SELECT count(DISTINCT p.ticket_no) FROM ticket_places p JOIN areas a USING (area_no) WHERE a.layer = l.layer) AS tickets_placed,
+			(SELECT count(*) FROM ticket_places p JOIN areas a USING (area_no) WHERE a.layer = l.layer AND p.basis = 'overlap') AS in_overlapping_areas,
 			(SELECT count(DISTINCT area_id) FROM demographics d WHERE d.layer = l.layer) AS areas_with_census
 			FROM layers l ORDER BY layer`, 0},
 		{"Census files by layer (each keeps its own values)", `SELECT d.layer, regexp_extract(s.name, '[^/\\]*$') AS file, d.vintage,

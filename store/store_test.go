@@ -278,3 +278,84 @@ func TestStatusDatesAreTheCitys(t *testing.T) {
 		t.Errorf("cities missing from status: %v", want)
 	}
 }
+
+// TestPlacesMigrateToNumbers opens a database written at schema version 16,
+// when places were rows of strings, and checks version 17 keeps every place:
+// the view ticket_areas shows the same rows, now stored by number, and a
+// ticket loaded later gets a number no stored ticket has.
+func TestPlacesMigrateToNumbers(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v16.duckdb")
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`)
+	for _, m := range ms {
+		if m.version > 16 {
+			break
+		}
+		exec(m.sql)
+		exec(`INSERT INTO schema_migrations VALUES (?, ?, now())`, m.version, m.name)
+	}
+	exec(`INSERT INTO areas VALUES ('hoods', 'A', 'Alpha', 1, ''::BLOB), ('hoods', 'B', 'Beta', 1, ''::BLOB), ('tracts', 'A', 'A', 1, ''::BLOB)`)
+	exec(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id) VALUES
+		('c', '1', now(), 'app', 'reported', 1), ('c', '2', now(), 'app', 'reported', 1), ('d', '1', now(), 'phone', 'reported', 1)`)
+	want := [][]string{
+		{"c", "1", "hoods", "A", "point"}, {"c", "1", "tracts", "A", "snapped"},
+		{"c", "2", "hoods", "B", "overlap"}, {"d", "1", "hoods", "A", "point"},
+	}
+	for _, r := range want {
+		exec(`INSERT INTO ticket_areas VALUES (?, ?, ?, ?, ?)`, r[0], r[1], r[2], r[3], r[4])
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.DB().Query(`SELECT * FROM ticket_areas ORDER BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for rows.Next() {
+		r := make([]string, 5)
+		if err := rows.Scan(&r[0], &r[1], &r[2], &r[3], &r[4]); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ticket_areas after the migration:\n%v\nwant\n%v", got, want)
+	}
+	var places, tickets, areas int
+	if err := s.DB().QueryRow(`SELECT (SELECT count(*) FROM ticket_places), (SELECT count(DISTINCT ticket_no) FROM tickets), (SELECT count(DISTINCT area_no) FROM areas)`).Scan(&places, &tickets, &areas); err != nil {
+		t.Fatal(err)
+	}
+	if places != 4 || tickets != 3 || areas != 3 {
+		t.Errorf("%d places, %d ticket numbers, %d area numbers; want 4, 3 and 3", places, tickets, areas)
+	}
+	if _, err := s.DB().Exec(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id) VALUES ('c', '3', now(), 'web', 'reported', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRow(`SELECT count(DISTINCT ticket_no) FROM tickets`).Scan(&tickets); err != nil || tickets != 4 {
+		t.Errorf("a ticket written after the migration: %d distinct numbers (%v), want 4", tickets, err)
+	}
+}

@@ -93,7 +93,7 @@ func content(t *testing.T, db string) map[string][]string {
 	defer st.Close()
 	out := map[string][]string{}
 	for name, q := range map[string]string{
-		"tickets":      `SELECT t.* EXCLUDE (source_id), regexp_extract(s.name, '[^/]*$') FROM tickets t JOIN sources s USING (source_id)`,
+		"tickets":      `SELECT t.* EXCLUDE (source_id, ticket_no), regexp_extract(s.name, '[^/]*$') FROM tickets t JOIN sources s USING (source_id)`,
 		"ticket_areas": `SELECT * FROM ticket_areas`,
 		"demographics": `SELECT d.* EXCLUDE (source_id), regexp_extract(s.name, '[^/]*$') FROM demographics d JOIN sources s USING (source_id)`,
 		"crosswalk":    `SELECT from_layer, from_id, to_layer, to_id, round(weight, 9) FROM crosswalk`,

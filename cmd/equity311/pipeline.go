@@ -475,7 +475,7 @@ func staleness(ctx context.Context, st *store.Store, period string) ([]string, e
 	if unplaced > 0 {
 		out = append(out, fmt.Sprintf("%d requests are not placed in any area yet: run equity311 assign, then analyze and report again.", unplaced))
 	}
-	rows, err := st.DB().QueryContext(ctx, `SELECT layer FROM layers l WHERE NOT EXISTS (SELECT 1 FROM ticket_areas ta WHERE ta.layer = l.layer) ORDER BY 1`)
+	rows, err := st.DB().QueryContext(ctx, `SELECT layer FROM layers l WHERE NOT EXISTS (SELECT 1 FROM ticket_places p JOIN areas a USING (area_no) WHERE a.layer = l.layer) ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}

@@ -15,21 +15,29 @@ import (
 	"github.com/equity311/equity311/internal/storetest"
 )
 
-// readCSV reads a file with encoding/csv: the independent count of data
-// rows and of each value of one column.
-func readCSV(t *testing.T, path, column string) (rows int, values map[string]int, all [][]string, header []string) {
+// openCSV opens a file with encoding/csv (records of any length) and reads
+// its header; the file is closed when the test ends.
+func openCSV(t *testing.T, path string) (*csv.Reader, []string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = -1
-	header, err = r.Read()
+	header, err := r.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, header
+}
+
+// readCSV reads a file with encoding/csv: the independent count of data
+// rows and of each value of one column.
+func readCSV(t *testing.T, path, column string) (rows int, values map[string]int, all [][]string, header []string) {
+	t.Helper()
+	r, header := openCSV(t, path)
 	col := -1
 	for i, h := range header {
 		if strings.EqualFold(strings.TrimPrefix(h, "\ufeff"), column) {

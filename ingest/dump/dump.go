@@ -396,6 +396,15 @@ func versionKey(t string, withHash bool) string {
 		coalesce(epoch_us(%[1]s.closed_at), -9223372036854775807), %[2]s]`, t, h)
 }
 
+// ticketNo is the SQL for a loaded ticket's number (tickets.ticket_no, the
+// key of its places): its source's id shifted left by 40 bits, or the line
+// its record starts at (lines below 2^40). The same files give the same
+// numbers, on any number of threads; numbers from ticket_no_seq (rows
+// written by other means) stay below 2^40, where no source's are.
+func ticketNo(sourceID, line string) string {
+	return "(" + sourceID + "::BIGINT << 40) | " + line
+}
+
 // upsertTickets writes the staged rows into tickets for city. Of an id
 // staged several times it keeps the most recent version (versionKey, then
 // the later line). An id already stored — from this source or another —
@@ -442,9 +451,10 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	unpack, geo := unpackSQL()
 	r, err := conn.ExecContext(ctx, `INSERT INTO tickets (city, ticket_id, opened_at, closed_at, updated_at, status,
 			service_code, service_name, department, channel_raw, channel, channel_basis, resident_initiated,
-			lat, lon, geo_quality, source_id, target_at)
+			lat, lon, geo_quality, source_id, target_at, ticket_no)
 		SELECT $1, ticket_id, opened_at, closed_at, updated_at, status, service_code,
-			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2, target_at
+			CASE WHEN $3 THEN service_code ELSE service_name END, department, channel_raw, `+unpack+`, lat, lon, `+geo+`, $2, target_at,
+			`+ticketNo("$2", "line")+`
 		FROM (`+latest+`)`, city, sourceID, sameServiceColumn)
 	if err != nil {
 		return w, fmt.Errorf("insert tickets: %w", err)
@@ -487,14 +497,17 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string) (int6
 		{"move real coordinates to stored winners", `UPDATE tickets SET lat = l.lat, lon = l.lon, geo_quality = NULL, outside_m = NULL
 			FROM stage_cmp c JOIN stage_latest l USING (ticket_id)
 			WHERE tickets.city = $1 AND tickets.ticket_id = c.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real`},
-		{"replace their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN
-			(SELECT ticket_id FROM stage_cmp WHERE NOT staged_wins AND staged_real AND NOT stored_real)`},
+		{"replace their places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
+			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real
+			WHERE t.city = $1)`},
 		// A staged winner without real coordinates takes the stored ones (placed again by assign).
 		{"move real coordinates to staged winners", `UPDATE stage_latest SET lat = c.stored_lat, lon = c.stored_lon, code = code - code % 8
 			FROM stage_cmp c WHERE stage_latest.ticket_id = c.ticket_id AND c.staged_wins AND c.stored_real AND NOT c.staged_real`},
 		{"keep more recent stored tickets", `DELETE FROM stage_latest WHERE ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE NOT staged_wins)`},
+		{"remove the places of replaced tickets", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
+			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND c.staged_wins
+			WHERE t.city = $1)`},
 		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},
-		{"remove their places", `DELETE FROM ticket_areas WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},
 	}
 	for k, s := range steps {
 		var args []any

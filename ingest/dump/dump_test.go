@@ -2,6 +2,8 @@ package dump
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -115,5 +117,65 @@ func TestLoadBostonSamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTicketNumbersAreSourceAndLine loads the 2015–2024 Boston sample
+// twice, into two stores, and checks each ticket's number (the key of its
+// places) is its source's id × 2⁴⁰ plus the line its record starts at, as
+// encoding/csv counts lines, and the same in both loads.
+func TestTicketNumbersAreSourceAndLine(t *testing.T) {
+	path := shareddata.Path(t, "boston311/yashchavan11_raw_sample_2015-2024_4995rows.csv")
+	r, _ := openCSV(t, path)
+	lines := map[string][]int{} // id → the lines its records start at
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := r.FieldPos(0)
+		lines[rec[0]] = append(lines[rec[0]], line)
+	}
+	var got [2]map[string]int64
+	for k := range got {
+		st := storetest.Open(t)
+		if _, err := LoadDump(context.Background(), st, path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.DB().Query(`SELECT ticket_id, source_id, ticket_no FROM tickets`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[k] = map[string]int64{}
+		checked := 0
+		for rows.Next() {
+			var id string
+			var src, no int64
+			if err := rows.Scan(&id, &src, &no); err != nil {
+				t.Fatal(err)
+			}
+			got[k][id] = no
+			if no>>40 != src {
+				t.Errorf("ticket %s: number %d is not of source %d", id, no, src)
+			}
+			if l := lines[id]; len(l) == 1 {
+				checked++
+				if no&(1<<40-1) != int64(l[0]) {
+					t.Errorf("ticket %s: number %d, its record starts at line %d", id, no, l[0])
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if checked < 4000 {
+			t.Errorf("checked the lines of %d tickets, want over 4000 of the sample's", checked)
+		}
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Error("two loads of the same file numbered its tickets differently")
 	}
 }

@@ -65,3 +65,18 @@ func pairs[V any](t testing.TB, st *store.Store, query string, args ...any) map[
 	}
 	return out
 }
+
+// Place places a stored ticket in a stored area (a row of ticket_places,
+// seen in ticket_areas by ids). A ticket or area that is not stored fails
+// the test.
+func Place(t testing.TB, st *store.Store, city, ticketID, layer, areaID, basis string) {
+	t.Helper()
+	r, err := st.DB().Exec(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, ?
+		FROM tickets t, areas a WHERE t.city = ? AND t.ticket_id = ? AND a.layer = ? AND a.area_id = ?`, basis, city, ticketID, layer, areaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("place ticket %s/%s in %s %s: %d rows (%v), want 1", city, ticketID, layer, areaID, n, err)
+	}
+}
