@@ -282,7 +282,8 @@ func TestStatusDatesAreTheCitys(t *testing.T) {
 // TestPlacesMigrateToNumbers opens a database written at schema version 16,
 // when places were rows of strings, and checks version 17 keeps every place:
 // the view ticket_areas shows the same rows, now stored by number, and a
-// ticket loaded later gets a number no stored ticket has.
+// ticket loaded later gets a number no stored ticket has. Version 18 keeps
+// the duplicate links.
 func TestPlacesMigrateToNumbers(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v16.duckdb")
@@ -318,6 +319,7 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 	for _, r := range want {
 		exec(`INSERT INTO ticket_areas VALUES (?, ?, ?, ?, ?)`, r[0], r[1], r[2], r[3], r[4])
 	}
+	exec(`INSERT INTO duplicates VALUES ('c', '2', '1', 'text', 'duplicate of', 1)`)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +353,12 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 	}
 	if places != 4 || tickets != 3 || areas != 3 {
 		t.Errorf("%d places, %d ticket numbers, %d area numbers; want 4, 3 and 3", places, tickets, areas)
+	}
+	// Version 18 keeps the links, and the view that says whether their
+	// parents are loaded.
+	var link string
+	if err := s.DB().QueryRow(`SELECT city || ticket_id || parent_id || basis || pattern || parent_loaded FROM duplicate_links`).Scan(&link); err != nil || link != "c21textduplicate oftrue" {
+		t.Errorf("duplicate_links after the migration: %q (%v)", link, err)
 	}
 	if _, err := s.DB().Exec(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id) VALUES ('c', '3', now(), 'web', 'reported', 1)`); err != nil {
 		t.Fatal(err)

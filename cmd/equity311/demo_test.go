@@ -251,10 +251,11 @@ func countRows(t *testing.T, st *store.Store, table string) int {
 	return n
 }
 
-// assertKeys checks the keys of tickets and ticket_areas are unique.
+// assertKeys checks the keys of tickets, ticket_areas and duplicates are
+// unique: their loaders keep them, not an index.
 func assertKeys(t *testing.T, st *store.Store) {
 	t.Helper()
-	for table, key := range map[string]string{"tickets": "city, ticket_id", "ticket_areas": "city, ticket_id, layer"} {
+	for table, key := range map[string]string{"tickets": "city, ticket_id", "ticket_areas": "city, ticket_id, layer", "duplicates": "city, ticket_id"} {
 		var dup int
 		if err := st.DB().QueryRow("SELECT count(*) FROM (SELECT " + key + " FROM " + table + " GROUP BY ALL HAVING count(*) > 1)").Scan(&dup); err != nil {
 			t.Fatal(err)

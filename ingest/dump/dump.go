@@ -264,7 +264,7 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 	}
 	var staged int64
 	tStage := time.Now()
-	var tUpsert time.Time
+	var tUpsert, tCommit time.Time
 	load := store.Load{Kind: spec.Kind, Name: spec.Name, Profile: p.Name, City: res.City, Options: p.options(res.City), Channels: p.Recorded(), Design: spec.Design}
 	res.LoadResult, err = st.Load(ctx, load, spec.Force,
 		func(conn *sql.Conn) (store.Staged, error) {
@@ -278,7 +278,7 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 			return s, err
 		},
 		func(conn *sql.Conn, id int64) (store.Written, error) {
-			w, err := upsertTickets(ctx, conn, res.City, id, rp.sameServiceColumn())
+			w, err := upsertTickets(ctx, conn, res.City, id, rp.sameServiceColumn(), log)
 			if err != nil {
 				return w, err
 			}
@@ -286,8 +286,12 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 				return w, err
 			}
 			w.Superseded = staged - w.Loaded
+			tCommit = time.Now()
 			return w, nil
 		})
+	if !tCommit.IsZero() {
+		log.Debug("upsert step", "step", "commit", "seconds", time.Since(tCommit).Seconds())
+	}
 	if err != nil {
 		return res, err
 	}
@@ -414,8 +418,13 @@ func ticketNo(sourceID, line string) string {
 // point) and the other version has, the real ones are kept. The key (city,
 // ticket_id) is kept here, not by an index (see migration 0003): it must
 // run inside the load's transaction.
-func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool) (store.Written, error) {
+func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID int64, sameServiceColumn bool, log *slog.Logger) (store.Written, error) {
 	var w store.Written
+	t0 := time.Now()
+	step := func(what string) {
+		log.Debug("upsert step", "step", what, "seconds", time.Since(t0).Seconds())
+		t0 = time.Now()
+	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_dups; DROP TABLE IF EXISTS stage_repeated; DROP TABLE IF EXISTS stage_latest; DROP TABLE IF EXISTS stage_cmp")
 	var stored, linked, dups bool
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM tickets WHERE city = $1), EXISTS (SELECT 1 FROM duplicates WHERE city = $1)", city).Scan(&stored, &linked); err != nil {
@@ -428,6 +437,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM stage_dups)").Scan(&dups); err != nil {
 		return w, err
 	}
+	step("find repeated ids")
 	latest := "SELECT * FROM stage_tickets"
 	if dups {
 		// The ids staged once are kept as they are; of an id staged several
@@ -440,6 +450,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 		}
 		latest = `SELECT s.* FROM stage_tickets s ANTI JOIN stage_dups d USING (ticket_id)
 			UNION ALL SELECT * FROM stage_repeated`
+		step("keep their latest versions")
 	}
 	if stored {
 		var err error
@@ -447,6 +458,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 			return w, err
 		}
 		latest = "SELECT * FROM stage_latest"
+		step("merge with stored tickets")
 	}
 	unpack, geo := unpackSQL()
 	r, err := conn.ExecContext(ctx, `INSERT INTO tickets (city, ticket_id, opened_at, closed_at, updated_at, status,
@@ -462,6 +474,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	if w.Loaded, err = r.RowsAffected(); err != nil {
 		return w, err
 	}
+	step("insert tickets")
 	// The versions loaded say whether each is a duplicate, and of what.
 	if linked {
 		if _, err := conn.ExecContext(ctx, `DELETE FROM duplicates WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM (`+latest+`))`, city); err != nil {
@@ -472,6 +485,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 		FROM (`+latest+`) WHERE dup_basis IS NOT NULL`, city, sourceID); err != nil {
 		return w, fmt.Errorf("store duplicate links: %w", err)
 	}
+	step("store duplicate links")
 	return w, nil
 }
 
