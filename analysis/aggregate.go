@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -101,9 +102,9 @@ func (wn weekNumbers) exact(e, w0 string) string {
 		" AND " + e + " >= " + starts + "[" + w0 + " + 2] THEN " + w0 + " + 1 ELSE " + w0 + " END"
 }
 
-// aggregate counts the period's requests in one pass over the tickets:
-// per city, layer, area, week, type, channel and whether the source can
-// record the app. Every area of every layer gets a row for a city with
+// aggregate counts the period's requests per city, layer, area, week,
+// type, channel and whether the source can record the app: two passes over
+// the tickets, one by city cell (cityCells) and one by area and cell. Every area of every layer gets a row for a city with
 // requests in that layer (for a store of one city: every layer).
 func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer, set sourceSet) ([]*cityData, error) {
 	wn := numberWeeks(p, loc)
@@ -116,7 +117,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		at := time.Date(y, time.January, 1, 0, 0, 0, 0, loc).Unix()
 		yearOf = fmt.Sprintf("CASE WHEN epoch(t.opened_at) < %d THEN %s ELSE %d END", at, yearOf, y)
 	}
-	q := `WITH t AS (
+	base := `WITH t AS (
 		SELECT t.city, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel,
 			coalesce(s.records_app, true) AS capable, epoch(t.opened_at) AS e,
 			` + wn.approx("epoch(t.opened_at)") + ` AS w0,
@@ -126,17 +127,7 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 	tw AS (
 		SELECT city, ticket_no, service, channel, capable, yr, ` + wn.exact("e", "w0") + ` AS week
 		FROM t)
-	SELECT city, 'city', city, week, yr, service, channel, capable, count(*) FROM tw GROUP BY ALL
-	UNION ALL
-	SELECT g.city, a.layer, a.area_id, week, yr, service, channel, capable, n
-	FROM (SELECT tw.city, p.area_no, week, yr, service, channel, capable, count(*) AS n
-		FROM tw JOIN ticket_places p ON p.ticket_no = tw.ticket_no GROUP BY ALL) g
-	JOIN areas a ON a.area_no = g.area_no`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate requests: %w", err)
-	}
-	defer rows.Close()
+	`
 	cities := map[string]*cityData{}
 	seenLayer := map[string]map[string]bool{} // city → layers with requests
 	type key struct{ city, layer, area string }
@@ -150,14 +141,8 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		}
 		return a
 	}
-	for rows.Next() {
-		var city, layer, area, service, channel string
-		var week, year int
-		var capable bool
-		var n int64
-		if err := rows.Scan(&city, &layer, &area, &week, &year, &service, &channel, &capable, &n); err != nil {
-			return nil, err
-		}
+	add := func(layer, area string, c *cityCell, n int64) error {
+		city, service, channel, capable, week, year := c.city, c.service, c.channel, c.capable, c.week, c.year
 		if cities[city] == nil {
 			cities[city] = &cityData{name: city, layers: map[string][]*areaData{}, byID: map[string]map[string]*areaData{}}
 			seenLayer[city] = map[string]bool{}
@@ -167,14 +152,14 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		ch := equity311.Channel(channel)
 		a.Counts[ch] += n
 		if !capable {
-			continue
+			return nil
 		}
 		a.AppCounts[ch] += n
 		if r, ok := ch.ResidentInitiated(); !ok || !r {
-			continue
+			return nil
 		}
 		if week < 0 || week >= len(weeks) {
-			return nil, fmt.Errorf("aggregate requests: week %d outside the period's %d weeks", week, len(weeks))
+			return fmt.Errorf("aggregate requests: week %d outside the period's %d weeks", week, len(weeks))
 		}
 		wk := weeks[week]
 		tp := a.types[service]
@@ -208,6 +193,47 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 			ty.app += n
 			yr.app += n
 		}
+		return nil
+	}
+	cells, err := cityCells(ctx, st, base, p, cellHash)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cells.list {
+		if err := add(results.CityLayer, c.city, c, c.n); err != nil {
+			return nil, err
+		}
+	}
+	// Each request's place in each layer, by number: the requests are
+	// counted by area and city cell (the cell's hash), and both are named
+	// here, so the join carries two integers per request, not its strings.
+	areaOf := map[int32]struct{ layer, id string }{}
+	for _, l := range layers {
+		for i, no := range l.Nos {
+			areaOf[no] = struct{ layer, id string }{l.Name, l.IDs[i]}
+		}
+	}
+	rows, err := st.DB().QueryContext(ctx, base+`SELECT p.area_no, x.h, count(*)
+		FROM (SELECT ticket_no, `+cells.hash+` AS h FROM tw) x JOIN ticket_places p ON p.ticket_no = x.ticket_no GROUP BY ALL`, p.From, p.To, cells.salt)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate requests by area: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var no int32
+		var h uint64
+		var n int64
+		if err := rows.Scan(&no, &h, &n); err != nil {
+			return nil, err
+		}
+		a, ok := areaOf[no]
+		c := cells.byHash[h]
+		if !ok || c == nil {
+			return nil, fmt.Errorf("aggregate requests by area: area %d or cell %x unknown", no, h)
+		}
+		if err := add(a.layer, a.id, c, n); err != nil {
+			return nil, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -233,6 +259,67 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// cityCell is one city-level count of aggregate: the period's requests of a
+// city in one week, calendar year, type and channel, from sources that can
+// or cannot record the app.
+type cityCell struct {
+	city, service, channel string
+	capable                bool
+	week, year             int
+	n                      int64
+}
+
+// cityCells are the cities' cells with the hash that names each in the by-area
+// count.
+type cityCellSet struct {
+	list   []*cityCell
+	byHash map[uint64]*cityCell
+	hash   string // the SQL of the hash, on tw's columns and the salt $3
+	salt   int64
+}
+
+// cellHash is the SQL of a city cell's hash, on tw's columns and a salt ($3).
+const cellHash = "hash(city, service, channel, capable, yr, week, $3::BIGINT)"
+
+// cityCells counts the requests of query base's tw by city cell, with each
+// cell's hash (the SQL hash, usually cellHash). A hash two cells share (never seen; 64 bits over a few
+// thousand cells) is drawn again with the next salt, so a cell's counts by
+// area are never merged with another's.
+func cityCells(ctx context.Context, st *store.Store, base string, p equity311.Period, hash string) (cityCellSet, error) {
+	for salt := int64(0); salt < 8; salt++ {
+		out := cityCellSet{byHash: map[uint64]*cityCell{}, hash: hash, salt: salt}
+		rows, err := st.DB().QueryContext(ctx, base+`SELECT city, service, channel, capable, week, yr, `+hash+`, count(*) FROM tw GROUP BY ALL`, p.From, p.To, salt)
+		if err != nil {
+			return out, fmt.Errorf("aggregate requests: %w", err)
+		}
+		unique := true
+		for rows.Next() {
+			c := &cityCell{}
+			var h uint64
+			if err := rows.Scan(&c.city, &c.service, &c.channel, &c.capable, &c.week, &c.year, &h, &c.n); err != nil {
+				rows.Close()
+				return out, err
+			}
+			if out.byHash[h] != nil {
+				unique = false
+			}
+			out.list = append(out.list, c)
+			out.byHash[h] = c
+		}
+		err = rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return out, fmt.Errorf("aggregate requests: %w", err)
+		}
+		if unique {
+			return out, nil
+		}
+	}
+	return cityCellSet{}, errors.New("aggregate requests: the cells' hashes collide under 8 salts")
 }
 
 // years returns the calendar years with resident requests from sources

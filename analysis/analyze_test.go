@@ -266,3 +266,32 @@ func TestWeeksWithDataAreLocalWeeks(t *testing.T) {
 		}
 	}
 }
+
+// TestCityCellsDrawAgainOnCollision gives cityCells a hash that names every
+// cell alike under the first two salts: it must draw again until each cell
+// has its own, and fail when no salt separates them.
+func TestCityCellsDrawAgainOnCollision(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
+	exec(t, st, `INSERT INTO tickets (city, ticket_id, opened_at, service_code, channel, channel_basis, source_id)
+		SELECT 'c', 't' || i, TIMESTAMPTZ '2026-03-02 12:00:00+00', ['pothole', 'graffiti'][1 + i % 2], ['app', 'phone', 'web'][1 + i % 3], 'reported', 1 FROM range(12) r(i)`)
+	p := equity311.Period{From: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)}
+	base := `WITH tw AS (SELECT city, ticket_no, service_code AS service, channel, true AS capable, 2026 AS yr, 0 AS week
+		FROM tickets WHERE opened_at >= $1 AND opened_at < $2) `
+	got, err := cityCells(ctx, st, base, p, `CASE WHEN $3::BIGINT < 2 THEN 7::UBIGINT ELSE `+cellHash+` END`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.salt != 2 || len(got.list) != 6 || len(got.byHash) != 6 {
+		t.Fatalf("salt %d, %d cells, %d hashes; want salt 2 and 6 cells with their own hashes", got.salt, len(got.list), len(got.byHash))
+	}
+	for _, c := range got.list {
+		if c.n != 2 {
+			t.Errorf("cell %s/%s: %d requests, want 2", c.service, c.channel, c.n)
+		}
+	}
+	if _, err := cityCells(ctx, st, base, p, `7::UBIGINT + 0 * $3::BIGINT`); err == nil || !strings.Contains(err.Error(), "collide") {
+		t.Errorf("a hash that never separates the cells: %v, want an error", err)
+	}
+}
