@@ -165,10 +165,10 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 
 // registerLocators makes each layer's index a SQL function locate_N(lon,
 // lat) → area number on conn, so DuckDB places the tickets in parallel
-// without shipping them to Go and back, and stages the table from area
-// numbers to their numbers in areas (stage_layer_areas). Names are unique per run: a
-// registration lives as long as the database, and must not answer for an
-// older layer.
+// without shipping them to Go and back, and stages the table from each
+// layer's index numbers to the areas' own (areas.area_no) in
+// stage_layer_areas. Names are unique per run: a registration lives as
+// long as the database, and must not answer for an older layer.
 func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]string, error) {
 	run := time.Now().UnixNano()
 	fn := make([]string, len(layers))
