@@ -37,6 +37,7 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 			FROM (SELECT i, ?::TIMESTAMPTZ + to_seconds((i * 5 %% 7862400)::BIGINT) AS o FROM range(%d) r(i))
 			ORDER BY %s`, n, order), p.From)
 		exec(t, st, `INSERT INTO areas (layer, area_id, geometry) SELECT 'tracts', 'A' || i, ''::BLOB FROM range(300) r(i)`)
+		storetest.Number(t, st)
 		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point'
 			FROM range(%d) r(i) JOIN tickets t ON t.ticket_id = 't' || i JOIN areas a ON a.area_id = 'A' || (i %% 300) ORDER BY %s`, n, order))
 		out := &tables{}

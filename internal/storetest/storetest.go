@@ -67,10 +67,12 @@ func pairs[V any](t testing.TB, st *store.Store, query string, args ...any) map[
 }
 
 // Place places a stored ticket in a stored area (a row of ticket_places,
-// seen in ticket_areas by ids). A ticket or area that is not stored fails
-// the test.
+// seen in ticket_areas by ids). Tickets and areas written by hand, without
+// their numbers (ticket_no, area_no), are numbered first (Number). A ticket
+// or area that is not stored fails the test.
 func Place(t testing.TB, st *store.Store, city, ticketID, layer, areaID, basis string) {
 	t.Helper()
+	Number(t, st)
 	r, err := st.DB().Exec(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, ?
 		FROM tickets t, areas a WHERE t.city = ? AND t.ticket_id = ? AND a.layer = ? AND a.area_id = ?`, basis, city, ticketID, layer, areaID)
 	if err != nil {
@@ -78,5 +80,20 @@ func Place(t testing.TB, st *store.Store, city, ticketID, layer, areaID, basis s
 	}
 	if n, err := r.RowsAffected(); err != nil || n != 1 {
 		t.Fatalf("place ticket %s/%s in %s %s: %d rows (%v), want 1", city, ticketID, layer, areaID, n, err)
+	}
+}
+
+// Number gives the tickets and areas written by hand without their numbers
+// (ticket_no, area_no, which loads write) numbers of their own, as
+// migration 17 numbered the stored ones.
+func Number(t testing.TB, st *store.Store) {
+	t.Helper()
+	for _, q := range []string{
+		`UPDATE tickets SET ticket_no = rowid + 1 WHERE ticket_no IS NULL`,
+		`UPDATE areas SET area_no = (SELECT coalesce(max(area_no), 0) FROM areas) + rowid + 1 WHERE area_no IS NULL`,
+	} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -9,14 +9,16 @@
 --
 -- tickets.ticket_no: a load writes source_id << 40 | line (the line where
 -- the record starts), so the same files give the same numbers, whatever
--- the threads; rows written without one (and the tickets stored before this
--- version) take the next number of ticket_no_seq, below 2^40.
-CREATE SEQUENCE ticket_no_seq START 1;
-ALTER TABLE tickets ADD COLUMN ticket_no BIGINT DEFAULT nextval('ticket_no_seq');
-
+-- the threads; the tickets stored before this version are numbered here,
+-- from 1 (below 2^40, where no source's numbers are).
 -- areas.area_no: unique across layers; a layer loaded again gets new ones.
-CREATE SEQUENCE area_no_seq START 1;
-ALTER TABLE areas ADD COLUMN area_no INTEGER DEFAULT nextval('area_no_seq');
+-- Neither column has a DEFAULT: DuckDB cannot replay from its WAL an ALTER
+-- TABLE ADD COLUMN whose default calls nextval, so a run killed after this
+-- migration would leave a store that does not open.
+ALTER TABLE tickets ADD COLUMN ticket_no BIGINT;
+UPDATE tickets SET ticket_no = rowid + 1;
+ALTER TABLE areas ADD COLUMN area_no INTEGER;
+UPDATE areas SET area_no = rowid + 1;
 
 -- point: the point lies in the polygon; overlap: in several of the layer's
 -- areas, placed in the smallest; snapped: outside every area, within the
