@@ -104,8 +104,9 @@ func (wn weekNumbers) exact(e, w0 string) string {
 
 // aggregate counts the period's requests per city, layer, area, week,
 // type, channel and whether the source can record the app: two passes over
-// the tickets, one by city cell (cityCells) and one by area and cell. Every area of every layer gets a row for a city with
-// requests in that layer (for a store of one city: every layer).
+// the tickets, one by city cell (cityCells) and one by area and cell.
+// Every area of every layer gets a row for a city with requests in that
+// layer (for a store of one city: every layer).
 func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *time.Location, layers []*geo.Layer, set sourceSet) ([]*cityData, error) {
 	wn := numberWeeks(p, loc)
 	weeks := wn.weeks
@@ -141,6 +142,8 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 		}
 		return a
 	}
+	// add counts n requests of cell c in an area (the city's own row for
+	// the city layer).
 	add := func(layer, area string, c *cityCell, n int64) error {
 		city, service, channel, capable, week, year := c.city, c.service, c.channel, c.capable, c.week, c.year
 		if cities[city] == nil {
@@ -271,8 +274,8 @@ type cityCell struct {
 	n                      int64
 }
 
-// cityCells are the cities' cells with the hash that names each in the by-area
-// count.
+// cityCellSet is the cities' cells, with the hash that names each in the
+// count by area.
 type cityCellSet struct {
 	list   []*cityCell
 	byHash map[uint64]*cityCell
@@ -284,9 +287,9 @@ type cityCellSet struct {
 const cellHash = "hash(city, service, channel, capable, yr, week, $3::BIGINT)"
 
 // cityCells counts the requests of query base's tw by city cell, with each
-// cell's hash (the SQL hash, usually cellHash). A hash two cells share (never seen; 64 bits over a few
-// thousand cells) is drawn again with the next salt, so a cell's counts by
-// area are never merged with another's.
+// cell's hash (the SQL hash, usually cellHash). A hash two cells share
+// (never seen; 64 bits over a few thousand cells) is drawn again with the
+// next salt, so a cell's counts by area are never merged with another's.
 func cityCells(ctx context.Context, st *store.Store, base string, p equity311.Period, hash string) (cityCellSet, error) {
 	for salt := int64(0); salt < 8; salt++ {
 		out := cityCellSet{byHash: map[uint64]*cityCell{}, hash: hash, salt: salt}

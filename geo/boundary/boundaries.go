@@ -183,8 +183,9 @@ func stageAreas(ctx context.Context, conn *sql.Conn, path string, areas []area) 
 }
 
 // replaceLayer puts the staged areas in place of the layer's, inside the
-// load's transaction: places, crosswalks and areas of the old layer go, and
-// every placed ticket is marked to be placed again.
+// load's transaction: places, crosswalks and areas of the old layer go, the
+// new areas are numbered after the largest number stored (areas.area_no),
+// and every placed ticket is marked to be placed again.
 func replaceLayer(ctx context.Context, conn *sql.Conn, sourceID int64, layer, idProp, nameProp string, n int, now time.Time) error {
 	stmts := []struct {
 		q    string

@@ -289,11 +289,11 @@ func LoadRecords(ctx context.Context, st *store.Store, spec Records) (Result, er
 			tCommit = time.Now()
 			return w, nil
 		})
-	if !tCommit.IsZero() {
-		log.Debug("upsert step", "step", "commit", "seconds", time.Since(tCommit).Seconds())
-	}
 	if err != nil {
 		return res, err
+	}
+	if !tCommit.IsZero() {
+		log.Debug("upsert step", "step", "commit", "seconds", time.Since(tCommit).Seconds())
 	}
 	if res.AlreadyLoaded {
 		log.Info("already loaded", "source", spec.Name, "source_id", res.SourceID)
