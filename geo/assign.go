@@ -141,21 +141,28 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 	if err := locateTickets(ctx, conn, layers, fn, opt.All, log); err != nil {
 		return res, err
 	}
+	start := time.Now()
 	err = store.InTx(ctx, conn, func() error {
 		if err := placeTickets(ctx, conn, layers, opt.All, log); err != nil {
 			return err
 		}
+		snap := time.Now()
 		if err := snapOutside(ctx, conn, layers, opt.SnapMetres, &res); err != nil {
 			return fmt.Errorf("assign: snap: %w", err)
 		}
+		log.Debug("assign step", "step", "snap", "seconds", time.Since(snap).Seconds())
+		start = time.Now()
 		return countPlaced(ctx, conn, layers, &res)
 	})
 	if err != nil {
 		return res, err
 	}
+	log.Debug("assign step", "step", "count and commit", "seconds", time.Since(start).Seconds())
+	start = time.Now()
 	if _, err := BuildCrosswalks(ctx, st, layers); err != nil {
 		return res, err
 	}
+	log.Debug("assign step", "step", "crosswalks", "seconds", time.Since(start).Seconds())
 	log.Info("assigned tickets", "tickets", res.Tickets, "layers", res.Layers, "outside", res.Outside)
 	for l, n := range res.Overlaps {
 		log.Warn("tickets in overlapping areas, each placed in the smallest", "layer", l, "tickets", n)
@@ -194,10 +201,6 @@ func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]s
 // all) in every layer, into the TEMP table stage_placed: per ticket its
 // rowid, number and area code in each layer (see locateUDF).
 func locateTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []string, all bool, log *slog.Logger) error {
-	where := "geo_quality IS NULL"
-	if all {
-		where = "(geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
-	}
 	var cols []string
 	for li := range layers {
 		cols = append(cols, fmt.Sprintf("%s(lon, lat) AS a%d", fn[li], li))
@@ -205,11 +208,20 @@ func locateTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, fn []st
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_placed AS
 		SELECT rowid AS rid, ticket_no, `+strings.Join(cols, ", ")+`
-		FROM tickets WHERE lat IS NOT NULL AND lon IS NOT NULL AND `+where); err != nil {
+		FROM tickets WHERE `+toPlace(all)); err != nil {
 		return fmt.Errorf("assign: locate: %w", err)
 	}
 	log.Debug("assign step", "step", "locate", "seconds", time.Since(start).Seconds())
 	return nil
+}
+
+// toPlace is the condition on tickets that selects those assign places:
+// the placeable tickets not yet placed, or with all every placeable one.
+func toPlace(all bool) string {
+	if all {
+		return "lat IS NOT NULL AND lon IS NOT NULL AND (geo_quality IS NULL OR geo_quality IN ('ok', 'outside'))"
+	}
+	return "lat IS NOT NULL AND lon IS NOT NULL AND geo_quality IS NULL"
 }
 
 // placeTickets replaces the places (ticket_places) of the located tickets
@@ -224,8 +236,17 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 	steps := []step{
 		{"clear old places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
 	}
-	if all {
-		// Every placeable ticket is placed again: clear all places at once.
+	// When every placed ticket is placed again (with all, or after a
+	// boundary load reset them all), clear all places at once. At 40M
+	// deleting them by a semi join with stage_placed ran out of memory
+	// under the 1GB cap: the deleted rows fall all over the table.
+	again := all
+	if !all {
+		if err := conn.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM tickets WHERE geo_quality IN ('ok', 'outside'))`).Scan(&again); err != nil {
+			return fmt.Errorf("assign: find placed tickets: %w", err)
+		}
+	}
+	if again {
 		steps[0].q = `DELETE FROM ticket_places`
 	}
 	for li := range layers {
@@ -234,13 +255,30 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.index_no = p.a%d >> 1
 			WHERE p.a%d >= 0`, li, li, li, li)})
 	}
-	steps = append(steps, step{"set geo quality", `UPDATE tickets
-		SET geo_quality = CASE WHEN ` + strings.Join(anyIn, " OR ") + ` THEN 'ok' ELSE 'outside' END
-		FROM stage_placed p WHERE tickets.rowid = p.rid`})
-	for _, s := range steps {
+	// The located tickets are the ones toPlace selects (assign is the one
+	// writer), so their quality is set by that condition, not by a join of
+	// tickets with stage_placed on rowid: at 40M that join spilled and took
+	// 142 s of the UPDATE's 151 s under the 1GB cap. Only the few tickets
+	// outside every layer are joined; the count checks that the set held.
+	steps = append(steps,
+		step{"set geo quality", `UPDATE tickets SET geo_quality = 'ok' WHERE ` + toPlace(all)},
+		step{"mark outside", `UPDATE tickets SET geo_quality = 'outside'
+			FROM (SELECT rid FROM stage_placed WHERE NOT (` + strings.Join(anyIn, " OR ") + `)) p
+			WHERE tickets.rowid = p.rid`})
+	var located int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_placed`).Scan(&located); err != nil {
+		return fmt.Errorf("assign: count located: %w", err)
+	}
+	for i, s := range steps {
 		start := time.Now()
-		if _, err := conn.ExecContext(ctx, s.q); err != nil {
+		r, err := conn.ExecContext(ctx, s.q)
+		if err != nil {
 			return fmt.Errorf("assign: %s: %w", s.what, err)
+		}
+		if i == len(steps)-2 {
+			if n, err := r.RowsAffected(); err != nil || n != located {
+				return fmt.Errorf("assign: %s: %d tickets to place, %d located (was the store written during assign?): %v", s.what, n, located, err)
+			}
 		}
 		log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
 	}
