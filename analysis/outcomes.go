@@ -1,10 +1,12 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,8 +36,21 @@ import (
 // counts for on-time only when its target date has passed by the time its
 // source last saw it (its snapshot) and by the period's end.
 func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, set sourceSet, out *tables) error {
-	probs := medianCIProbabilities()
-	q := `WITH snap AS (
+	conn, err := st.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("outcomes: %w", err)
+	}
+	defer conn.Close()
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS outcome_requests`)
+	// The requests with their days to close, ratio to their type's median
+	// and on-time terms are staged once (a TEMP table, which DuckDB can
+	// spill), then summarized citywide and for one layer at a time: the
+	// exact quantiles are holistic aggregates that hold every value of
+	// every group outside DuckDB's memory cap, so one query over the city
+	// and all layers held three copies of each value at once (3.1 GiB at
+	// 40M requests).
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE outcome_requests AS
+	WITH snap AS (
 		SELECT source_id, greatest(max(opened_at), max(updated_at), max(closed_at)) AS at FROM tickets GROUP BY 1),
 	d AS (
 		SELECT t.city, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel,
@@ -43,27 +58,64 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 			t.target_at IS NOT NULL AND t.target_at < least($3, snap.at) AS decided,
 			t.closed_at IS NOT NULL AND t.closed_at <= t.target_at AS on_time
 		FROM tickets t JOIN snap USING (source_id)
-		WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + statusSelected("t.source_id") + `),
+		WHERE t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated`+set.where("t.source_id")+statusSelected("t.source_id")+`),
 	tm AS (
-		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL),
-	x AS (
-		SELECT d.city, d.ticket_no, d.channel, d.days, d.decided, d.on_time, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate
-		FROM d JOIN tm USING (city, service))
-	SELECT city, 'city' AS layer, city AS area_id, channel, count(*) AS requests, count(days) AS closed,
-		quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
-		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
-	FROM x GROUP BY ALL
-	UNION ALL
-	SELECT g.city, a.layer, a.area_id, g.* EXCLUDE (city, area_no)
-	FROM (SELECT x.city, p.area_no, channel, count(*), count(days), quantile_cont(days, [0.5, 0.9]),
-			count(ratio), quantile_disc(ratio, ` + probs + `),
-			count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)
-		FROM x JOIN ticket_places p ON p.ticket_no = x.ticket_no GROUP BY ALL) g
-	JOIN areas a ON a.area_no = g.area_no
-	ORDER BY 1, 2, 3, 4`
-	rows, err := st.DB().QueryContext(ctx, q, p.From, p.To, p.To)
+		SELECT city, service, median(days) AS m, avg(on_time::INTEGER) FILTER (WHERE decided) AS r FROM d GROUP BY ALL)
+	SELECT d.city, d.ticket_no, d.channel, d.days, d.decided, d.on_time, d.days / nullif(tm.m, 0) AS ratio, tm.r AS type_rate
+	FROM d JOIN tm USING (city, service)`, p.From, p.To, p.To); err != nil {
+		return fmt.Errorf("outcomes: stage requests: %w", err)
+	}
+	probs := medianCIProbabilities()
+	aggs := `count(*), count(days), quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
+		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)`
+	queries := []struct {
+		q    string
+		args []any
+	}{{`SELECT city, 'city', city, channel, ` + aggs + ` FROM outcome_requests GROUP BY city, channel`, nil}}
+	layers, err := conn.QueryContext(ctx, `SELECT DISTINCT layer FROM areas ORDER BY layer`)
 	if err != nil {
-		return fmt.Errorf("outcomes: %w", err)
+		return fmt.Errorf("outcomes: layers: %w", err)
+	}
+	for layers.Next() {
+		var l string
+		if err := layers.Scan(&l); err != nil {
+			layers.Close()
+			return err
+		}
+		queries = append(queries, struct {
+			q    string
+			args []any
+		}{`SELECT g.city, a.layer, a.area_id, g.* EXCLUDE (city, area_no)
+			FROM (SELECT x.city, p.area_no, x.channel, ` + aggs + `
+				FROM outcome_requests x JOIN ticket_places p ON p.ticket_no = x.ticket_no
+				WHERE p.area_no IN (SELECT area_no FROM areas WHERE layer = $1)
+				GROUP BY ALL) g
+			JOIN areas a ON a.area_no = g.area_no`, []any{l}})
+	}
+	if err := layers.Close(); err != nil {
+		return err
+	}
+	var rows []results.Outcome
+	for _, q := range queries {
+		if err := scanOutcomes(ctx, conn, q.q, q.args, p, minCount, &rows); err != nil {
+			return fmt.Errorf("outcomes: %w", err)
+		}
+	}
+	slices.SortFunc(rows, func(a, b results.Outcome) int {
+		return cmp.Or(cmp.Compare(a.City, b.City), cmp.Compare(a.Layer, b.Layer), cmp.Compare(a.AreaID, b.AreaID), cmp.Compare(a.Channel, b.Channel))
+	})
+	for _, r := range rows {
+		put(out, results.OutcomesTable(), r)
+	}
+	return nil
+}
+
+// scanOutcomes reads the rows of one outcomes query (city, layer, area,
+// channel and the aggregates of outcomes) into rows.
+func scanOutcomes(ctx context.Context, conn *sql.Conn, q string, args []any, p equity311.Period, minCount int, out *[]results.Outcome) error {
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -74,7 +126,7 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 		if err := rows.Scan(&city, &layer, &area, &channel, &requests, &closed, &days, &nr, &ratios, &withTarget, &onTime, &expected); err != nil {
 			return err
 		}
-		put(out, results.OutcomesTable(), results.Outcome{Key: results.Key{City: city, Period: p.Label}, Layer: layer, AreaID: area, Channel: equity311.Channel(channel),
+		*out = append(*out, results.Outcome{Key: results.Key{City: city, Period: p.Label}, Layer: layer, AreaID: area, Channel: equity311.Channel(channel),
 			Requests: requests, Closed: closed, MedianDays: days.at(0), P90Days: days.at(1), DaysRatio: medianCI(ratios, nr),
 			WithTarget: withTarget, OnTime: onTime, OnTimeRate: share(onTime, withTarget), ExpectedOnTimeRate: nf(expected),
 			LowCount: closed < int64(minCount), OnTimeBasis: onTimeBasis})
