@@ -454,7 +454,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 	}
 	if stored {
 		var err error
-		if w.Merged, err = mergeStored(ctx, conn, city, latest); err != nil {
+		if w.Merged, err = mergeStored(ctx, conn, city, latest, log); err != nil {
 			return w, err
 		}
 		latest = "SELECT * FROM stage_latest"
@@ -493,8 +493,9 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 // tickets of the same ids: it leaves in stage_latest only the staged
 // versions that are more recent, moves real coordinates to whichever
 // version wins, and removes the stored tickets (and their places) that the
-// staged ones replace. It returns how many staged ids were stored already.
-func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string) (int64, error) {
+// staged ones replace. It returns how many staged ids were stored already,
+// and logs each step's time.
+func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *slog.Logger) (int64, error) {
 	real := func(t string) string {
 		return fmt.Sprintf("(%[1]s.lat IS NOT NULL AND coalesce(%[1]s.geo_quality, 'ok') IN ('ok', 'outside'))", t)
 	}
@@ -528,9 +529,11 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string) (int6
 		if k > 0 && strings.Contains(s.q, "$1") {
 			args = []any{city}
 		}
+		t0 := time.Now()
 		if _, err := conn.ExecContext(ctx, s.q, args...); err != nil {
 			return 0, fmt.Errorf("%s: %w", s.what, err)
 		}
+		log.Debug("merge step", "step", s.what, "seconds", time.Since(t0).Seconds())
 	}
 	var merged int64
 	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM stage_cmp").Scan(&merged)
