@@ -232,9 +232,12 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 	for li := range layers {
 		anyIn = append(anyIn, fmt.Sprintf("a%d >= 0", li))
 	}
-	type step struct{ what, q string }
+	type step struct {
+		what, q string
+		every   bool // the step must touch every located ticket
+	}
 	steps := []step{
-		{"clear old places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
+		{what: "clear old places", q: `DELETE FROM ticket_places WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
 	}
 	// When every placed ticket is placed again (with all, or after a
 	// boundary load reset them all), clear all places at once. At 40M
@@ -250,7 +253,7 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 		steps[0].q = `DELETE FROM ticket_places`
 	}
 	for li := range layers {
-		steps = append(steps, step{"place in " + layers[li].Name, fmt.Sprintf(`INSERT INTO ticket_places
+		steps = append(steps, step{what: "place in " + layers[li].Name, q: fmt.Sprintf(`INSERT INTO ticket_places
 			SELECT p.ticket_no, la.area_no, CASE WHEN p.a%d & 1 = 1 THEN 'overlap' ELSE 'point' END
 			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.index_no = p.a%d >> 1
 			WHERE p.a%d >= 0`, li, li, li, li)})
@@ -261,21 +264,21 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 	// 142 s of the UPDATE's 151 s under the 1GB cap. Only the few tickets
 	// outside every layer are joined; the count checks that the set held.
 	steps = append(steps,
-		step{"set geo quality", `UPDATE tickets SET geo_quality = 'ok' WHERE ` + toPlace(all)},
-		step{"mark outside", `UPDATE tickets SET geo_quality = 'outside'
+		step{what: "set geo quality", q: `UPDATE tickets SET geo_quality = 'ok' WHERE ` + toPlace(all), every: true},
+		step{what: "mark outside", q: `UPDATE tickets SET geo_quality = 'outside'
 			FROM (SELECT rid FROM stage_placed WHERE NOT (` + strings.Join(anyIn, " OR ") + `)) p
 			WHERE tickets.rowid = p.rid`})
 	var located int64
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_placed`).Scan(&located); err != nil {
 		return fmt.Errorf("assign: count located: %w", err)
 	}
-	for i, s := range steps {
+	for _, s := range steps {
 		start := time.Now()
 		r, err := conn.ExecContext(ctx, s.q)
 		if err != nil {
 			return fmt.Errorf("assign: %s: %w", s.what, err)
 		}
-		if i == len(steps)-2 {
+		if s.every {
 			if n, err := r.RowsAffected(); err != nil || n != located {
 				return fmt.Errorf("assign: %s: %d tickets to place, %d located (was the store written during assign?): %v", s.what, n, located, err)
 			}
