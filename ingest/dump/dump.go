@@ -501,32 +501,40 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *
 	}
 	_, geo := unpackSQL()
 	steps := []struct{ what, q string }{
-		{"keep latest versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS ` + latest},
 		{"compare with stored versions", `CREATE OR REPLACE TEMP TABLE stage_cmp AS
 			SELECT l.ticket_id, ` + versionKey("l", true) + ` > ` + versionKey("t", true) + ` AS staged_wins,
 				` + real("l") + ` AS staged_real, ` + real("t") + ` AS stored_real,
-				t.lat AS stored_lat, t.lon AS stored_lon
-			FROM (SELECT *, ` + geo + ` AS geo_quality FROM stage_latest) l
+				t.lat AS stored_lat, t.lon AS stored_lon, l.lat AS staged_lat, l.lon AS staged_lon
+			FROM (SELECT *, ` + geo + ` AS geo_quality FROM (` + latest + `)) l
 			JOIN tickets t ON t.city = $1 AND t.ticket_id = l.ticket_id`},
 		// A stored ticket that stays but lacks real coordinates takes the staged ones, to be placed again.
-		{"move real coordinates to stored winners", `UPDATE tickets SET lat = l.lat, lon = l.lon, geo_quality = NULL, outside_m = NULL
-			FROM stage_cmp c JOIN stage_latest l USING (ticket_id)
+		{"move real coordinates to stored winners", `UPDATE tickets SET lat = c.staged_lat, lon = c.staged_lon, geo_quality = NULL, outside_m = NULL
+			FROM stage_cmp c
 			WHERE tickets.city = $1 AND tickets.ticket_id = c.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real`},
 		{"replace their places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
 			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real
 			WHERE t.city = $1)`},
-		// A staged winner without real coordinates takes the stored ones (placed again by assign).
-		{"move real coordinates to staged winners", `UPDATE stage_latest SET lat = c.stored_lat, lon = c.stored_lon, code = code - code % 8
-			FROM stage_cmp c WHERE stage_latest.ticket_id = c.ticket_id AND c.staged_wins AND c.stored_real AND NOT c.staged_real`},
-		{"keep more recent stored tickets", `DELETE FROM stage_latest WHERE ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE NOT staged_wins)`},
+		// The staged versions to write: the new ids and the more recent
+		// versions. A staged winner without real coordinates takes the
+		// stored ones (placed again by assign). Only these are copied: in
+		// a dump loaded again most staged versions lose, and copying all of
+		// them first (then deleting the losers) spilled the file's rows a
+		// second time.
+		{"keep new and more recent versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS
+			SELECT l.* REPLACE (
+				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN c.stored_lat ELSE l.lat END AS lat,
+				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN c.stored_lon ELSE l.lon END AS lon,
+				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN l.code - l.code % 8 ELSE l.code END AS code)
+			FROM (` + latest + `) l LEFT JOIN stage_cmp c USING (ticket_id)
+			WHERE c.ticket_id IS NULL OR c.staged_wins`},
 		{"remove the places of replaced tickets", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
 			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND c.staged_wins
 			WHERE t.city = $1)`},
 		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},
 	}
-	for k, s := range steps {
+	for _, s := range steps {
 		var args []any
-		if k > 0 && strings.Contains(s.q, "$1") {
+		if strings.Contains(s.q, "$1") {
 			args = []any{city}
 		}
 		t0 := time.Now()
