@@ -35,7 +35,7 @@ import (
 // closed ones) are left out: their censoring is informative. A request
 // counts for on-time only when its target date has passed by the time its
 // source last saw it (its snapshot) and by the period's end.
-func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, set sourceSet, out *tables) error {
+func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount int, set sourceSet, layers []string, out *tables) error {
 	conn, err := st.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("outcomes: %w", err)
@@ -68,32 +68,18 @@ func outcomes(ctx context.Context, st *store.Store, p equity311.Period, minCount
 	probs := medianCIProbabilities()
 	aggs := `count(*), count(days), quantile_cont(days, [0.5, 0.9]), count(ratio), quantile_disc(ratio, ` + probs + `),
 		count(*) FILTER (WHERE decided), count(*) FILTER (WHERE decided AND on_time), sum(type_rate::DECIMAL(38, 18)) FILTER (WHERE decided) / count(*) FILTER (WHERE decided)`
-	queries := []struct {
+	type query struct {
 		q    string
 		args []any
-	}{{`SELECT city, 'city', city, channel, ` + aggs + ` FROM outcome_requests GROUP BY city, channel`, nil}}
-	layers, err := conn.QueryContext(ctx, `SELECT DISTINCT layer FROM areas ORDER BY layer`)
-	if err != nil {
-		return fmt.Errorf("outcomes: layers: %w", err)
 	}
-	for layers.Next() {
-		var l string
-		if err := layers.Scan(&l); err != nil {
-			layers.Close()
-			return err
-		}
-		queries = append(queries, struct {
-			q    string
-			args []any
-		}{`SELECT g.city, a.layer, a.area_id, g.* EXCLUDE (city, area_no)
+	queries := []query{{`SELECT city, 'city', city, channel, ` + aggs + ` FROM outcome_requests GROUP BY city, channel`, nil}}
+	for _, l := range layers {
+		queries = append(queries, query{`SELECT g.city, a.layer, a.area_id, g.* EXCLUDE (city, area_no)
 			FROM (SELECT x.city, p.area_no, x.channel, ` + aggs + `
 				FROM outcome_requests x JOIN ticket_places p ON p.ticket_no = x.ticket_no
 				WHERE p.area_no IN (SELECT area_no FROM areas WHERE layer = $1)
 				GROUP BY ALL) g
 			JOIN areas a ON a.area_no = g.area_no`, []any{l}})
-	}
-	if err := layers.Close(); err != nil {
-		return err
 	}
 	var rows []results.Outcome
 	for _, q := range queries {

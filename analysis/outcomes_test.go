@@ -41,7 +41,7 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point'
 			FROM range(%d) r(i) JOIN tickets t ON t.ticket_id = 't' || i JOIN areas a ON a.area_id = 'A' || (i %% 300) ORDER BY %s`, n, order))
 		out := &tables{}
-		if err := outcomes(ctx, st, p, 10, sourceSet{}, out); err != nil {
+		if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, out); err != nil {
 			t.Fatal(err)
 		}
 		rows := out.rows[results.OutcomesTable().Name()]

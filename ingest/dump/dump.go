@@ -500,6 +500,8 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *
 		return fmt.Sprintf("(%[1]s.lat IS NOT NULL AND coalesce(%[1]s.geo_quality, 'ok') IN ('ok', 'outside'))", t)
 	}
 	_, geo := unpackSQL()
+	// takeStored: a staged winner without real coordinates takes the stored ones.
+	const takeStored = "c.staged_wins AND c.stored_real AND NOT c.staged_real"
 	steps := []struct{ what, q string }{
 		{"compare with stored versions", `CREATE OR REPLACE TEMP TABLE stage_cmp AS
 			SELECT l.ticket_id, ` + versionKey("l", true) + ` > ` + versionKey("t", true) + ` AS staged_wins,
@@ -522,9 +524,9 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *
 		// second time.
 		{"keep new and more recent versions", `CREATE OR REPLACE TEMP TABLE stage_latest AS
 			SELECT l.* REPLACE (
-				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN c.stored_lat ELSE l.lat END AS lat,
-				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN c.stored_lon ELSE l.lon END AS lon,
-				CASE WHEN c.staged_wins AND c.stored_real AND NOT c.staged_real THEN l.code - l.code % 8 ELSE l.code END AS code)
+				CASE WHEN ` + takeStored + ` THEN c.stored_lat ELSE l.lat END AS lat,
+				CASE WHEN ` + takeStored + ` THEN c.stored_lon ELSE l.lon END AS lon,
+				CASE WHEN ` + takeStored + ` THEN l.code - l.code % 8 ELSE l.code END AS code)
 			FROM (` + latest + `) l LEFT JOIN stage_cmp c USING (ticket_id)
 			WHERE c.ticket_id IS NULL OR c.staged_wins`},
 		{"remove the places of replaced tickets", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
