@@ -156,7 +156,7 @@ func Analyze(ctx context.Context, st *store.Store, opt Options) (Result, error) 
 		name string
 		run  func() error
 	}{
-		{"outcomes", func() error { return outcomes(ctx, st, p, opt.MinCount, set, res.Layers, out) }},
+		{"outcomes", func() error { return outcomes(ctx, st, p, opt.MinCount, set, res.Layers, log, out) }},
 		{"survival", func() error { return survival(ctx, st, p, opt.MinCount, set, out) }},
 		{"reporting rates", func() error { return reporting(ctx, st, p, opt, cities, demo, set, out) }},
 		{"data quality", func() error { return quality(ctx, st, p, set, out) }},

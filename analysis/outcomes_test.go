@@ -3,6 +3,9 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -41,7 +44,7 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point'
 			FROM range(%d) r(i) JOIN tickets t ON t.ticket_id = 't' || i JOIN areas a ON a.area_id = 'A' || (i %% 300) ORDER BY %s`, n, order))
 		out := &tables{}
-		if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, out); err != nil {
+		if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, slog.New(slog.DiscardHandler), out); err != nil {
 			t.Fatal(err)
 		}
 		rows := out.rows[results.OutcomesTable().Name()]
@@ -57,5 +60,87 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 			i++
 		}
 		t.Errorf("the same requests in another order give other outcomes, from byte %d:\n%.300s\n%.300s", i, a[max(0, i-150):], b[max(0, i-150):])
+	}
+}
+
+// TestOffsetIndexSQL checks the SQL choice of a median's interval against
+// the rule in Go — the first offset at least 0.98/√n, else the last — at
+// every offset's boundary and on either side of it.
+func TestOffsetIndexSQL(t *testing.T) {
+	st := storetest.Open(t)
+	want := func(n int64) int {
+		need := 0.98 / math.Sqrt(float64(n))
+		for i, o := range medianOffsets {
+			if o >= need {
+				return i
+			}
+		}
+		return len(medianOffsets) - 1
+	}
+	ns := []int64{1, 2, 3, 4, 5, 10, 100}
+	for _, o := range medianOffsets {
+		b := int64(math.Ceil(0.98 * 0.98 / (o * o)))
+		ns = append(ns, b-2, b-1, b, b+1, b+2)
+	}
+	for _, n := range ns {
+		if n < 1 {
+			continue
+		}
+		var got int
+		if err := st.DB().QueryRow(`SELECT ` + offsetIndexSQL(strconv.FormatInt(n, 10))).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want(n) {
+			t.Errorf("n = %d: SQL picks offset %d (%g), Go's rule %d (%g)", n, got, medianOffsets[got], want(n), medianOffsets[want(n)])
+		}
+	}
+}
+
+// TestCityAndAreaMediansAgree checks that the two ways the queries read a
+// median's interval — the citywide groups only the pair they need, the
+// areas every pair and then theirs — give the same figures: with every
+// request in one area, each channel's area row equals its city row.
+func TestCityAndAreaMediansAgree(t *testing.T) {
+	ctx := context.Background()
+	p := equity311.Period{Label: "p", From: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 6, 0, 0, 0, 0, time.UTC)}
+	st := storetest.Open(t)
+	exec(t, st, `INSERT INTO cities VALUES ('c', 'UTC')`)
+	exec(t, st, `INSERT INTO sources (source_id, kind, name, loaded_at) VALUES (1, 'dump', 'd.csv', now())`)
+	// 860 app requests (the size at which a DOUBLE probability once gave
+	// another rank than the decimal one), 37 by phone, 5000 on the web.
+	exec(t, st, fmt.Sprintf(`INSERT INTO tickets (city, ticket_id, opened_at, closed_at, target_at, service_code, channel, channel_basis, resident_initiated, source_id)
+		SELECT 'c', 't' || i, o, o + to_seconds((i * 7919 %% 604800)::BIGINT), o + to_days((1 + i %% 5)::INTEGER),
+			'type ' || (i %% 7), CASE WHEN i < 860 THEN 'app' WHEN i < 897 THEN 'phone' ELSE 'web' END, 'reported', true, 1
+		FROM (SELECT i, ?::TIMESTAMPTZ + to_seconds((i * 5 %% 7862400)::BIGINT) AS o FROM range(%d) r(i))`, 5897), p.From)
+	exec(t, st, `INSERT INTO areas (layer, area_id, geometry) VALUES ('tracts', 'A', ''::BLOB)`)
+	storetest.Number(t, st)
+	exec(t, st, `INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point' FROM tickets t, areas a`)
+	out := &tables{}
+	if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, slog.New(slog.DiscardHandler), out); err != nil {
+		t.Fatal(err)
+	}
+	byChannel := map[string][]results.Outcome{}
+	for _, r := range out.rows[results.OutcomesTable().Name()] {
+		vals := make([]any, len(r))
+		for i, v := range r {
+			vals[i] = v
+		}
+		o := results.OutcomesTable().Row(vals)
+		byChannel[string(o.Channel)] = append(byChannel[string(o.Channel)], o)
+	}
+	if len(byChannel) != 3 {
+		t.Fatalf("outcomes for channels %v; want app, phone and web", byChannel)
+	}
+	for ch, rows := range byChannel {
+		if len(rows) != 2 {
+			t.Fatalf("%s: %d rows; want the city's and the area's", ch, len(rows))
+		}
+		c, a := rows[0].DaysRatio, rows[1].DaysRatio
+		if math.IsNaN(c.Lo) || c.Lo >= c.Value || c.Hi <= c.Value {
+			t.Errorf("%s: city days ratio %v has no interval around it", ch, c)
+		}
+		if c != a {
+			t.Errorf("%s: city days ratio %v, area's %v from the same requests", ch, c, a)
+		}
 	}
 }
