@@ -207,17 +207,20 @@ func aggregate(ctx context.Context, st *store.Store, p equity311.Period, loc *ti
 			return nil, err
 		}
 	}
-	// Each request's place in each layer, by number: the requests are
-	// counted by area and city cell (the cell's hash), and both are named
-	// here, so the join carries two integers per request, not its strings.
+	// Each request's places, by number: the requests are counted by place
+	// set and city cell (the cell's hash), one row per request joined, and
+	// the few sets' counts are added up per area (place_sets); areas and
+	// cells are named here, so the join carries integers, not strings.
 	areaOf := map[int32]struct{ layer, id string }{}
 	for _, l := range layers {
 		for i, no := range l.Nos {
 			areaOf[no] = struct{ layer, id string }{l.Name, l.IDs[i]}
 		}
 	}
-	rows, err := st.DB().QueryContext(ctx, base+`SELECT p.area_no, x.h, count(*)
-		FROM (SELECT ticket_no, `+cells.hash+` AS h FROM tw) x JOIN ticket_places p ON p.ticket_no = x.ticket_no GROUP BY ALL`, p.From, p.To, cells.salt)
+	rows, err := st.DB().QueryContext(ctx, base+`SELECT ps.area_no, g.h, sum(g.n)::BIGINT
+		FROM (SELECT s.set_no, x.h, count(*) AS n
+			FROM (SELECT ticket_no, `+cells.hash+` AS h FROM tw) x JOIN ticket_place_sets s ON s.ticket_no = x.ticket_no GROUP BY ALL) g
+		JOIN place_sets ps USING (set_no) GROUP BY ALL`, p.From, p.To, cells.salt)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate requests by area: %w", err)
 	}

@@ -41,7 +41,8 @@ func TestOutcomesDoNotDependOnRowOrder(t *testing.T) {
 			ORDER BY %s`, n, order), p.From)
 		exec(t, st, `INSERT INTO areas (layer, area_id, geometry) SELECT 'tracts', 'A' || i, ''::BLOB FROM range(300) r(i)`)
 		storetest.Number(t, st)
-		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point'
+		exec(t, st, `INSERT INTO place_sets SELECT area_no, area_no, 'point' FROM areas`) // a set per area
+		exec(t, st, fmt.Sprintf(`INSERT INTO ticket_place_sets SELECT t.ticket_no, a.area_no
 			FROM range(%d) r(i) JOIN tickets t ON t.ticket_id = 't' || i JOIN areas a ON a.area_id = 'A' || (i %% 300) ORDER BY %s`, n, order))
 		out := &tables{}
 		if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, slog.New(slog.DiscardHandler), out); err != nil {
@@ -114,7 +115,8 @@ func TestCityAndAreaMediansAgree(t *testing.T) {
 		FROM (SELECT i, ?::TIMESTAMPTZ + to_seconds((i * 5 %% 7862400)::BIGINT) AS o FROM range(%d) r(i))`, 5897), p.From)
 	exec(t, st, `INSERT INTO areas (layer, area_id, geometry) VALUES ('tracts', 'A', ''::BLOB)`)
 	storetest.Number(t, st)
-	exec(t, st, `INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, 'point' FROM tickets t, areas a`)
+	exec(t, st, `INSERT INTO place_sets SELECT area_no, area_no, 'point' FROM areas`)
+	exec(t, st, `INSERT INTO ticket_place_sets SELECT t.ticket_no, a.area_no FROM tickets t, areas a`)
 	out := &tables{}
 	if err := outcomes(ctx, st, p, 10, sourceSet{}, []string{"tracts"}, slog.New(slog.DiscardHandler), out); err != nil {
 		t.Fatal(err)

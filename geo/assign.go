@@ -125,8 +125,8 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 		return res, err
 	}
 	defer conn.Close()
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed; DROP TABLE IF EXISTS stage_layer_areas")
-	fn, err := registerLocators(ctx, conn, layers)
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_placed")
+	fn, err := registerLocators(conn, layers)
 	if err != nil {
 		return res, err
 	}
@@ -152,6 +152,11 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 		}
 		log.Debug("assign step", "step", "snap", "seconds", time.Since(snap).Seconds())
 		start = time.Now()
+		if err := writePlaces(ctx, conn, layers); err != nil {
+			return err
+		}
+		log.Debug("assign step", "step", "write places", "seconds", time.Since(start).Seconds())
+		start = time.Now()
 		return countPlaced(ctx, conn, layers, &res)
 	})
 	if err != nil {
@@ -171,12 +176,11 @@ func Assign(ctx context.Context, st *store.Store, opt AssignOptions) (AssignResu
 }
 
 // registerLocators makes each layer's index a SQL function locate_N(lon,
-// lat) → area number on conn, so DuckDB places the tickets in parallel
-// without shipping them to Go and back, and stages the table from each
-// layer's index numbers to the areas' own (areas.area_no) in
-// stage_layer_areas. Names are unique per run: a registration lives as
-// long as the database, and must not answer for an older layer.
-func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]string, error) {
+// lat) → area code on conn, so DuckDB places the tickets in parallel
+// without shipping them to Go and back. Names are unique per run: a
+// registration lives as long as the database, and must not answer for an
+// older layer.
+func registerLocators(conn *sql.Conn, layers []*Layer) ([]string, error) {
 	run := time.Now().UnixNano()
 	fn := make([]string, len(layers))
 	for li, l := range layers {
@@ -185,16 +189,7 @@ func registerLocators(ctx context.Context, conn *sql.Conn, layers []*Layer) ([]s
 			return nil, fmt.Errorf("register %s: %w", fn[li], err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_layer_areas (layer_no INTEGER, index_no INTEGER, area_no INTEGER)`); err != nil {
-		return nil, err
-	}
-	var rows [][]driver.Value
-	for li, l := range layers {
-		for ai, no := range l.Nos {
-			rows = append(rows, []driver.Value{int32(li), int32(ai), no})
-		}
-	}
-	return fn, store.AppendRows(ctx, conn, "stage_layer_areas", rows)
+	return fn, nil
 }
 
 // locateTickets locates the tickets to place (all placeable ones with
@@ -237,7 +232,7 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 		every   bool // the step must touch every located ticket
 	}
 	steps := []step{
-		{what: "clear old places", q: `DELETE FROM ticket_places WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
+		{what: "clear old places", q: `DELETE FROM ticket_place_sets WHERE ticket_no IN (SELECT ticket_no FROM stage_placed)`},
 	}
 	// When every placed ticket is placed again (with all, or after a
 	// boundary load reset them all), clear all places at once. At 40M
@@ -250,13 +245,7 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 		}
 	}
 	if again {
-		steps[0].q = `DELETE FROM ticket_places`
-	}
-	for li := range layers {
-		steps = append(steps, step{what: "place in " + layers[li].Name, q: fmt.Sprintf(`INSERT INTO ticket_places
-			SELECT p.ticket_no, la.area_no, CASE WHEN p.a%d & 1 = 1 THEN 'overlap' ELSE 'point' END
-			FROM stage_placed p JOIN stage_layer_areas la ON la.layer_no = %d AND la.index_no = p.a%d >> 1
-			WHERE p.a%d >= 0`, li, li, li, li)})
+		steps[0].q = `DELETE FROM ticket_place_sets; DELETE FROM place_sets`
 	}
 	// The located tickets are the ones toPlace selects (assign is the one
 	// writer), so their quality is set by that condition, not by a join of
@@ -284,6 +273,98 @@ func placeTickets(ctx context.Context, conn *sql.Conn, layers []*Layer, all bool
 			}
 		}
 		log.Debug("assign step", "step", s.what, "seconds", time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// placeCode reads a ticket's code in a layer (stage_placed.aN): the
+// area's index in the layer shifted left by one, its low bit set for an
+// overlap (locateUDF); -2 - the index when snapOutside snapped it there;
+// -1 outside the layer. It returns the index and the place's basis, or
+// false outside.
+func placeCode(code int32) (int32, string, bool) {
+	switch {
+	case code >= 0 && code&1 == 1:
+		return code >> 1, "overlap", true
+	case code >= 0:
+		return code >> 1, "point", true
+	case code <= -2:
+		return -2 - code, "snapped", true
+	}
+	return 0, "", false
+}
+
+// writePlaces writes the place set of every located ticket placed in some
+// layer (ticket_place_sets): the located tickets share few combinations
+// of codes, each named once as its set of places (store.PlaceSets), and
+// the tickets are joined with those few. It runs inside Assign's
+// transaction, after snapOutside has written the snapped codes.
+func writePlaces(ctx context.Context, conn *sql.Conn, layers []*Layer) error {
+	var cols, placed, on []string
+	for li := range layers {
+		cols = append(cols, fmt.Sprintf("a%d", li))
+		placed = append(placed, fmt.Sprintf("a%d <> -1", li))
+		on = append(on, fmt.Sprintf("c.a%[1]d = p.a%[1]d", li))
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT `+strings.Join(cols, ", ")+` FROM stage_placed
+		WHERE `+strings.Join(placed, " OR ")+` ORDER BY ALL`)
+	if err != nil {
+		return fmt.Errorf("assign: combinations of places: %w", err)
+	}
+	var combos [][]driver.Value
+	var sets [][]store.Place
+	for rows.Next() {
+		codes := make([]int32, len(layers))
+		dest := make([]any, len(codes))
+		for i := range codes {
+			dest[i] = &codes[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return fmt.Errorf("assign: combinations of places: %w", err)
+		}
+		var set []store.Place
+		combo := make([]driver.Value, 0, len(codes)+1)
+		for li, c := range codes {
+			combo = append(combo, c)
+			ix, basis, ok := placeCode(c)
+			if !ok {
+				continue
+			}
+			if int(ix) >= len(layers[li].Nos) {
+				rows.Close()
+				return fmt.Errorf("assign: layer %s has no area %d", layers[li].Name, ix)
+			}
+			set = append(set, store.Place{Area: layers[li].Nos[ix], Basis: basis})
+		}
+		combos = append(combos, combo)
+		sets = append(sets, set)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("assign: combinations of places: %w", err)
+	}
+	nos, err := store.PlaceSets(ctx, conn, sets)
+	if err != nil {
+		return fmt.Errorf("assign: %w", err)
+	}
+	for i := range combos {
+		combos[i] = append(combos[i], nos[i])
+	}
+	var ddl []string
+	for _, c := range cols {
+		ddl = append(ddl, c+" INTEGER")
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_combo_sets (`+strings.Join(ddl, ", ")+`, set_no INTEGER)`); err != nil {
+		return fmt.Errorf("assign: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS stage_combo_sets")
+	if err := store.AppendRows(ctx, conn, "stage_combo_sets", combos); err != nil {
+		return fmt.Errorf("assign: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO ticket_place_sets SELECT p.ticket_no, c.set_no
+		FROM stage_placed p JOIN stage_combo_sets c ON `+strings.Join(on, " AND ")); err != nil {
+		return fmt.Errorf("assign: write places: %w", err)
 	}
 	return nil
 }
@@ -404,15 +485,19 @@ func snapOutside(ctx context.Context, conn *sql.Conn, layers []*Layer, tolerance
 	if err := store.AppendRows(ctx, conn, "stage_snap", staged); err != nil {
 		return err
 	}
-	for _, q := range []string{
-		`INSERT INTO ticket_places SELECT t.ticket_no, la.area_no, 'snapped'
-			FROM stage_snap s JOIN tickets t ON t.rowid = s.rid
-			JOIN stage_layer_areas la ON la.layer_no = s.layer_no AND la.index_no = s.area_no`,
+	qs := []string{
 		`UPDATE tickets SET outside_m = s.metres FROM (SELECT rid, min(metres) AS metres FROM stage_snap GROUP BY rid) s
 			WHERE tickets.rowid = s.rid`,
 		`UPDATE tickets SET geo_quality = 'ok' FROM (SELECT DISTINCT rid FROM stage_snap WHERE layer_no >= 0) s
 			WHERE tickets.rowid = s.rid`,
-	} {
+	}
+	// A snapped ticket's code in the layer becomes -2 - the area's index
+	// (see placeCode), for writePlaces.
+	for li := range layers {
+		qs = append(qs, fmt.Sprintf(`UPDATE stage_placed SET a%[1]d = -2 - s.area_no FROM stage_snap s
+			WHERE s.layer_no = %[1]d AND s.rid = stage_placed.rid`, li))
+	}
+	for _, q := range qs {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}

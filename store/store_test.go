@@ -55,16 +55,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 
 func TestAppendInTransactionRollsBack(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t)
 	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE stage (id VARCHAR, ts TIMESTAMPTZ)"); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +274,7 @@ func TestStatusDatesAreTheCitys(t *testing.T) {
 // when places were rows of strings, and checks version 17 keeps every place:
 // the view ticket_areas shows the same rows, now stored by number, and a
 // copy of its files taken before a checkpoint opens too. Version 18 keeps
-// the duplicate links.
+// the duplicate links; version 19 stores the places as place sets.
 func TestPlacesMigrateToNumbers(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v16.duckdb")
@@ -371,6 +362,16 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 	}
 	if places != 4 || tickets != 3 || areas != 3 {
 		t.Errorf("%d places, %d ticket numbers, %d area numbers; want 4, 3 and 3", places, tickets, areas)
+	}
+	// Version 19 stores each ticket's places as one of the few sets: here
+	// three sets of four places ({A point, tract A snapped}, {B overlap},
+	// {A point}), one row per placed ticket.
+	var sets, setPlaces, ticketSets int
+	if err := s.DB().QueryRow(`SELECT (SELECT count(DISTINCT set_no) FROM place_sets), (SELECT count(*) FROM place_sets), (SELECT count(*) FROM ticket_place_sets)`).Scan(&sets, &setPlaces, &ticketSets); err != nil {
+		t.Fatal(err)
+	}
+	if sets != 3 || setPlaces != 4 || ticketSets != 3 {
+		t.Errorf("%d place sets of %d places, %d tickets' sets; want 3, 4 and 3", sets, setPlaces, ticketSets)
 	}
 	// Version 18 keeps the links, and the view that says whether their
 	// parents are loaded.

@@ -191,7 +191,7 @@ func replaceLayer(ctx context.Context, conn *sql.Conn, sourceID int64, layer, id
 		q    string
 		args []any
 	}{
-		{`DELETE FROM ticket_places WHERE area_no IN (SELECT area_no FROM areas WHERE layer = ?)`, []any{layer}},
+		{`DELETE FROM place_sets WHERE area_no IN (SELECT area_no FROM areas WHERE layer = ?)`, []any{layer}},
 		{`DELETE FROM crosswalk WHERE from_layer = ? OR to_layer = ?`, []any{layer, layer}},
 		{`DELETE FROM areas WHERE layer = ?`, []any{layer}},
 		{`INSERT INTO areas (layer, area_id, name, area_m2, geometry, area_no)

@@ -513,7 +513,7 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *
 		{"move real coordinates to stored winners", `UPDATE tickets SET lat = c.staged_lat, lon = c.staged_lon, geo_quality = NULL, outside_m = NULL
 			FROM stage_cmp c
 			WHERE tickets.city = $1 AND tickets.ticket_id = c.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real`},
-		{"replace their places", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
+		{"replace their places", `DELETE FROM ticket_place_sets WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
 			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND NOT c.staged_wins AND c.staged_real AND NOT c.stored_real
 			WHERE t.city = $1)`},
 		// The staged versions to write: the new ids and the more recent
@@ -529,7 +529,7 @@ func mergeStored(ctx context.Context, conn *sql.Conn, city, latest string, log *
 				CASE WHEN ` + takeStored + ` THEN l.code - l.code % 8 ELSE l.code END AS code)
 			FROM (` + latest + `) l LEFT JOIN stage_cmp c USING (ticket_id)
 			WHERE c.ticket_id IS NULL OR c.staged_wins`},
-		{"remove the places of replaced tickets", `DELETE FROM ticket_places WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
+		{"remove the places of replaced tickets", `DELETE FROM ticket_place_sets WHERE ticket_no IN (SELECT t.ticket_no FROM tickets t
 			SEMI JOIN stage_cmp c ON c.ticket_id = t.ticket_id AND c.staged_wins
 			WHERE t.city = $1)`},
 		{"remove replaced tickets", `DELETE FROM tickets WHERE city = $1 AND ticket_id IN (SELECT ticket_id FROM stage_cmp WHERE staged_wins)`},

@@ -66,20 +66,51 @@ func pairs[V any](t testing.TB, st *store.Store, query string, args ...any) map[
 	return out
 }
 
-// Place places a stored ticket in a stored area (a row of ticket_places,
-// seen in ticket_areas by ids). Tickets and areas written by hand, without
-// their numbers (ticket_no, area_no), are numbered first (Number). A ticket
-// or area that is not stored fails the test.
+// Place places a stored ticket in a stored area (its place set gains the
+// area, in place of any other of the layer's: ticket_place_sets, seen by
+// number in ticket_places and by ids in ticket_areas). Tickets and areas
+// written by hand, without their numbers (ticket_no, area_no), are numbered
+// first (Number). A ticket or area that is not stored fails the test.
 func Place(t testing.TB, st *store.Store, city, ticketID, layer, areaID, basis string) {
 	t.Helper()
 	Number(t, st)
-	r, err := st.DB().Exec(`INSERT INTO ticket_places SELECT t.ticket_no, a.area_no, ?
-		FROM tickets t, areas a WHERE t.city = ? AND t.ticket_id = ? AND a.layer = ? AND a.area_id = ?`, basis, city, ticketID, layer, areaID)
+	ctx := context.Background()
+	conn, err := st.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := r.RowsAffected(); err != nil || n != 1 {
-		t.Fatalf("place ticket %s/%s in %s %s: %d rows (%v), want 1", city, ticketID, layer, areaID, n, err)
+	defer conn.Close()
+	var ticket int64
+	var area int32
+	if err := conn.QueryRowContext(ctx, `SELECT t.ticket_no, a.area_no FROM tickets t, areas a
+		WHERE t.city = ? AND t.ticket_id = ? AND a.layer = ? AND a.area_id = ?`, city, ticketID, layer, areaID).Scan(&ticket, &area); err != nil {
+		t.Fatalf("place ticket %s/%s in %s %s: %v", city, ticketID, layer, areaID, err)
+	}
+	set := []store.Place{{Area: area, Basis: basis}}
+	rows, err := conn.QueryContext(ctx, `SELECT p.area_no, p.basis::VARCHAR FROM ticket_places p JOIN areas a USING (area_no)
+		WHERE p.ticket_no = ? AND a.layer <> ?`, ticket, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p store.Place
+		if err := rows.Scan(&p.Area, &p.Basis); err != nil {
+			t.Fatal(err)
+		}
+		set = append(set, p)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nos, err := store.PlaceSets(ctx, conn, [][]store.Place{set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM ticket_place_sets WHERE ticket_no = ?`, ticket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO ticket_place_sets VALUES (?, ?)`, ticket, nos[0]); err != nil {
+		t.Fatal(err)
 	}
 }
 
