@@ -115,7 +115,7 @@ func reporting(ctx context.Context, st *store.Store, p equity311.Period, opt Opt
 // linkBases says, per city, how many duplicate links of each basis the
 // period's requests have with their first report loaded.
 func linkBases(ctx context.Context, st *store.Store, p equity311.Period, set sourceSet) (map[string]string, error) {
-	rows, err := st.DB().QueryContext(ctx, `SELECT d.city, d.basis, count(*) FROM duplicate_links d JOIN tickets t USING (city, ticket_id)
+	rows, err := st.DB().QueryContext(ctx, `SELECT d.city, d.basis, count(*) FROM duplicate_links d JOIN tickets t ON t.ticket_no = d.ticket_no
 		WHERE d.parent_loaded AND t.opened_at >= $1 AND t.opened_at < $2`+set.where("t.source_id")+` GROUP BY ALL ORDER BY 1, 2`, p.From, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate links: %w", err)
@@ -157,11 +157,11 @@ func reportingCells(ctx context.Context, st *store.Store, p equity311.Period, ci
 		SELECT t.ticket_id, t.ticket_no, coalesce(t.service_code, '') AS service, t.channel = 'app' AS app, t.opened_at,
 			least(coalesce(t.closed_at, snap.at), snap.at, $2::TIMESTAMPTZ) AS until
 		FROM tickets t JOIN snap USING (source_id)
-			ANTI JOIN duplicates d ON d.city = t.city AND d.ticket_id = t.ticket_id
+			ANTI JOIN duplicates d ON d.ticket_no = t.ticket_no
 		WHERE t.city = $3 AND t.opened_at >= $1 AND t.opened_at < $2 AND t.resident_initiated` + set.where("t.source_id") + `),
 	dup AS (
 		SELECT d.parent_id, c.channel = 'app' AS app, c.opened_at
-		FROM duplicates d JOIN tickets c ON c.city = d.city AND c.ticket_id = d.ticket_id
+		FROM duplicates d JOIN tickets c ON c.ticket_no = d.ticket_no
 		WHERE d.city = $3 AND d.parent_id IS NOT NULL AND c.resident_initiated` + set.where("c.source_id") + `),
 	hits AS (
 		SELECT i.ticket_id, count(*) AS dups, count(*) FILTER (WHERE dup.app) AS dups_app

@@ -38,7 +38,7 @@ func TestReportingCountsHandBuilt(t *testing.T) {
 	add("d3", "employee", day.Add(36*time.Hour), nil)
 	add("d4", "web", day.Add(50*time.Hour), nil) // t2's, while open: counts
 	for dup, parent := range map[string]string{"d1": "t1", "d2": "t1", "d3": "t1", "d4": "t2"} {
-		exec(t, st, `INSERT INTO duplicates VALUES ('c', ?, ?, 'reported', NULL, 1)`, dup, parent)
+		exec(t, st, `INSERT INTO duplicates SELECT 'c', ?, ?, 'reported', NULL, 1, ticket_no FROM tickets WHERE ticket_id = ?`, dup, parent, dup)
 	}
 	p := equity311.Range(day.Truncate(24*time.Hour), day.Truncate(24*time.Hour).AddDate(0, 0, 7))
 	if _, err := Analyze(ctx, st, Options{Period: &p}); err != nil {

@@ -96,7 +96,7 @@ func MatchDuplicates(ctx context.Context, st *store.Store, opt MatchOptions) (Ma
 			return err
 		}
 		r, err := conn.ExecContext(ctx, `INSERT INTO duplicates
-			SELECT m.city, m.ticket_id, m.parent_id, 'matched', NULL, t.source_id
+			SELECT m.city, m.ticket_id, m.parent_id, 'matched', NULL, t.source_id, t.ticket_no
 			FROM stage_matched m JOIN tickets t USING (city, ticket_id)
 			WHERE NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.city = m.city AND d.ticket_id = m.ticket_id)`)
 		if err != nil {

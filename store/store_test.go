@@ -374,9 +374,10 @@ func TestPlacesMigrateToNumbers(t *testing.T) {
 		t.Errorf("%d place sets of %d places, %d tickets' sets; want 3, 4 and 3", sets, setPlaces, ticketSets)
 	}
 	// Version 18 keeps the links, and the view that says whether their
-	// parents are loaded.
+	// parents are loaded; version 20 numbers them as their tickets.
 	var link string
-	if err := s.DB().QueryRow(`SELECT city || ticket_id || parent_id || basis || pattern || parent_loaded FROM duplicate_links`).Scan(&link); err != nil || link != "c21textduplicate oftrue" {
+	if err := s.DB().QueryRow(`SELECT city || ticket_id || parent_id || basis || pattern || parent_loaded || (d.ticket_no = t.ticket_no)
+		FROM duplicate_links d JOIN tickets t USING (city, ticket_id)`).Scan(&link); err != nil || link != "c21textduplicate oftruetrue" {
 		t.Errorf("duplicate_links after the migration: %q (%v)", link, err)
 	}
 }

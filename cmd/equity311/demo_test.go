@@ -252,9 +252,19 @@ func countRows(t *testing.T, st *store.Store, table string) int {
 }
 
 // assertKeys checks the keys of tickets, ticket_areas and duplicates are
-// unique: their loaders keep them, not an index.
+// unique: their loaders keep them, not an index; and that every duplicate
+// link names its ticket's number (duplicates.ticket_no), as the analyses
+// match them on it.
 func assertKeys(t *testing.T, st *store.Store) {
 	t.Helper()
+	var links, wrong int
+	if err := st.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE d.ticket_no IS DISTINCT FROM t.ticket_no)
+		FROM duplicates d LEFT JOIN tickets t USING (city, ticket_id)`).Scan(&links, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if links == 0 || wrong != 0 {
+		t.Errorf("%d of %d duplicate links do not name their ticket's number", wrong, links)
+	}
 	for table, key := range map[string]string{"tickets": "city, ticket_id", "ticket_areas": "city, ticket_id, layer", "duplicates": "city, ticket_id"} {
 		var dup int
 		if err := st.DB().QueryRow("SELECT count(*) FROM (SELECT " + key + " FROM " + table + " GROUP BY ALL HAVING count(*) > 1)").Scan(&dup); err != nil {

@@ -481,7 +481,7 @@ func upsertTickets(ctx context.Context, conn *sql.Conn, city string, sourceID in
 			return w, fmt.Errorf("replace duplicate links: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO duplicates SELECT $1, ticket_id, dup_parent, dup_basis, dup_pattern, $2
+	if _, err := conn.ExecContext(ctx, `INSERT INTO duplicates SELECT $1, ticket_id, dup_parent, dup_basis, dup_pattern, $2, `+ticketNo("$2", "line")+`
 		FROM (`+latest+`) WHERE dup_basis IS NOT NULL`, city, sourceID); err != nil {
 		return w, fmt.Errorf("store duplicate links: %w", err)
 	}

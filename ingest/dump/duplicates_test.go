@@ -56,6 +56,15 @@ func TestDuplicateLinks(t *testing.T) {
 		t.Errorf("Boston: %d duplicates read from closure reasons (%d naming a case; the one naming 101004289150: %q); the raw file has %d, %d naming a case #1…", got, parents, example, want, withCase)
 	}
 	t.Logf("Boston: %d duplicates in closure reasons, %d naming their case", got, parents)
+	// Every link names its ticket's number, which the analyses match on.
+	var links, wrong int
+	if err := st.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE d.ticket_no IS DISTINCT FROM t.ticket_no)
+		FROM duplicates d LEFT JOIN tickets t USING (city, ticket_id)`).Scan(&links, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 || links < all+got {
+		t.Errorf("%d of %d links do not name their ticket's number", wrong, links)
+	}
 }
 
 // TestFindDuplicateTextIsThePattern checks that the scan before the
