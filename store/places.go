@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,8 +62,7 @@ func PlaceSets(ctx context.Context, conn *sql.Conn, sets [][]Place) ([]int32, er
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("place sets: %w", err)
 	}
-	var values []string
-	var args []any
+	var add [][]driver.Value
 	for i, set := range sets {
 		k := placeKey(set)
 		no, ok := stored[k]
@@ -74,19 +74,13 @@ func PlaceSets(ctx context.Context, conn *sql.Conn, sets [][]Place) ([]int32, er
 			no = last
 			stored[k] = no
 			for _, p := range set {
-				values = append(values, "(?, ?, ?)")
-				args = append(args, no, p.Area, p.Basis)
+				add = append(add, []driver.Value{no, p.Area, p.Basis})
 			}
 		}
 		out[i] = no
 	}
-	const chunk = 300 // rows per INSERT
-	for len(values) > 0 {
-		n := min(chunk, len(values))
-		if _, err := conn.ExecContext(ctx, "INSERT INTO place_sets VALUES "+strings.Join(values[:n], ", "), args[:3*n]...); err != nil {
-			return nil, fmt.Errorf("store place sets: %w", err)
-		}
-		values, args = values[n:], args[3*n:]
+	if err := AppendRows(ctx, conn, "place_sets", add); err != nil {
+		return nil, fmt.Errorf("store place sets: %w", err)
 	}
 	return out, nil
 }
